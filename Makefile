@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: ISC
+# Build, test and demo targets for fim. `make` builds build/fim.
+
+PKGS      := libsodium lmdb libsystemd libcrypto jansson libpcre2-8 libacl libcap
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+WARN      := -Wall -Wextra -Wshadow -Wpointer-arith -Wmissing-prototypes \
+             -Wstrict-prototypes -Wformat=2 -Wno-unused-parameter
+CPPFLAGS  += -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -I.
+ifeq ($(SANITIZE),1)
+BUILD     ?= build/san
+CFLAGS    += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS   += -fsanitize=address,undefined
+else
+BUILD     ?= build
+endif
+
+DEPS_OK   := build/.deps-ok
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -linotifytools -lpthread
+
+LIB_SRC   := $(filter-out fim/main.c,$(wildcard fim/*.c baseline/*.c policy/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps test-deps check demo clean format format-check bench
+all: $(BUILD)/fim
+
+# Packages are checked once per change of the install script.
+$(DEPS_OK): packaging/install-deps
+	@mkdir -p build
+	@packaging/install-deps
+	@touch $@
+deps: $(DEPS_OK)
+test-deps: $(DEPS_OK)
+	@packaging/install-deps --test
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libfim.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/fim: $(BUILD)/obj/fim/main.o $(BUILD)/libfim.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libfim.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+check: test-deps $(BUILD)/fim $(UNIT_BIN)
+	@FIM=$(abspath $(BUILD)/fim) UNIT_DIR=$(abspath $(BUILD)/tests) tests/run
+
+demo: $(BUILD)/fim
+	@FIM=$(abspath $(BUILD)/fim) tests/demo.sh
+
+bench: $(BUILD)/fim
+	@FIM=$(abspath $(BUILD)/fim) bench/run $(BENCH_SIZE)
+
+format:
+	clang-format -i $(wildcard */*.[ch] tests/unit/*.[ch])
+format-check:
+	clang-format --dry-run --Werror $(wildcard */*.[ch] tests/unit/*.[ch])
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/obj/fim/main.d $(UNIT_SRC:tests/unit/%.c=$(BUILD)/obj/tests/unit/%.d)

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: ISC */
+/* What the command layer shares: global options and helpers that report once. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "../policy/policy.h"
+#include "common.h"
+#include "report.h"
+#include "store.h"
+
+#define FIM_VERSION        "0.1.0"
+#define FIM_DEFAULT_POLICY "/etc/fim/fim.policy"
+#define FIM_DEFAULT_DB     "/var/lib/fim"
+
+struct fim_opts {
+	const char *policy; /* -c */
+	const char *db;     /* -d */
+	const char *root;   /* -r, "/" by default */
+	const char *format; /* "human", "json" or NULL for automatic */
+	bool color;         /* human output to a colour terminal */
+	int verbose;        /* 0 quiet, 1 normal, 2 verbose */
+	unsigned jobs;      /* hash workers, 0 = one per online CPU */
+};
+
+int cmd_baseline(struct fim_opts *o, int argc, char **argv);
+int cmd_check(struct fim_opts *o, int argc, char **argv);
+int cmd_show(struct fim_opts *o, int argc, char **argv);
+int cmd_policy(struct fim_opts *o, int argc, char **argv);
+
+/* Loads the policy, printing "fim: FILE:LINE:COL: MESSAGE" on failure.
+ * Returns 0 or FIM_EXIT_POLICY. */
+int cli_load_policy(const struct fim_opts *o, struct policy **ret);
+
+/* Opens --root as a directory fd. Returns the fd or -1 (reported). */
+int cli_open_root(const struct fim_opts *o);
+
+/* Opens the baseline, reporting why not. Returns 0 or FIM_EXIT_BASELINE. */
+int cli_open_store(const struct fim_opts *o, struct store **ret);
+
+/* The report backend the options ask for. */
+const struct report_ops *cli_report_ops(const struct fim_opts *o);
+
+/* The algorithm the policy asks for ("set hash = ..."), sha256 by default. */
+enum hash_algo cli_policy_hash(const struct policy *p);
+
+/* Seconds since an arbitrary fixed point (monotonic). */
+double cli_now(void);
+
+/* Current time as RFC 3339 UTC text. */
+void cli_rfc3339(char *buf, size_t size);

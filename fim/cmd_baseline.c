@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: ISC */
+/* fim baseline: walk what the policy selects and write a fresh store. */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../baseline/files.h"
+#include "../baseline/pipeline.h"
+#include "../baseline/walk.h"
+#include "cli.h"
+#include "log.h"
+
+struct baseline_run {
+	struct store_writer *w;
+	struct pipeline *pipe;
+	struct files_scratch scratch; /* for what the walker collects itself */
+	uint64_t files, dirs, nodes, errors, bytes;
+	int fatal; /* negative errno that stopped the run */
+};
+
+enum { TAG_NODE, TAG_IN_SCOPE };
+
+static void report_unreadable(struct baseline_run *b, const char *path, size_t len, int err)
+{
+	char q[8192];
+
+	b->errors++;
+	log_warn("%s: %s", log_quote(path, len, q, sizeof(q)),
+	         err == -EAGAIN ? "kept changing while being read" : strerror(-err));
+}
+
+/* Consumer: slots arrive in walk order; record each in the new store. */
+static int put(void *ctx, struct pipe_slot *s)
+{
+	struct baseline_run *b = ctx;
+	const char *path = (const char *)s->path.p;
+	struct file_rec *rec = &s->rec;
+	int r;
+
+	if (s->err)
+		report_unreadable(b, path, s->path.n, s->err);
+	if (s->tag == TAG_IN_SCOPE) {
+		rec->flags |= REC_IN_SCOPE;
+		if (rec->type == FT_DIR)
+			b->dirs++;
+		else
+			b->files++;
+		if (rec->attrs & ATTR_BIT(ATTR_HASH))
+			b->bytes += rec->size;
+	} else {
+		b->nodes++;
+	}
+	rec->dirid = s->id;
+	r = store_writer_put(b->w, s->parent, path + s->name_off, s->path.n - s->name_off, rec);
+	if (r < 0) {
+		char q[8192];
+		log_error("%s: cannot record it in %s: %s",
+		          log_quote(path, s->path.n, q, sizeof(q)), "the new baseline",
+		          strerror(-r));
+		b->fatal = r;
+	}
+	return r;
+}
+
+/* Walker: fill a slot; regular files to read go to the workers. */
+static int on_entry(void *ctx, struct walk_entry *e)
+{
+	struct baseline_run *b = ctx;
+	struct pipe_slot *s;
+	attrset_t attrs;
+	int r;
+
+	if (e->err) {
+		report_unreadable(b, e->path, e->path_len, e->err);
+		return 0;
+	}
+	s = pipeline_slot(b->pipe);
+	if (!s)
+		return b->fatal ? b->fatal : -EIO;
+	r = pipe_slot_set_path(s, e->path, e->path_len, e->name_len);
+	if (r < 0)
+		return r;
+	s->parent = (uintptr_t)e->parent_user;
+	s->id = 0;
+	if (S_ISDIR(e->st.st_mode) && e->descend) {
+		s->id = store_writer_new_node(b->w);
+		e->user = (void *)(uintptr_t)s->id;
+	}
+	if (!e->in_scope) {
+		/* Only a way to what is selected below: keep just enough to walk. */
+		s->tag = TAG_NODE;
+		s->rec = (struct file_rec){0};
+		files_from_stat(&e->st, ATTR_BIT(ATTR_TYPE), &s->rec);
+		return pipeline_submit(b->pipe, s);
+	}
+	s->tag = TAG_IN_SCOPE;
+	attrs = e->rule->attrs;
+	if (S_ISREG(e->st.st_mode) && (attrs & ~FILES_STAT_ATTRS)) {
+		s->fd = files_open(e->dirfd, e->name);
+		if (s->fd >= 0) {
+			s->work = true;
+			s->st = e->st;
+			s->attrs = attrs;
+			return pipeline_submit(b->pipe, s);
+		}
+	}
+	s->err = files_collect(&b->scratch, &s->text, e->dirfd, e->name, e->fd, &e->st, attrs, NULL,
+	                       &s->rec);
+	return pipeline_submit(b->pipe, s);
+}
+
+static void on_error(void *ctx, const char *path, size_t len, int err)
+{
+	struct baseline_run *b = ctx;
+	char q[8192];
+
+	b->errors++;
+	log_warn("%s: cannot read directory: %s", log_quote(path, len, q, sizeof(q)),
+	         err == -ELOOP ? "nested too deeply" : strerror(-err));
+}
+
+static int write_meta(struct baseline_run *b, const struct fim_opts *o, const struct policy *p,
+                      enum hash_algo algo)
+{
+	char created[64], host[256] = "", stats[256];
+	void *bundle = NULL;
+	size_t blen = 0;
+	int r;
+
+	cli_rfc3339(created, sizeof(created));
+	gethostname(host, sizeof(host) - 1);
+	snprintf(stats, sizeof(stats), "files=%llu dirs=%llu errors=%llu",
+	         (unsigned long long)b->files, (unsigned long long)b->dirs,
+	         (unsigned long long)b->errors);
+	r = policy_bundle(p, &bundle, &blen);
+	if (r < 0)
+		return r;
+	r = store_writer_meta(b->w, META_POLICY, bundle, blen);
+	free(bundle);
+	if (r == 0)
+		r = store_writer_meta(b->w, META_POLICY_DIGEST, policy_digest(p), 32);
+	if (r == 0)
+		r = store_writer_meta(b->w, META_CREATED, created, strlen(created));
+	if (r == 0)
+		r = store_writer_meta(b->w, META_HOST, host, strlen(host));
+	if (r == 0)
+		r = store_writer_meta(b->w, META_ROOT, o->root, strlen(o->root));
+	if (r == 0)
+		r = store_writer_meta(b->w, META_HASH, hash_name(algo), strlen(hash_name(algo)));
+	if (r == 0)
+		r = store_writer_meta(b->w, META_STATS, stats, strlen(stats));
+	return r;
+}
+
+int cmd_baseline(struct fim_opts *o, int argc, char **argv)
+{
+	static const struct walk_ops ops = {.entry = on_entry, .error = on_error};
+	struct baseline_run b = {0};
+	struct policy *p = NULL;
+	int rootfd = -1, ret, r;
+	double t0 = cli_now();
+	enum hash_algo algo;
+
+	if (argc > 1) {
+		log_error("baseline: unexpected argument '%s'", argv[1]);
+		return FIM_EXIT_USAGE;
+	}
+	ret = cli_load_policy(o, &p);
+	if (ret)
+		return ret;
+	algo = cli_policy_hash(p);
+	ret = FIM_EXIT_IO;
+	rootfd = cli_open_root(o);
+	if (rootfd < 0)
+		goto out;
+	if (files_scratch_init(&b.scratch, algo) < 0) {
+		log_error("baseline: out of memory");
+		goto out;
+	}
+	r = store_writer_new(o->db, &b.w);
+	if (r < 0) {
+		log_error("%s: cannot create a new baseline: %s", o->db,
+		          r == -EBUSY ? "another fim baseline is writing there" : strerror(-r));
+		goto out;
+	}
+	r = pipeline_new(o->jobs ? o->jobs : pipeline_default_jobs(), pipeline_default_slots(),
+	                 algo, put, &b, &b.pipe);
+	if (r < 0) {
+		log_error("baseline: cannot start hash workers: %s", strerror(-r));
+		goto out;
+	}
+	r = walk_run(rootfd, p, &ops, &b);
+	if (r == 0)
+		r = pipeline_drain(b.pipe);
+	if (r == -ENOMEM)
+		log_error("baseline: out of memory");
+	if (r == 0)
+		r = write_meta(&b, o, p, algo);
+	if (r == 0)
+		r = store_writer_commit(b.w);
+	else
+		store_writer_abort(b.w);
+	b.w = NULL;
+	if (r < 0) {
+		if (!b.fatal)
+			log_error("%s: baseline not written: %s", o->db, strerror(-r));
+		log_error("%s: the previous baseline, if any, is unchanged", o->db);
+		goto out;
+	}
+	if (o->verbose)
+		printf("fim baseline: %llu files, %llu directories, %.1f MB hashed (%s), "
+		       "%llu unreadable, in %.1f s -> %s\n",
+		       (unsigned long long)b.files, (unsigned long long)b.dirs,
+		       (double)b.bytes / 1e6, hash_name(algo), (unsigned long long)b.errors,
+		       cli_now() - t0, o->db);
+	ret = b.errors ? FIM_EXIT_UNREADABLE : 0;
+out:
+	if (rootfd >= 0)
+		close(rootfd);
+	pipeline_free(b.pipe);
+	files_scratch_free(&b.scratch);
+	policy_free(p);
+	return ret;
+}

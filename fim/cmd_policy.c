@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: ISC */
+/* fim policy test: which rule decides a path, and what it records. */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+
+static void test_human(const char *path, const struct policy_rule *r)
+{
+	char q[8192], attrs[512];
+
+	log_quote(path, strlen(path), q, sizeof(q));
+	if (!r) {
+		printf("%s: not selected (no rule matches)\n", q);
+		return;
+	}
+	if (r->flags & RULE_EXCLUDE) {
+		printf("%s: excluded by !%s (%s:%u)\n", q, r->pattern, r->file, r->line);
+		return;
+	}
+	attr_format_set(KIND_FILE, r->attrs, attrs, sizeof(attrs));
+	printf("%s: %s%s (%s:%u) severity=%s%s\n    %s\n", q,
+	       (r->flags & RULE_THIS_ONLY) ? "=" : "", r->pattern, r->file, r->line,
+	       severity_name(r->severity), (r->flags & RULE_GROWING) ? " growing" : "", attrs);
+}
+
+static void test_json(const char *path, const struct policy_rule *r)
+{
+	json_t *o = json_object();
+	char attrs[512], *s;
+
+	json_object_set_new(o, "path", json_string(path));
+	if (!r) {
+		json_object_set_new(o, "selected", json_false());
+	} else {
+		attr_format_set(KIND_FILE, r->attrs, attrs, sizeof(attrs));
+		json_object_set_new(o, "selected", json_boolean(!(r->flags & RULE_EXCLUDE)));
+		json_object_set_new(o, "rule", json_string(r->pattern));
+		json_object_set_new(o, "file", json_string(r->file));
+		json_object_set_new(o, "line", json_integer(r->line));
+		if (!(r->flags & RULE_EXCLUDE)) {
+			json_t *a = json_array();
+			for (unsigned i = 0; i < ATTR__FILE_MAX; i++)
+				if (r->attrs & ATTR_BIT(i))
+					json_array_append_new(a,
+					                      json_string(attr_name(KIND_FILE, i)));
+			json_object_set_new(o, "attributes", a);
+			json_object_set_new(o, "severity", json_string(severity_name(r->severity)));
+			json_object_set_new(o, "growing", json_boolean(r->flags & RULE_GROWING));
+		}
+	}
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (s)
+		printf("%s\n", s);
+	free(s);
+	json_decref(o);
+}
+
+int cmd_policy(struct fim_opts *o, int argc, char **argv)
+{
+	struct policy *p = NULL;
+	int ret;
+
+	if (argc < 2 || strcmp(argv[1], "test") != 0) {
+		log_error("policy: unknown or missing subcommand (fim policy test PATH...)");
+		return FIM_EXIT_USAGE;
+	}
+	ret = cli_load_policy(o, &p);
+	if (ret)
+		return ret;
+	for (int i = 2; i < argc; i++) {
+		size_t len = strlen(argv[i]);
+		/* Paths are as seen inside the root: absolute, no trailing slash. */
+		while (len > 1 && argv[i][len - 1] == '/')
+			argv[i][--len] = '\0';
+		if (argv[i][0] != '/') {
+			log_error("%s: not an absolute path", argv[i]);
+			ret = FIM_EXIT_USAGE;
+			continue;
+		}
+		const struct policy_rule *r = policy_match(p, argv[i], len);
+		if (strcmp(o->format, "json") == 0)
+			test_json(argv[i], r);
+		else
+			test_human(argv[i], r);
+	}
+	policy_free(p);
+	return ret;
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: ISC */
+/* Operator messages ("fim: OBJECT: CAUSE") and safe quoting of raw bytes. */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "utf8.h"
+
+int log_level = 1;
+
+static void vlog(const char *prefix, const char *fmt, va_list ap)
+{
+	char line[8192];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	/* One write per message, so lines from parallel runs do not interleave. */
+	fprintf(stderr, "fim: %s%s\n", prefix, line);
+}
+
+void log_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("", fmt, ap);
+	va_end(ap);
+}
+
+void log_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_level < 1)
+		return;
+	va_start(ap, fmt);
+	vlog("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_level < 2)
+		return;
+	va_start(ap, fmt);
+	vlog("", fmt, ap);
+	va_end(ap);
+}
+
+char *log_quote(const void *path, size_t len, char *buf, size_t size)
+{
+	const uint8_t *p = path;
+	size_t o = 0;
+
+	if (size < 8) {
+		if (size)
+			buf[0] = '\0';
+		return buf;
+	}
+	for (size_t i = 0; i < len;) {
+		char tmp[8];
+		size_t w, adv = 1;
+		size_t u = utf8_valid_prefix(p + i, len - i);
+
+		if (p[i] == '\\')
+			w = (size_t)snprintf(tmp, sizeof(tmp), "\\\\");
+		else if (p[i] == '\n')
+			w = (size_t)snprintf(tmp, sizeof(tmp), "\\n");
+		else if (p[i] == '\t')
+			w = (size_t)snprintf(tmp, sizeof(tmp), "\\t");
+		else if (p[i] < 0x20 || p[i] == 0x7f || u == 0)
+			w = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", p[i]);
+		else {
+			w = u;
+			memcpy(tmp, p + i, u);
+			adv = u;
+		}
+		if (o + w + 4 > size) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		memcpy(buf + o, tmp, w);
+		o += w;
+		i += adv;
+	}
+	buf[o] = '\0';
+	return buf;
+}

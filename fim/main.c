@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: ISC */
+/* fim: command-line entry, global options and dispatch to one file per command. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cli.h"
+#include "log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: fim [options] command [args]\n"
+	           "\n"
+	           "commands:\n"
+	           "  baseline            record the objects the policy selects\n"
+	           "  check               compare the live system with the baseline\n"
+	           "  show PATH...        print baseline records\n"
+	           "  policy test PATH... show which rule and attributes apply\n"
+	           "\n"
+	           "options:\n"
+	           "  -c, --policy FILE   policy file (default " FIM_DEFAULT_POLICY ")\n"
+	           "  -d, --db DIR        baseline directory (default " FIM_DEFAULT_DB ")\n"
+	           "  -r, --root DIR      treat DIR as / (offline checks, images)\n"
+	           "      --format FMT    human or json (default human)\n"
+	           "  -j, --jobs N        hash workers (default: one per CPU)\n"
+	           "  -q, --quiet         only errors on stderr\n"
+	           "  -v, --verbose       more detail\n"
+	           "      --version       print the version\n"
+	           "  -h, --help          this text\n"
+	           "\n"
+	           "check exit status: 0 no drift, OR of 1 added, 2 removed, 4 changed,\n"
+	           "8 unreadable; 16 usage, 17 policy, 18 baseline, 19 integrity, 20 I/O.\n");
+}
+
+/* Deep trees keep one fd per level open; allow as many as permitted. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	        {"policy", required_argument, NULL, 'c'}, {"db", required_argument, NULL, 'd'},
+	        {"root", required_argument, NULL, 'r'},   {"format", required_argument, NULL, 'F'},
+	        {"jobs", required_argument, NULL, 'j'},   {"quiet", no_argument, NULL, 'q'},
+	        {"verbose", no_argument, NULL, 'v'},      {"version", no_argument, NULL, 'V'},
+	        {"help", no_argument, NULL, 'h'},         {0},
+	};
+	struct fim_opts o = {
+	        .policy = FIM_DEFAULT_POLICY,
+	        .db = FIM_DEFAULT_DB,
+	        .root = "/",
+	        .verbose = 1,
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:d:r:j:qvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o.policy = optarg;
+			break;
+		case 'd':
+			o.db = optarg;
+			break;
+		case 'r':
+			o.root = optarg;
+			break;
+		case 'F':
+			if (strcmp(optarg, "human") != 0 && strcmp(optarg, "json") != 0) {
+				log_error("--format: unknown format '%s' (use human or json)",
+				          optarg);
+				return FIM_EXIT_USAGE;
+			}
+			o.format = optarg;
+			break;
+		case 'j': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end || n > 256) {
+				log_error("--jobs: '%s' is not a number from 0 to 256", optarg);
+				return FIM_EXIT_USAGE;
+			}
+			o.jobs = (unsigned)n;
+			break;
+		}
+		case 'q':
+			o.verbose = 0;
+			break;
+		case 'v':
+			o.verbose = 2;
+			break;
+		case 'V':
+			printf("fim %s\n", FIM_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return FIM_EXIT_USAGE;
+		}
+	}
+	log_level = o.verbose;
+	if (!o.format)
+		o.format = "human";
+	o.color = strcmp(o.format, "human") == 0 && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+	if (optind >= argc) {
+		usage(stderr);
+		return FIM_EXIT_USAGE;
+	}
+	raise_fd_limit();
+
+	const char *cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	if (strcmp(cmd, "baseline") == 0)
+		return cmd_baseline(&o, argc, argv);
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(&o, argc, argv);
+	if (strcmp(cmd, "show") == 0)
+		return cmd_show(&o, argc, argv);
+	if (strcmp(cmd, "policy") == 0)
+		return cmd_policy(&o, argc, argv);
+	log_error("unknown command '%s' (see fim --help)", cmd);
+	return FIM_EXIT_USAGE;
+}

@@ -1,0 +1,833 @@
+/* SPDX-License-Identifier: ISC */
+/* The baseline store on LMDB: building a fresh environment, swapping it in, reading it. */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <lmdb.h>
+
+#include "store.h"
+
+#define CURRENT         "current"
+#define BASELINE_PREFIX "baseline."
+#define MAX_DBS         8
+#define KEY_MAX         (8 + FIM_MAX_NAME)
+#define MIB             ((size_t)1 << 20)
+#define MAP_START       (64 * MIB) /* also the head room kept free above twice the used size */
+#define BATCH_PUTS      20000
+/*
+ * A batch is also closed once its estimated page use reaches this, so that
+ * the head room checked between batches always covers the next one, even
+ * when values are large (a 64 KiB xattr list per file).
+ */
+#define BATCH_COST (16 * MIB)
+/* A batch therefore stays under BATCH_COST + STORE_MAX_VALUE, less than
+ * the head room: the map cannot fill inside a transaction. */
+_Static_assert(BATCH_COST + STORE_MAX_VALUE < MAP_START, "head room too small");
+
+struct store {
+	MDB_env *env;
+	MDB_txn *txn; /* the one read transaction, open until store_close */
+	MDB_dbi meta, files, nodes;
+};
+
+struct store_iter {
+	MDB_cursor *cur;
+	uint8_t prefix[8]; /* the parent id every key of this directory starts with */
+	bool started, done;
+};
+
+struct store_writer {
+	int dirfd;        /* the db directory */
+	char *path;       /* DIR/baseline.XXXXXX, the new environment */
+	const char *name; /* its last component, inside path; NULL once it is current */
+	MDB_env *env;
+	MDB_txn *txn; /* the open batch; NULL after a failure */
+	MDB_dbi meta, files, nodes;
+	size_t psize, batch_puts, batch_cost;
+	uint64_t next_id;
+	int err; /* first LMDB failure: the batch is lost, so every later call fails */
+	struct buf enc;
+};
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+/* LMDB's own codes as the errno values the rest of fim speaks. */
+static int mdb_err(int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return 0;
+	case MDB_NOTFOUND:
+		return -ENOENT;
+	case MDB_KEYEXIST:
+		return -EEXIST;
+	case MDB_MAP_FULL:
+	case MDB_TXN_FULL:
+	case MDB_DBS_FULL:
+		return -ENOSPC;
+	case MDB_BAD_VALSIZE:
+		return -E2BIG;
+	case MDB_READERS_FULL:
+	case MDB_MAP_RESIZED:
+		return -EAGAIN;
+	case MDB_INVALID:
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_VERSION_MISMATCH:
+	case MDB_INCOMPATIBLE:
+		return -EBADMSG;
+	default:
+		return rc > 0 ? -rc : -EIO;
+	}
+}
+
+static MDB_val key_of(uint8_t *key, uint64_t parent, const char *name, size_t nlen)
+{
+	put_be64(key, parent);
+	if (nlen)
+		memcpy(key + 8, name, nlen);
+	return (MDB_val){.mv_size = 8 + nlen, .mv_data = key};
+}
+
+/* ---- reading ---- */
+
+/* Path of the environment DIR/current points to, malloc'd. */
+static int current_path(const char *dir, char **ret)
+{
+	char link[PATH_MAX], *lp = NULL, *path;
+	ssize_t n;
+	int r;
+
+	r = asprintf(&lp, "%s/" CURRENT, dir);
+	if (r < 0)
+		return -ENOMEM;
+	n = readlink(lp, link, sizeof(link));
+	r = n < 0 ? -errno : 0;
+	free(lp);
+	if (r == -EINVAL)
+		return -EBADMSG; /* "current" is not a symlink: not ours */
+	if (r < 0)
+		return r;
+	if ((size_t)n >= sizeof(link))
+		return -ENAMETOOLONG;
+	link[n] = '\0';
+	r = link[0] == '/' ? asprintf(&path, "%s", link) : asprintf(&path, "%s/%s", dir, link);
+	if (r < 0)
+		return -ENOMEM;
+	*ret = path;
+	return 0;
+}
+
+/*
+ * Read-only open; without a usable lock file (read-only media, a baseline
+ * owned by another user) it falls back to MDB_NOLOCK, which is safe here
+ * because nothing ever writes to a baseline once it is current.
+ */
+static int env_open_ro(const char *path, MDB_env **ret)
+{
+	static const unsigned modes[] = {
+	        MDB_RDONLY | MDB_NOTLS,
+	        MDB_RDONLY | MDB_NOTLS | MDB_NOLOCK,
+	};
+	int rc = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+		MDB_env *env;
+
+		rc = mdb_env_create(&env);
+		if (rc)
+			break;
+		rc = mdb_env_set_maxdbs(env, MAX_DBS);
+		if (!rc)
+			rc = mdb_env_open(env, path, modes[i], 0);
+		if (!rc) {
+			*ret = env;
+			return 0;
+		}
+		mdb_env_close(env);
+		if (rc != EACCES && rc != EPERM && rc != EROFS)
+			break;
+	}
+	return mdb_err(rc);
+}
+
+static int open_env_of(const char *dir, MDB_env **ret)
+{
+	int r = -ENOENT;
+
+	/* A writer may swap in a new baseline and remove this one between
+	 * reading the link and opening it: read the link again. */
+	for (int i = 0; i < 3 && r == -ENOENT; i++) {
+		_cleanup_free_ char *path = NULL;
+
+		r = current_path(dir, &path);
+		if (r < 0)
+			return r;
+		r = env_open_ro(path, ret);
+	}
+	return r;
+}
+
+/* Opens DIR's current baseline with its read transaction and meta
+ * database; *schema is the version found. -EBADMSG if it has none. */
+static int store_attach(struct store *s, const char *dir, uint32_t *schema)
+{
+	MDB_val k = {strlen(META_SCHEMA), (void *)META_SCHEMA}, v;
+	int rc, r;
+
+	r = open_env_of(dir, &s->env);
+	if (r < 0)
+		return r;
+	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->txn);
+	if (rc)
+		return mdb_err(rc);
+	rc = mdb_dbi_open(s->txn, "meta", 0, &s->meta);
+	if (!rc)
+		rc = mdb_get(s->txn, s->meta, &k, &v);
+	if (rc == MDB_NOTFOUND || (!rc && v.mv_size != 4))
+		return -EBADMSG;
+	if (rc)
+		return mdb_err(rc);
+	*schema = get_be32(v.mv_data);
+	return 0;
+}
+
+static int store_open_dbs(struct store *s)
+{
+	int rc = mdb_dbi_open(s->txn, "files", 0, &s->files);
+
+	if (!rc)
+		rc = mdb_dbi_open(s->txn, "nodes", 0, &s->nodes);
+	return rc == MDB_NOTFOUND ? -EBADMSG : mdb_err(rc);
+}
+
+int store_open(const char *dir, struct store **ret)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	uint32_t schema = 0;
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	r = store_attach(s, dir, &schema);
+	if (r >= 0 && schema != STORE_SCHEMA_VERSION)
+		r = -EPROTONOSUPPORT;
+	if (r >= 0)
+		r = store_open_dbs(s);
+	if (r < 0) {
+		store_close(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	if (s->txn)
+		mdb_txn_abort(s->txn);
+	if (s->env)
+		mdb_env_close(s->env);
+	free(s);
+}
+
+uint32_t store_found_schema(const char *dir)
+{
+	struct store s = {0};
+	uint32_t schema = 0;
+
+	if (store_attach(&s, dir, &schema) < 0)
+		schema = 0;
+	if (s.txn)
+		mdb_txn_abort(s.txn);
+	if (s.env)
+		mdb_env_close(s.env);
+	return schema;
+}
+
+int store_meta(struct store *s, const char *key, struct bytes *val)
+{
+	MDB_val k = {strlen(key), (void *)key}, v;
+	int rc = mdb_get(s->txn, s->meta, &k, &v);
+
+	if (rc)
+		return mdb_err(rc);
+	*val = (struct bytes){v.mv_data, v.mv_size};
+	return 0;
+}
+
+/* Any value that does not decode is damage to the store. */
+static int decode_value(const MDB_val *v, struct file_rec *rec)
+{
+	return rec_decode(v->mv_data, v->mv_size, rec) < 0 ? -EBADMSG : 0;
+}
+
+int store_get(struct store *s, uint64_t parent, const char *name, size_t nlen, struct file_rec *rec)
+{
+	uint8_t key[KEY_MAX];
+	MDB_val k, v;
+	int rc;
+
+	if (nlen > FIM_MAX_NAME)
+		return -ENOENT; /* cannot have been stored */
+	k = key_of(key, parent, name, nlen);
+	rc = mdb_get(s->txn, s->files, &k, &v);
+	if (rc)
+		return mdb_err(rc);
+	return decode_value(&v, rec);
+}
+
+/* Directories carry the node id of their entries; the type is checked
+ * only when the baseline recorded it. */
+static bool is_dir(const struct file_rec *rec)
+{
+	return rec->dirid != 0 && (!(rec->attrs & ATTR_BIT(ATTR_TYPE)) || rec->type == FT_DIR);
+}
+
+int store_lookup(struct store *s, const char *path, size_t len, struct file_rec *rec,
+                 uint64_t *ret_parent)
+{
+	struct file_rec cur;
+	uint64_t parent = 0;
+	size_t i = 0, depth = 0;
+	int r;
+
+	if (len == 0 || path[0] != '/')
+		return -EINVAL;
+	r = store_get(s, 0, "", 0, &cur);
+	while (r >= 0) {
+		const char *slash;
+		size_t n;
+
+		while (i < len && path[i] == '/')
+			i++;
+		if (i == len)
+			break;
+		slash = memchr(path + i, '/', len - i);
+		n = slash ? (size_t)(slash - (path + i)) : len - i;
+		if (!is_dir(&cur) || ++depth > FIM_MAX_DEPTH + 1)
+			return -ENOENT;
+		parent = cur.dirid;
+		r = store_get(s, parent, path + i, n, &cur);
+		i += n;
+	}
+	if (r < 0)
+		return r;
+	*rec = cur;
+	if (ret_parent)
+		*ret_parent = parent;
+	return 0;
+}
+
+int store_iter_children(struct store *s, uint64_t parent, struct store_iter **ret)
+{
+	struct store_iter *it = calloc(1, sizeof(*it));
+	int rc;
+
+	if (!it)
+		return -ENOMEM;
+	rc = mdb_cursor_open(s->txn, s->files, &it->cur);
+	if (rc) {
+		free(it);
+		return mdb_err(rc);
+	}
+	put_be64(it->prefix, parent);
+	*ret = it;
+	return 0;
+}
+
+int store_iter_next(struct store_iter *it, struct bytes *name, struct file_rec *rec)
+{
+	MDB_val k = {sizeof(it->prefix), it->prefix}, v;
+	int rc, r;
+
+	if (it->done)
+		return 0;
+	/* Keys sort by parent id first, so the children are one run of keys. */
+	rc = mdb_cursor_get(it->cur, &k, &v, it->started ? MDB_NEXT : MDB_SET_RANGE);
+	it->started = true;
+	if (rc == MDB_NOTFOUND || (!rc && (k.mv_size < 8 || memcmp(k.mv_data, it->prefix, 8)))) {
+		it->done = true;
+		return 0;
+	}
+	if (rc)
+		return mdb_err(rc);
+	if (k.mv_size - 8 > FIM_MAX_NAME)
+		return -EBADMSG;
+	r = decode_value(&v, rec);
+	if (r < 0)
+		return r;
+	*name = (struct bytes){(const uint8_t *)k.mv_data + 8, k.mv_size - 8};
+	return 1;
+}
+
+void store_iter_free(struct store_iter *it)
+{
+	if (!it)
+		return;
+	mdb_cursor_close(it->cur);
+	free(it);
+}
+
+/* Parent and name of node ID. */
+static int node_get(struct store *s, uint64_t id, uint64_t *parent, struct bytes *name)
+{
+	uint8_t key[8];
+	MDB_val k = {sizeof(key), key}, v;
+	int rc;
+
+	put_be64(key, id);
+	rc = mdb_get(s->txn, s->nodes, &k, &v);
+	if (rc)
+		return mdb_err(rc);
+	if (v.mv_size <= 8 || v.mv_size > 8 + FIM_MAX_NAME ||
+	    memchr((const uint8_t *)v.mv_data + 8, '/', v.mv_size - 8))
+		return -EBADMSG;
+	*parent = get_be64(v.mv_data);
+	*name = (struct bytes){(const uint8_t *)v.mv_data + 8, v.mv_size - 8};
+	return 0;
+}
+
+/* Names from node ID up to the root, leaf first; bounded so that a cycle
+ * in a damaged store ends as -EBADMSG. */
+static int node_names(struct store *s, uint64_t id, struct bytes *names, size_t *depth,
+                      size_t *total)
+{
+	uint64_t cur = id;
+
+	*depth = *total = 0;
+	while (cur != STORE_ROOT_ID) {
+		uint64_t parent = 0;
+		struct bytes name;
+		int r = node_get(s, cur, &parent, &name);
+
+		if (r == -ENOENT && cur != id)
+			return -EBADMSG; /* a dangling parent */
+		if (r < 0)
+			return r;
+		if (*depth == FIM_MAX_DEPTH + 1)
+			return -EBADMSG;
+		names[(*depth)++] = name;
+		*total += 1 + name.n;
+		cur = parent;
+	}
+	return 0;
+}
+
+int store_node_path(struct store *s, uint64_t id, char **ret, size_t *ret_len)
+{
+	_cleanup_free_ struct bytes *names = calloc(FIM_MAX_DEPTH + 1, sizeof(*names));
+	size_t depth, total, at = 0;
+	char *path;
+	int r;
+
+	if (!names)
+		return -ENOMEM;
+	r = node_names(s, id, names, &depth, &total);
+	if (r < 0)
+		return r;
+	path = malloc(total + 2);
+	if (!path)
+		return -ENOMEM;
+	for (size_t i = depth; i-- > 0; at += names[i].n) {
+		path[at++] = '/';
+		memcpy(path + at, names[i].p, names[i].n);
+	}
+	if (at == 0)
+		path[at++] = '/';
+	path[at] = '\0';
+	*ret = path;
+	if (ret_len)
+		*ret_len = at;
+	return 0;
+}
+
+/* ---- writing ---- */
+
+/* Removes the environment NAME in DIRFD; what cannot be removed stays. */
+static void remove_env(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd >= 0) {
+		unlinkat(fd, "data.mdb", 0);
+		unlinkat(fd, "lock.mdb", 0);
+		close(fd);
+	}
+	unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+static int writer_fail(struct store_writer *w, int r)
+{
+	if (w->txn)
+		mdb_txn_abort(w->txn);
+	w->txn = NULL;
+	w->err = r;
+	return r;
+}
+
+/* Grows the map between transactions, before it can fill. */
+static int writer_grow(struct store_writer *w)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	size_t used, want;
+	int rc;
+
+	rc = mdb_env_info(w->env, &info);
+	if (!rc)
+		rc = mdb_env_stat(w->env, &st);
+	if (rc)
+		return mdb_err(rc);
+	w->psize = st.ms_psize;
+	used = (info.me_last_pgno + 1) * st.ms_psize;
+	want = 2 * used + MAP_START;
+	if (info.me_mapsize >= want)
+		return 0;
+	/* Twice what is needed now, so that growing stays rare. */
+	return mdb_err(mdb_env_set_mapsize(w->env, 2 * want));
+}
+
+static int writer_begin(struct store_writer *w)
+{
+	int rc, r;
+
+	r = writer_grow(w);
+	if (r < 0)
+		return r;
+	rc = mdb_txn_begin(w->env, NULL, 0, &w->txn);
+	if (rc) {
+		w->txn = NULL;
+		return mdb_err(rc);
+	}
+	w->batch_puts = w->batch_cost = 0;
+	return 0;
+}
+
+static int writer_put(struct store_writer *w, MDB_dbi dbi, MDB_val *k, MDB_val *v)
+{
+	int rc = mdb_put(w->txn, dbi, k, v, 0);
+
+	if (rc)
+		return writer_fail(w, mdb_err(rc));
+	/* Values too big for a leaf take overflow pages of their own; small
+	 * ones fill leaves at least half after splits. */
+	if (v->mv_size > w->psize / 4)
+		w->batch_cost += (v->mv_size / w->psize + 2) * w->psize;
+	else
+		w->batch_cost += 2 * (k->mv_size + v->mv_size + 16);
+	w->batch_puts++;
+	return 0;
+}
+
+/* Ends the batch when it is big enough and starts the next one. */
+static int writer_maybe_commit(struct store_writer *w)
+{
+	int rc, r;
+
+	if (w->batch_puts < BATCH_PUTS && w->batch_cost < BATCH_COST)
+		return 0;
+	rc = mdb_txn_commit(w->txn);
+	w->txn = NULL;
+	if (rc)
+		return writer_fail(w, mdb_err(rc));
+	r = writer_begin(w);
+	return r < 0 ? writer_fail(w, r) : 0;
+}
+
+static int writer_open_dbs(struct store_writer *w)
+{
+	uint8_t schema[8];
+	int rc;
+
+	rc = mdb_dbi_open(w->txn, "meta", MDB_CREATE, &w->meta);
+	if (!rc)
+		rc = mdb_dbi_open(w->txn, "files", MDB_CREATE, &w->files);
+	if (!rc)
+		rc = mdb_dbi_open(w->txn, "nodes", MDB_CREATE, &w->nodes);
+	if (rc)
+		return mdb_err(rc);
+	put_be64(schema, STORE_SCHEMA_VERSION);
+	return store_writer_meta(w, META_SCHEMA, schema + 4, 4);
+}
+
+/* A fresh environment beside the current one; NOSYNC because nothing
+ * reads it before commit syncs it once. */
+static int writer_create_env(struct store_writer *w, const char *dir)
+{
+	int rc;
+
+	if (asprintf(&w->path, "%s/" BASELINE_PREFIX "XXXXXX", dir) < 0) {
+		w->path = NULL;
+		return -ENOMEM;
+	}
+	if (!mkdtemp(w->path))
+		return -errno;
+	w->name = strrchr(w->path, '/') + 1;
+	rc = mdb_env_create(&w->env);
+	if (rc) {
+		w->env = NULL;
+		return mdb_err(rc);
+	}
+	rc = mdb_env_set_maxdbs(w->env, MAX_DBS);
+	if (!rc)
+		rc = mdb_env_set_mapsize(w->env, MAP_START);
+	if (!rc)
+		rc = mdb_env_open(w->env, w->path, MDB_NOSYNC | MDB_NOTLS, 0600);
+	return mdb_err(rc);
+}
+
+/*
+ * Environments a crashed writer left behind: every "baseline.*" that is
+ * neither current nor the one being written. Only called under the lock.
+ */
+static void remove_stale(struct store_writer *w)
+{
+	char cur[PATH_MAX] = "";
+	ssize_t n = readlinkat(w->dirfd, CURRENT, cur, sizeof(cur) - 1);
+	int fd = fcntl(w->dirfd, F_DUPFD_CLOEXEC, 3);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (n > 0)
+		cur[n] = '\0';
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, BASELINE_PREFIX, strlen(BASELINE_PREFIX)) != 0 ||
+		    strcmp(de->d_name, cur) == 0 || (w->name && strcmp(de->d_name, w->name) == 0))
+			continue;
+		remove_env(w->dirfd, de->d_name);
+	}
+	closedir(d);
+}
+
+int store_writer_new(const char *dir, struct store_writer **ret)
+{
+	struct store_writer *w = calloc(1, sizeof(*w));
+	int r;
+
+	if (!w)
+		return -ENOMEM;
+	w->dirfd = -1;
+	w->next_id = STORE_ROOT_ID;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		r = -errno;
+	else if ((w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		r = -errno;
+	else if (flock(w->dirfd, LOCK_EX | LOCK_NB) < 0) /* held until dirfd closes */
+		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+	else
+		r = writer_create_env(w, dir);
+	if (r >= 0)
+		remove_stale(w);
+	if (r >= 0)
+		r = writer_begin(w);
+	if (r >= 0)
+		r = writer_open_dbs(w);
+	if (r < 0) {
+		store_writer_abort(w);
+		return r;
+	}
+	*ret = w;
+	return 0;
+}
+
+uint64_t store_writer_new_node(struct store_writer *w)
+{
+	return w->next_id++;
+}
+
+static int check_name(uint64_t parent, const char *name, size_t nlen)
+{
+	if (nlen > FIM_MAX_NAME)
+		return -E2BIG;
+	/* Only the root has an empty name; '/' and NUL would make an entry
+	 * that no path can reach. */
+	if ((nlen == 0) != (parent == 0))
+		return -EINVAL;
+	if (nlen && (memchr(name, '/', nlen) || memchr(name, '\0', nlen)))
+		return -EINVAL;
+	return 0;
+}
+
+static int writer_put_node(struct store_writer *w, uint64_t id, uint64_t parent, const char *name,
+                           size_t nlen)
+{
+	uint8_t key[8], val[KEY_MAX];
+	MDB_val k = {sizeof(key), key}, v;
+
+	put_be64(key, id);
+	v = key_of(val, parent, name, nlen);
+	return writer_put(w, w->nodes, &k, &v);
+}
+
+int store_writer_put(struct store_writer *w, uint64_t parent, const char *name, size_t nlen,
+                     const struct file_rec *rec)
+{
+	uint8_t key[KEY_MAX];
+	MDB_val k, v;
+	int r;
+
+	if (w->err)
+		return w->err;
+	r = check_name(parent, name, nlen);
+	if (r < 0)
+		return r;
+	if (rec->type == FT_DIR && rec->dirid >= w->next_id)
+		return -EINVAL;
+	w->enc.n = 0;
+	r = rec_encode(rec, &w->enc);
+	if (r < 0)
+		return r;
+	if (w->enc.n > STORE_MAX_VALUE)
+		return -E2BIG;
+	if (rec->type == FT_DIR && rec->dirid != 0) {
+		r = writer_put_node(w, rec->dirid, parent, name, nlen);
+		if (r < 0)
+			return r;
+	}
+	k = key_of(key, parent, name, nlen);
+	v = (MDB_val){w->enc.n, w->enc.p};
+	r = writer_put(w, w->files, &k, &v);
+	return r < 0 ? r : writer_maybe_commit(w);
+}
+
+int store_writer_meta(struct store_writer *w, const char *key, const void *val, size_t n)
+{
+	MDB_val k = {strlen(key), (void *)key}, v = {n, (void *)val};
+	int r;
+
+	if (w->err)
+		return w->err;
+	if (k.mv_size == 0 || k.mv_size > FIM_MAX_NAME)
+		return -EINVAL;
+	if (n > STORE_MAX_VALUE)
+		return -E2BIG;
+	r = writer_put(w, w->meta, &k, &v);
+	return r < 0 ? r : writer_maybe_commit(w);
+}
+
+static int fsync_dir(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Last batch, then everything the build left unsynced, and the entries
+ * of the new directory. */
+static int writer_finish(struct store_writer *w)
+{
+	int rc = mdb_txn_commit(w->txn);
+
+	w->txn = NULL;
+	if (!rc)
+		rc = mdb_env_sync(w->env, 1);
+	mdb_env_close(w->env);
+	w->env = NULL;
+	if (rc)
+		return mdb_err(rc);
+	return fsync_dir(w->dirfd, w->name);
+}
+
+/* Points "current" at the new environment with one rename(2). */
+static int writer_swap(struct store_writer *w, char *old, size_t oldsize)
+{
+	char tmp[64];
+	ssize_t n;
+
+	n = readlinkat(w->dirfd, CURRENT, old, oldsize);
+	old[n > 0 && (size_t)n < oldsize ? n : 0] = '\0';
+	snprintf(tmp, sizeof(tmp), CURRENT ".%s", w->name + strlen(BASELINE_PREFIX));
+	unlinkat(w->dirfd, tmp, 0);
+	if (symlinkat(w->name, w->dirfd, tmp) < 0)
+		return -errno;
+	if (renameat(w->dirfd, tmp, w->dirfd, CURRENT) < 0) {
+		int r = -errno;
+
+		unlinkat(w->dirfd, tmp, 0);
+		return r;
+	}
+	w->name = NULL;
+	return 0;
+}
+
+/* Only what a writer made (a plain "baseline.*" beside "current") is removed. */
+static bool is_ours(const char *name)
+{
+	return strncmp(name, BASELINE_PREFIX, strlen(BASELINE_PREFIX)) == 0 && !strchr(name, '/');
+}
+
+int store_writer_commit(struct store_writer *w)
+{
+	char old[PATH_MAX];
+	int r = w->err;
+
+	if (r >= 0)
+		r = writer_finish(w);
+	if (r >= 0)
+		r = writer_swap(w, old, sizeof(old));
+	if (r < 0) {
+		store_writer_abort(w);
+		return r;
+	}
+	/*
+	 * The new baseline is current from here on. If the rename cannot be
+	 * made durable, keep the old environment: after a crash the link may
+	 * still point to it.
+	 */
+	if (fsync(w->dirfd) < 0)
+		r = -errno;
+	else if (is_ours(old) && strcmp(old, strrchr(w->path, '/') + 1) != 0)
+		remove_env(w->dirfd, old);
+	store_writer_abort(w); /* only frees now: the new environment is no longer ours */
+	return r;
+}
+
+void store_writer_abort(struct store_writer *w)
+{
+	if (!w)
+		return;
+	if (w->txn)
+		mdb_txn_abort(w->txn);
+	if (w->env)
+		mdb_env_close(w->env);
+	if (w->name && w->dirfd >= 0)
+		remove_env(w->dirfd, w->name);
+	if (w->dirfd >= 0)
+		close(w->dirfd);
+	free(w->path);
+	buf_free(&w->enc);
+	free(w);
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: ISC */
+/* The baseline store: one LMDB environment per baseline, swapped in atomically. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "record.h"
+
+/*
+ * On-disk layout under the db directory DIR:
+ *   DIR/current          symlink to the live baseline directory
+ *   DIR/baseline.XXXXXX  LMDB environment (data.mdb, lock.mdb)
+ * A writer builds a fresh baseline.XXXXXX and, on commit, replaces
+ * "current" with rename(2), then removes the previous environment. A
+ * crash at any point leaves either the old or the new baseline current.
+ *
+ * Named databases: "meta" (key string -> bytes), "files" (key = parent
+ * node id as u64 big-endian followed by the entry name; value = encoded
+ * struct file_rec), "nodes" (key = node id u64 BE; value = parent id u64
+ * BE followed by the name), so a path of any length has a key of at most
+ * 8 + 255 bytes. The root directory "/" is node STORE_ROOT_ID, stored in
+ * "files" under parent 0 with an empty name.
+ */
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_ROOT_ID        1
+#define STORE_MAX_VALUE      (32u << 20) /* largest record or meta value */
+
+/* Meta keys. */
+#define META_SCHEMA        "schema"        /* u32 BE */
+#define META_CREATED       "created"       /* RFC 3339 text */
+#define META_HOST          "host"          /* text */
+#define META_POLICY        "policy"        /* policy_bundle() bytes */
+#define META_POLICY_DIGEST "policy_digest" /* 32 bytes */
+#define META_HASH          "hash"          /* algorithm name */
+#define META_ROOT          "root"          /* --root the baseline was taken of */
+#define META_STATS         "stats"         /* text "files=N dirs=N errors=N" */
+
+struct store;
+struct store_writer;
+
+/*
+ * Opens the current baseline of DIR read-only and starts one read
+ * transaction that lasts until store_close. Returns 0, -ENOENT when there
+ * is no baseline, -EPROTONOSUPPORT when its schema version is not
+ * STORE_SCHEMA_VERSION (store_found_schema() then tells which), -EBADMSG when it
+ * is not a fim store, or another negative errno.
+ */
+int store_open(const char *dir, struct store **ret);
+void store_close(struct store *s);
+/* Schema version recorded in DIR's current baseline, or 0 if none can be read. */
+uint32_t store_found_schema(const char *dir);
+
+/* Meta value; *val points into the map, valid until store_close.
+ * Returns 0 or -ENOENT. */
+int store_meta(struct store *s, const char *key, struct bytes *val);
+
+/*
+ * Looks up entry NAME[0..nlen) of node PARENT and decodes it into *rec
+ * (spans valid until store_close). Returns 0, -ENOENT, -EBADMSG for a
+ * corrupt value.
+ */
+int store_get(struct store *s, uint64_t parent, const char *name, size_t nlen,
+              struct file_rec *rec);
+
+/* Resolves an absolute PATH (as inside the root) to its record; also
+ * returns the parent node id when ret_parent is not NULL. Same returns. */
+int store_lookup(struct store *s, const char *path, size_t len, struct file_rec *rec,
+                 uint64_t *ret_parent);
+
+/*
+ * Iterates the entries of node PARENT in byte order of their names.
+ * store_iter_next returns 1 with *name and *rec filled (valid until
+ * store_close), 0 at the end, or a negative errno (-EBADMSG corrupt).
+ */
+struct store_iter;
+int store_iter_children(struct store *s, uint64_t parent, struct store_iter **ret);
+int store_iter_next(struct store_iter *it, struct bytes *name, struct file_rec *rec);
+void store_iter_free(struct store_iter *it);
+
+/* Rebuilds the absolute path of node ID into a malloc'd buffer. */
+int store_node_path(struct store *s, uint64_t id, char **ret, size_t *ret_len);
+
+/*
+ * Starts a new baseline in DIR (created 0700 if missing), beside the
+ * current one. Only one writer works in DIR at a time (an flock on DIR,
+ * held until commit or abort); environments that an earlier, crashed
+ * writer left behind are removed. Returns 0, -EBUSY when another writer
+ * holds DIR, or a negative errno.
+ */
+int store_writer_new(const char *dir, struct store_writer **ret);
+/* Allocates a fresh node id for a directory (ids start at STORE_ROOT_ID). */
+uint64_t store_writer_new_node(struct store_writer *w);
+/*
+ * Records entry NAME of node PARENT. If rec->type is FT_DIR, rec->dirid
+ * must be a node id from store_writer_new_node, and the node's parent and
+ * name are recorded in "nodes". Puts are grouped in large transactions;
+ * the map is grown before it can fill. Returns 0, -ENOSPC (disk or map
+ * full), -E2BIG (name too long, or a record over STORE_MAX_VALUE), or
+ * another negative errno. After -ENOSPC or an I/O error every later call
+ * fails too; -E2BIG and -EINVAL leave the writer usable.
+ */
+int store_writer_put(struct store_writer *w, uint64_t parent, const char *name, size_t nlen,
+                     const struct file_rec *rec);
+/* Sets meta KEY to VAL[0..n); same returns as store_writer_put. */
+int store_writer_meta(struct store_writer *w, const char *key, const void *val, size_t n);
+/* Commits, syncs and makes the new baseline current. On failure the
+ * previous baseline stays current and the new one is removed. W is freed
+ * in both cases (as by mdb_txn_commit) and must not be used again. */
+int store_writer_commit(struct store_writer *w);
+/* Discards the new baseline (NULL is fine). */
+void store_writer_abort(struct store_writer *w);

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: ISC */
+/* UTF-8 validation for deciding how raw bytes are shown. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Length (1-4) of the valid UTF-8 sequence at P, or 0 if P[0] starts none.
+ * Rejects overlong forms, surrogates and code points above U+10FFFF. */
+size_t utf8_valid_prefix(const uint8_t *p, size_t n);
+
+/* True if all of P[0..n) is valid UTF-8 without NUL bytes. */
+bool utf8_valid(const uint8_t *p, size_t n);

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: ISC */
+/* The policy language: parse fim.policy(5) files and match paths against rules. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../fim/attr.h"
+
+enum severity {
+	SEV_LOW,
+	SEV_MEDIUM,
+	SEV_HIGH,
+	SEV_CRITICAL,
+};
+
+/* Rule flags. */
+enum {
+	RULE_EXCLUDE = 1u << 0,   /* "!pattern": the path and all below are out of scope */
+	RULE_THIS_ONLY = 1u << 1, /* "=pattern": the path itself, not what is below */
+	RULE_GROWING = 1u << 2,   /* "growing": size may only increase */
+};
+
+struct policy_rule {
+	enum fim_kind kind;     /* KIND_FILE for path rules */
+	const char *file;       /* policy file the rule came from (owned by the policy) */
+	unsigned line;          /* 1-based line in that file */
+	const char *pattern;    /* absolute pattern as written, without ! or = */
+	unsigned flags;         /* RULE_* */
+	attrset_t attrs;        /* attributes to record and compare */
+	enum severity severity; /* default SEV_MEDIUM */
+};
+
+/* Where a parse error was found. file points into the policy being parsed or
+ * the path given to policy_load; message is a static or owned buffer. */
+struct policy_error {
+	char file[4096];
+	unsigned line, col; /* 1-based; 0 when not about a position */
+	char message[512];
+};
+
+struct policy;
+
+/* Parses the policy file PATH (a host path, not under --root), following
+ * include lines. On success *ret owns everything (free with policy_free).
+ * Returns 0, or a negative errno with *err filled in (-EINVAL for syntax
+ * and semantic errors, the open/read errno for unreadable files, -ELOOP
+ * for include cycles or nesting deeper than FIM_MAX_POLICY_DEPTH). */
+int policy_load(const char *path, struct policy **ret, struct policy_error *err);
+
+/* Parses a policy from a bundle produced by policy_bundle(): the same
+ * sources the policy was originally read from, so a stored baseline can be
+ * re-interpreted with the policy it was built with. Same returns. */
+int policy_load_bundle(const void *buf, size_t len, struct policy **ret, struct policy_error *err);
+
+/* Serialises every source file read (name + content, in read order) into a
+ * newly malloc'd buffer owned by the caller. Returns 0 or -ENOMEM. */
+int policy_bundle(const struct policy *p, void **ret_buf, size_t *ret_len);
+
+/* SHA-256-sized digest (32 bytes) identifying the policy's meaning: equal
+ * for two policies with the same sources. Owned by the policy. */
+const uint8_t *policy_digest(const struct policy *p);
+
+void policy_free(struct policy *p);
+
+/* Value of "set KEY = VALUE" or NULL. Owned by the policy. */
+const char *policy_get(const struct policy *p, const char *key);
+
+/* All rules in file order (includes expanded where they appear). */
+size_t policy_rule_count(const struct policy *p);
+const struct policy_rule *policy_rule_at(const struct policy *p, size_t i);
+
+/* The rule deciding PATH[0..len) (absolute, '/'-separated, any bytes but
+ * NUL): the last matching rule, or NULL when no rule matches. A returned
+ * rule with RULE_EXCLUDE means the path is out of scope. */
+const struct policy_rule *policy_match(const struct policy *p, const char *path, size_t len);
+
+/* True when the walk must read the directory DIR[0..len) because some entry
+ * below it can be selected by a rule (a non-exclude rule matches DIR or an
+ * ancestor without "=", or some rule's pattern can match a path below
+ * DIR), and that rule is not overridden by a later exclude covering DIR. */
+bool policy_descend(const struct policy *p, const char *dir, size_t len);
+
+/* Start points of the walk: the shortest set of directories/paths that
+ * covers every non-exclude file rule (the literal prefix of each pattern
+ * before its first glob component), sorted, no entry below another.
+ * Owned by the policy. */
+size_t policy_root_count(const struct policy *p);
+const char *policy_root_at(const struct policy *p, size_t i);
+
+const char *severity_name(enum severity s);
