@@ -7,6 +7,7 @@
 #include <sys/capability.h>
 #include <sys/acl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
@@ -122,12 +123,42 @@ static bool same_content_stat(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
+/*
+ * Reads up to WANT bytes at OFF. The first read of a file asks the page
+ * cache only (RWF_NOWAIT): a file that was not cached is "cold", and the
+ * pages fim brings in for it are dropped again as soon as they are hashed,
+ * so a scan does not push the host's working set out of memory.
+ */
+static ssize_t read_chunk(struct files_scratch *s, int fd, uint64_t off, size_t want, int *cold)
+{
+	struct iovec iov = { s->io, want };
+	ssize_t n;
+
+	if (*cold < 0 && s->keep_cache)
+		*cold = 0;
+	if (*cold < 0) {
+		n = preadv2(fd, &iov, 1, (off_t)off, RWF_NOWAIT);
+		if (n >= 0) { /* cached, or empty */
+			*cold = 0;
+			return n;
+		}
+		/* Other errors than EAGAIN (an old kernel): treat it as cached. */
+		*cold = errno == EAGAIN;
+	}
+	do
+		n = pread(fd, s->io, want, (off_t)off);
+	while (n < 0 && errno == EINTR);
+	if (n > 0 && *cold == 1)
+		posix_fadvise(fd, (off_t)off, n, POSIX_FADV_DONTNEED);
+	return n < 0 ? -errno : n;
+}
+
 /* Hashes FD to the end; takes a peek at the prefix a growing file had. */
 static int hash_fd(struct files_scratch *s, int fd, struct files_prefix *prefix, uint8_t *digest)
 {
 	uint64_t done = 0, mark = UINT64_MAX;
 	uint8_t peek[HASH_MAX_DIGEST];
-	int r;
+	int cold = -1, r;
 
 	if (prefix && prefix->base && (prefix->base->attrs & ATTR_BIT(ATTR_HASH)) &&
 	    prefix->base->hash_algo == s->algo)
@@ -150,11 +181,9 @@ static int hash_fd(struct files_scratch *s, int fd, struct files_prefix *prefix,
 		}
 		if (mark > done && mark - done < want)
 			want = (size_t)(mark - done);
-		n = read(fd, s->io, want);
-		if (n < 0 && errno == EINTR)
-			continue;
+		n = read_chunk(s, fd, done, want, &cold);
 		if (n < 0)
-			return -errno;
+			return (int)n;
 		if (n == 0)
 			break;
 		r = hash_update(s->hash, s->io, (size_t)n);
@@ -383,8 +412,6 @@ static int collect_content(struct files_scratch *s, int fd, struct files_prefix 
 			return -errno;
 		if (!S_ISREG(before.st_mode))
 			return -EAGAIN;
-		if (lseek(fd, 0, SEEK_SET) < 0)
-			return -errno;
 		r = hash_fd(s, fd, prefix, out->hash);
 		if (r < 0)
 			return r;

@@ -14,6 +14,7 @@ struct files_scratch {
 	uint8_t *io;
 	size_t io_size;
 	struct buf names;
+	bool keep_cache; /* do not drop the pages of cold files after reading */
 };
 
 /* Where a record's variable-length values live: the spans of a collected

@@ -22,6 +22,7 @@ struct pipeline {
 	pipe_complete_fn complete;
 	void *ctx;
 	enum hash_algo algo;
+	bool keep_cache;
 	pthread_t *threads;
 	unsigned nthreads;
 	struct files_scratch inline_scratch;
@@ -76,6 +77,8 @@ static void *worker(void *arg)
 	struct files_scratch scr;
 	bool ok = files_scratch_init(&scr, p->algo) == 0;
 
+	scr.keep_cache = p->keep_cache;
+
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		while (!p->stop && p->next < p->tail && p->state[p->next % p->n] != SLOT_QUEUED)
@@ -105,8 +108,8 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int pipeline_new(unsigned jobs, size_t slots, enum hash_algo algo, pipe_complete_fn complete,
-                 void *ctx, struct pipeline **ret)
+int pipeline_new(unsigned jobs, size_t slots, enum hash_algo algo, unsigned flags,
+		 pipe_complete_fn complete, void *ctx, struct pipeline **ret)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
 	int r;
@@ -120,6 +123,7 @@ int pipeline_new(unsigned jobs, size_t slots, enum hash_algo algo, pipe_complete
 	p->complete = complete;
 	p->ctx = ctx;
 	p->algo = algo;
+	p->keep_cache = flags & PIPE_KEEP_CACHE;
 	p->slots = calloc(p->n, sizeof(*p->slots));
 	p->state = calloc(p->n, sizeof(*p->state));
 	p->threads = calloc(jobs ? jobs : 1, sizeof(*p->threads));
@@ -128,6 +132,7 @@ int pipeline_new(unsigned jobs, size_t slots, enum hash_algo algo, pipe_complete
 		pipeline_free(p);
 		return -ENOMEM;
 	}
+	p->inline_scratch.keep_cache = p->keep_cache;
 	for (size_t i = 0; i < p->n; i++)
 		p->slots[i].fd = -1;
 	for (unsigned i = 0; i < jobs; i++) {

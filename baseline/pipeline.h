@@ -45,11 +45,14 @@ typedef int (*pipe_complete_fn)(void *ctx, struct pipe_slot *s);
 
 /*
  * Starts JOBS worker threads (0: work is done inline at submit) hashing
- * with ALGO, with at most SLOTS objects in flight. Returns 0, -ENOMEM, or
+ * with ALGO (FLAGS: PIPE_*), with at most SLOTS objects in flight. Returns 0, -ENOMEM, or
  * the error of pthread_create.
  */
-int pipeline_new(unsigned jobs, size_t slots, enum hash_algo algo, pipe_complete_fn complete,
-                 void *ctx, struct pipeline **ret);
+enum {
+	PIPE_KEEP_CACHE = 1u << 0, /* leave the pages of cold files cached */
+};
+int pipeline_new(unsigned jobs, size_t slots, enum hash_algo algo, unsigned flags,
+		 pipe_complete_fn complete, void *ctx, struct pipeline **ret);
 
 /* The next free slot, completing finished slots (and waiting for the
  * oldest) when all are in flight. Returns NULL after a consumer error. */

@@ -21,6 +21,9 @@ struct fim_opts {
 	bool color;         /* human output to a colour terminal */
 	int verbose;        /* 0 quiet, 1 normal, 2 verbose */
 	unsigned jobs;      /* hash workers, 0 = one per online CPU */
+	bool quick;         /* check: re-hash only files whose inode/size/times differ */
+	bool keep_cache;    /* leave the pages of files fim read cached */
+	bool nice;          /* idle CPU and I/O priority */
 };
 
 int cmd_baseline(struct fim_opts *o, int argc, char **argv);

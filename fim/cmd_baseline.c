@@ -10,12 +10,14 @@
 #include "../baseline/walk.h"
 #include "cli.h"
 #include "log.h"
+#include "progress.h"
 
 struct baseline_run {
 	struct store_writer *w;
 	struct pipeline *pipe;
 	struct files_scratch scratch; /* for what the walker collects itself */
 	uint64_t files, dirs, nodes, errors, bytes;
+	struct progress progress;
 	int fatal; /* negative errno that stopped the run */
 };
 
@@ -48,6 +50,7 @@ static int put(void *ctx, struct pipe_slot *s)
 			b->files++;
 		if (rec->attrs & ATTR_BIT(ATTR_HASH))
 			b->bytes += rec->size;
+		progress_add(&b->progress, (rec->attrs & ATTR_BIT(ATTR_HASH)) ? rec->size : 0);
 	} else {
 		b->nodes++;
 	}
@@ -130,9 +133,9 @@ static int write_meta(struct baseline_run *b, const struct fim_opts *o, const st
 
 	cli_rfc3339(created, sizeof(created));
 	gethostname(host, sizeof(host) - 1);
-	snprintf(stats, sizeof(stats), "files=%llu dirs=%llu errors=%llu",
+	snprintf(stats, sizeof(stats), "files=%llu dirs=%llu errors=%llu bytes=%llu",
 	         (unsigned long long)b->files, (unsigned long long)b->dirs,
-	         (unsigned long long)b->errors);
+	         (unsigned long long)b->errors, (unsigned long long)b->bytes);
 	r = policy_bundle(p, &bundle, &blen);
 	if (r < 0)
 		return r;
@@ -151,6 +154,22 @@ static int write_meta(struct baseline_run *b, const struct fim_opts *o, const st
 	if (r == 0)
 		r = store_writer_meta(b->w, META_STATS, stats, strlen(stats));
 	return r;
+}
+
+/* The previous baseline, if any, tells how much there is to do. */
+static void start_progress(struct baseline_run *b, const struct fim_opts *o)
+{
+	uint64_t files = 0, bytes = 0;
+	struct store *s;
+	struct bytes v;
+
+	if (store_open(o->db, &s) == 0) {
+		if (store_meta(s, META_STATS, &v) == 0)
+			progress_parse_stats(v.p, v.n, &files, &bytes);
+		store_close(s);
+	}
+	progress_init(&b->progress, "baseline", o->verbose > 0 && isatty(STDERR_FILENO), files,
+		      bytes);
 }
 
 int cmd_baseline(struct fim_opts *o, int argc, char **argv)
@@ -185,14 +204,16 @@ int cmd_baseline(struct fim_opts *o, int argc, char **argv)
 		goto out;
 	}
 	r = pipeline_new(o->jobs ? o->jobs : pipeline_default_jobs(), pipeline_default_slots(),
-	                 algo, put, &b, &b.pipe);
+	                 algo, o->keep_cache ? PIPE_KEEP_CACHE : 0, put, &b, &b.pipe);
 	if (r < 0) {
 		log_error("baseline: cannot start hash workers: %s", strerror(-r));
 		goto out;
 	}
+	start_progress(&b, o);
 	r = walk_run(rootfd, p, &ops, &b);
 	if (r == 0)
 		r = pipeline_drain(b.pipe);
+	progress_end(&b.progress);
 	if (r == -ENOMEM)
 		log_error("baseline: out of memory");
 	if (r == 0)

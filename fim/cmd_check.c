@@ -10,6 +10,7 @@
 #include "../baseline/walk.h"
 #include "cli.h"
 #include "log.h"
+#include "progress.h"
 
 /* Per walked directory: the baseline's entries of the same directory, read
  * in the same (byte) order as the walk, so the two merge like sorted lists. */
@@ -29,6 +30,9 @@ struct check_run {
 	struct report rep;
 	struct report_summary sum;
 	struct buf path; /* for baseline-only subtrees */
+	bool quick;      /* trust inode, size, mtime and ctime for the rest */
+	uint64_t completed;
+	struct progress progress;
 	int fatal;
 };
 
@@ -94,6 +98,8 @@ static int complete(void *ctx, struct pipe_slot *s)
 	struct drift d = {.kind = KIND_FILE, .id = id, .rule = rule};
 	int r = 0;
 
+	if (++c->completed % 16384 == 0)
+		store_trim(c->s);
 	if (s->tag == TAG_UNREADABLE)
 		return unreadable(c, id, s->err);
 	if (s->tag == TAG_REMOVED) {
@@ -102,6 +108,7 @@ static int complete(void *ctx, struct pipe_slot *s)
 		return emit(c, &d);
 	}
 	c->sum.scanned++;
+	progress_add(&c->progress, (s->rec.attrs & ATTR_BIT(ATTR_HASH)) ? s->rec.size : 0);
 	if (s->err)
 		r = unreadable(c, id, s->err);
 	if (r < 0)
@@ -224,7 +231,9 @@ static int baseline_only(struct check_run *c, const char *parent, size_t plen, s
 			c->sum.out_of_scope++;
 		}
 	}
-	if (rec->type == FT_DIR && rec->dirid && policy_descend(c->p, (char *)c->path.p, c->path.n))
+	/* Under a changed policy, also count what left its scope below. */
+	if (rec->type == FT_DIR && rec->dirid &&
+	    (c->old || policy_descend(c->p, (char *)c->path.p, c->path.n)))
 		return baseline_subtree(c, (char *)c->path.p, c->path.n, rec->dirid, depth);
 	return 0;
 }
@@ -253,6 +262,24 @@ static int catch_up(struct check_run *c, struct dstate *d, const char *dir, size
 	return 0;
 }
 
+/*
+ * --quick: a regular file whose inode, size, mtime and ctime are all as
+ * recorded is not read again. Any write or chmod/chown/xattr change moves
+ * ctime, which only a clock change or a raw disk write can forge.
+ */
+static bool unchanged_identity(const struct file_rec *base, const struct stat *st)
+{
+	attrset_t need = ATTR_BIT(ATTR_INODE) | ATTR_BIT(ATTR_SIZE) | ATTR_BIT(ATTR_MTIME) |
+			 ATTR_BIT(ATTR_CTIME);
+	struct file_rec now = { 0 };
+
+	if ((base->attrs & need) != need)
+		return false;
+	files_from_stat(st, need, &now);
+	return base->inode == now.inode && base->size == now.size &&
+	       base->mtime_ns == now.mtime_ns && base->ctime_ns == now.ctime_ns;
+}
+
 /* Queues the live object for comparison with BASE (NULL: not in the baseline). */
 static int compare(struct check_run *c, struct walk_entry *e, const struct file_rec *base)
 {
@@ -261,6 +288,8 @@ static int compare(struct check_run *c, struct walk_entry *e, const struct file_
 
 	if (!s)
 		return c->fatal;
+	if (c->quick && base && S_ISREG(e->st.st_mode) && unchanged_identity(base, &e->st))
+		attrs &= FILES_STAT_ATTRS;
 	s->rule = e->rule;
 	s->has_base = base != NULL;
 	if (base)
@@ -417,6 +446,7 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 	if (ret)
 		return ret;
 	c.p = p;
+	c.quick = o->quick;
 	ret = cli_open_store(o, &c.s);
 	if (ret)
 		goto out;
@@ -451,13 +481,22 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 	r = c.rep.ops->begin(&c.rep, &info);
 	if (r == 0)
 		r = pipeline_new(o->jobs ? o->jobs : pipeline_default_jobs(),
-		                 pipeline_default_slots(), algo, complete, &c, &c.pipe);
-	if (r == 0)
+		                 pipeline_default_slots(), algo,
+				 o->keep_cache ? PIPE_KEEP_CACHE : 0, complete, &c, &c.pipe);
+	if (r == 0) {
+		uint64_t files = 0, bytes = 0;
+		struct bytes v;
+		if (store_meta(c.s, META_STATS, &v) == 0)
+			progress_parse_stats(v.p, v.n, &files, &bytes);
+		progress_init(&c.progress, "check", o->verbose > 0 && isatty(STDERR_FILENO), files,
+			      bytes);
 		r = walk_run(rootfd, p, &ops, &c);
+	}
 	if (r == 0)
 		r = c.fatal;
 	if (r == 0)
 		r = pipeline_drain(c.pipe);
+	progress_end(&c.progress);
 	if (r < 0) {
 		if (r == -EBADMSG) {
 			log_error("%s: the baseline is corrupt: %s", o->db, strerror(-r));

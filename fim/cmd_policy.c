@@ -5,24 +5,27 @@
 #include <string.h>
 
 #include "cli.h"
+#include "jbytes.h"
 #include "log.h"
 
 static void test_human(const char *path, const struct policy_rule *r)
 {
-	char q[8192], attrs[512];
+	char q[8192], pat[8192], file[4096], attrs[512];
 
 	log_quote(path, strlen(path), q, sizeof(q));
 	if (!r) {
 		printf("%s: not selected (no rule matches)\n", q);
 		return;
 	}
+	log_quote(r->pattern, strlen(r->pattern), pat, sizeof(pat));
+	log_quote(r->file, strlen(r->file), file, sizeof(file));
 	if (r->flags & RULE_EXCLUDE) {
-		printf("%s: excluded by !%s (%s:%u)\n", q, r->pattern, r->file, r->line);
+		printf("%s: excluded by !%s (%s:%u)\n", q, pat, file, r->line);
 		return;
 	}
 	attr_format_set(KIND_FILE, r->attrs, attrs, sizeof(attrs));
 	printf("%s: %s%s (%s:%u) severity=%s%s\n    %s\n", q,
-	       (r->flags & RULE_THIS_ONLY) ? "=" : "", r->pattern, r->file, r->line,
+	       (r->flags & RULE_THIS_ONLY) ? "=" : "", pat, file, r->line,
 	       severity_name(r->severity), (r->flags & RULE_GROWING) ? " growing" : "", attrs);
 }
 
@@ -31,14 +34,14 @@ static void test_json(const char *path, const struct policy_rule *r)
 	json_t *o = json_object();
 	char attrs[512], *s;
 
-	json_object_set_new(o, "path", json_string(path));
+	jbytes_set(o, "path", path, strlen(path));
 	if (!r) {
 		json_object_set_new(o, "selected", json_false());
 	} else {
 		attr_format_set(KIND_FILE, r->attrs, attrs, sizeof(attrs));
 		json_object_set_new(o, "selected", json_boolean(!(r->flags & RULE_EXCLUDE)));
-		json_object_set_new(o, "rule", json_string(r->pattern));
-		json_object_set_new(o, "file", json_string(r->file));
+		jbytes_set(o, "rule", r->pattern, strlen(r->pattern));
+		jbytes_set(o, "file", r->file, strlen(r->file));
 		json_object_set_new(o, "line", json_integer(r->line));
 		if (!(r->flags & RULE_EXCLUDE)) {
 			json_t *a = json_array();

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "jbytes.h"
 #include "log.h"
 
 static void show_human(const char *path, const struct file_rec *rec)
@@ -31,19 +32,15 @@ static void show_human(const char *path, const struct file_rec *rec)
 
 static void show_json(const char *path, const struct file_rec *rec)
 {
-	json_t *attrs = json_object();
+	json_t *fim = json_object(), *o = json_object();
 	char *s;
 
-	for (unsigned a = 0; a < ATTR__FILE_MAX; a++) {
-		char v[4096];
-		int n = rec_format_attr(rec, a, v, sizeof(v));
-		if (n >= 0 && (size_t)n < sizeof(v))
-			json_object_set_new(attrs, attr_name(KIND_FILE, a),
-			                    json_stringn(v, (size_t)n));
-	}
-	json_t *o = json_pack("{s:{s:s, s:s, s:b, s:o}}", "fim", "object", "file", "id", path,
-	                      "in_scope", !!(rec->flags & REC_IN_SCOPE), "record", attrs);
-	s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_object_set_new(fim, "object", json_string("file"));
+	jbytes_set(fim, "id", path, strlen(path));
+	json_object_set_new(fim, "in_scope", json_boolean(rec->flags & REC_IN_SCOPE));
+	json_object_set_new(fim, "record", report_json_attrs(rec, ATTRS_ALL_FILE, false));
+	json_object_set_new(o, "fim", fim);
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (s)
 		printf("%s\n", s);
 	free(s);

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "log.h"
@@ -24,6 +26,10 @@ static void usage(FILE *f)
 	           "  -r, --root DIR      treat DIR as / (offline checks, images)\n"
 	           "      --format FMT    human or json (default human)\n"
 	           "  -j, --jobs N        hash workers (default: one per CPU)\n"
+	           "      --quick         check: re-hash only files whose inode, size,\n"
+	           "                      mtime or ctime differ from the baseline\n"
+	           "      --nice          run at idle CPU and I/O priority\n"
+	           "      --keep-cache    leave the pages of files read in the page cache\n"
 	           "  -q, --quiet         only errors on stderr\n"
 	           "  -v, --verbose       more detail\n"
 	           "      --version       print the version\n"
@@ -44,14 +50,35 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* Idle CPU and I/O class for scheduled scans; threads made later inherit
+ * both. Failure is not fatal: the scan still runs, only less politely. */
+static void be_nice(void)
+{
+	if (setpriority(PRIO_PROCESS, 0, 19) < 0)
+		log_warn("--nice: cannot lower the CPU priority: %s", strerror(errno));
+	/* ioprio_set(IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0)) */
+	if (syscall(SYS_ioprio_set, 1, 0, 3 << 13) < 0)
+		log_warn("--nice: cannot set the idle I/O class: %s", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	        {"policy", required_argument, NULL, 'c'}, {"db", required_argument, NULL, 'd'},
-	        {"root", required_argument, NULL, 'r'},   {"format", required_argument, NULL, 'F'},
-	        {"jobs", required_argument, NULL, 'j'},   {"quiet", no_argument, NULL, 'q'},
-	        {"verbose", no_argument, NULL, 'v'},      {"version", no_argument, NULL, 'V'},
-	        {"help", no_argument, NULL, 'h'},         {0},
+		/* clang-format off */
+		{ "policy", required_argument, NULL, 'c' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "root", required_argument, NULL, 'r' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "quick", no_argument, NULL, 'Q' },
+		{ "nice", no_argument, NULL, 'N' },
+		{ "keep-cache", no_argument, NULL, 'K' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+		/* clang-format on */
 	};
 	struct fim_opts o = {
 	        .policy = FIM_DEFAULT_POLICY,
@@ -90,6 +117,15 @@ int main(int argc, char **argv)
 			o.jobs = (unsigned)n;
 			break;
 		}
+		case 'Q':
+			o.quick = true;
+			break;
+		case 'N':
+			o.nice = true;
+			break;
+		case 'K':
+			o.keep_cache = true;
+			break;
 		case 'q':
 			o.verbose = 0;
 			break;
@@ -116,6 +152,8 @@ int main(int argc, char **argv)
 		return FIM_EXIT_USAGE;
 	}
 	raise_fd_limit();
+	if (o.nice)
+		be_nice();
 
 	const char *cmd = argv[optind];
 	argc -= optind;

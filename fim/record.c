@@ -369,9 +369,18 @@ attrset_t rec_diff(const struct file_rec *base, const struct file_rec *live, att
 			changed |= ATTR_BIT(a);
 	}
 	/* A file that became a link (or the reverse) gained or lost the
-	 * attributes only its new type has: a new link target is news. */
-	if (changed & ATTR_BIT(ATTR_TYPE))
-		changed |= (base->attrs ^ live->attrs) & mask & TYPE_SPECIFIC_ATTRS;
+	 * attributes only one of the types has: a new link target is news. */
+	if (changed & ATTR_BIT(ATTR_TYPE)) {
+		attrset_t one = (base->attrs ^ live->attrs) & mask & TYPE_SPECIFIC_ATTRS;
+		/* An empty ACL or capability set on one side says nothing. */
+		for (unsigned a = ATTR_ACL; a <= ATTR_CAPS; a++) {
+			const struct file_rec *r = (base->attrs & ATTR_BIT(a)) ? base : live;
+			const struct bytes *v = a == ATTR_ACL ? &r->acl : &r->caps;
+			if ((one & ATTR_BIT(a)) && v->n == 0)
+				one &= ~ATTR_BIT(a);
+		}
+		changed |= one;
+	}
 	return changed;
 }
 

@@ -67,5 +67,11 @@ extern const struct report_ops report_null;
 /* Backend by name ("human", "json", "null") or NULL. */
 const struct report_ops *report_lookup(const char *name);
 
+/* A JSON object (jansson json_t *, owned by the caller) of the attributes
+ * WHICH of R, as in fim.before/fim.after; with NULLS, attributes R lacks
+ * are written as null. */
+struct json_t;
+struct json_t *report_json_attrs(const struct file_rec *r, attrset_t which, bool nulls);
+
 /* Numeric ECS event.severity for a policy severity. */
 int report_severity_score(enum severity s);

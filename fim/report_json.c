@@ -6,71 +6,11 @@
 #include <unistd.h>
 
 #include "report.h"
-#include "utf8.h"
+#include "jbytes.h"
 
 struct json_priv {
 	char host[256];
 };
-
-/* A JSON string for raw bytes; bytes that are not UTF-8 become U+FFFD. */
-static json_t *jbytes(const void *data, size_t n)
-{
-	const uint8_t *p = data;
-	json_t *j;
-	char *tmp;
-	size_t o = 0;
-
-	if (utf8_valid(p, n))
-		return json_stringn((const char *)p, n);
-	tmp = malloc(n * 3 + 1);
-	if (!tmp)
-		return NULL;
-	for (size_t i = 0; i < n;) {
-		size_t l = utf8_valid_prefix(p + i, n - i);
-		if (l == 0 || p[i] == 0) {
-			memcpy(tmp + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i++;
-			continue;
-		}
-		memcpy(tmp + o, p + i, l);
-		o += l;
-		i += l;
-	}
-	j = json_stringn(tmp, o);
-	free(tmp);
-	return j;
-}
-
-static json_t *jhex(const void *data, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	const uint8_t *p = data;
-	char *t = malloc(n * 2 + 1);
-	json_t *j;
-
-	if (!t)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		t[2 * i] = hex[p[i] >> 4];
-		t[2 * i + 1] = hex[p[i] & 15];
-	}
-	j = json_stringn(t, n * 2);
-	free(t);
-	return j;
-}
-
-/* Sets KEY to the bytes, and KEY_hex to their exact value when they are
- * not valid UTF-8, so different byte strings stay distinguishable. */
-static void set_bytes(json_t *obj, const char *key, const void *p, size_t n)
-{
-	json_object_set_new(obj, key, jbytes(p, n));
-	if (!utf8_valid(p, n)) {
-		char k[64];
-		snprintf(k, sizeof(k), "%s_hex", key);
-		json_object_set_new(obj, k, jhex(p, n));
-	}
-}
 
 static void timestamp(char *buf, size_t size)
 {
@@ -119,24 +59,31 @@ static void set_attr(json_t *obj, const struct file_rec *r, unsigned a)
 	if (n < 0)
 		return;
 	if ((size_t)n < sizeof(small)) {
-		set_bytes(obj, name, small, (size_t)n);
+		jbytes_set(obj, name, small, (size_t)n);
 		return;
 	}
 	char *big = malloc((size_t)n + 1);
 	if (!big)
 		return;
 	rec_format_attr(r, a, big, (size_t)n + 1);
-	set_bytes(obj, name, big, (size_t)n);
+	jbytes_set(obj, name, big, (size_t)n);
 	free(big);
 }
 
-static json_t *attrs_object(const struct file_rec *r, attrset_t which)
+/* Attributes WHICH of R; with NULLS, one that R lacks (a type change
+ * gains or loses a link target) is written as null rather than left out. */
+json_t *report_json_attrs(const struct file_rec *r, attrset_t which, bool nulls)
 {
 	json_t *o = json_object();
 
-	for (unsigned a = 0; a < ATTR__FILE_MAX; a++)
-		if ((which & ATTR_BIT(a)) && (r->attrs & ATTR_BIT(a)))
+	for (unsigned a = 0; a < ATTR__FILE_MAX; a++) {
+		if (!(which & ATTR_BIT(a)))
+			continue;
+		if (r->attrs & ATTR_BIT(a))
 			set_attr(o, r, a);
+		else if (nulls)
+			json_object_set_new(o, attr_name(KIND_FILE, a), json_null());
+	}
 	return o;
 }
 
@@ -161,11 +108,11 @@ static json_t *ecs_file(struct bytes id, const struct file_rec *r)
 	char buf[256];
 	const uint8_t *slash = id.n ? memrchr(id.p, '/', id.n) : NULL;
 
-	set_bytes(f, "path", id.p, id.n);
+	jbytes_set(f, "path", id.p, id.n);
 	if (slash && id.n > 1) {
-		set_bytes(f, "name", slash + 1, id.n - (size_t)(slash + 1 - id.p));
+		jbytes_set(f, "name", slash + 1, id.n - (size_t)(slash + 1 - id.p));
 		size_t dn = (size_t)(slash - id.p);
-		set_bytes(f, "directory", dn ? (const void *)id.p : "/", dn ? dn : 1);
+		jbytes_set(f, "directory", dn ? (const void *)id.p : "/", dn ? dn : 1);
 	}
 	if (!r)
 		return f;
@@ -190,12 +137,12 @@ static json_t *ecs_file(struct bytes id, const struct file_rec *r)
 	    rec_format_attr(r, ATTR_CTIME, buf, sizeof(buf)) > 0)
 		json_object_set_new(f, "ctime", json_string(buf));
 	if ((r->attrs & ATTR_BIT(ATTR_TARGET)))
-		set_bytes(f, "target_path", r->target.p, r->target.n);
+		jbytes_set(f, "target_path", r->target.p, r->target.n);
 	if ((r->attrs & ATTR_BIT(ATTR_HASH)) &&
 	    (r->hash_algo == HASH_SHA256 || r->hash_algo == HASH_SHA512)) {
 		json_t *h = json_object();
 		json_object_set_new(h, hash_name(r->hash_algo),
-		                    jhex(r->hash, hash_len(r->hash_algo)));
+		                    jbytes_hex(r->hash, hash_len(r->hash_algo)));
 		json_object_set_new(f, "hash", h);
 	}
 	return f;
@@ -251,10 +198,10 @@ static int json_drift(struct report *r, const struct drift *d)
 	json_object_set_new(ev, "severity", json_integer(report_severity_score(sev)));
 	json_object_set_new(o, "file", ecs_file(d->id, now));
 	json_object_set_new(fim, "object", json_string("file"));
-	set_bytes(fim, "id", d->id.p, d->id.n);
+	jbytes_set(fim, "id", d->id.p, d->id.n);
 	if (d->rule)
 		json_object_set_new(fim, "rule",
-		                    jbytes(d->rule->pattern, strlen(d->rule->pattern)));
+		                    jbytes_new(d->rule->pattern, strlen(d->rule->pattern)));
 	json_object_set_new(fim, "severity", json_string(severity_name(sev)));
 	if (d->action == DRIFT_CHANGED) {
 		json_t *ch = json_array();
@@ -262,12 +209,12 @@ static int json_drift(struct report *r, const struct drift *d)
 			if (d->changed & ATTR_BIT(a))
 				json_array_append_new(ch, json_string(attr_name(KIND_FILE, a)));
 		json_object_set_new(fim, "changed", ch);
-		json_object_set_new(fim, "before", attrs_object(d->before, d->changed));
-		json_object_set_new(fim, "after", attrs_object(d->after, d->changed));
+		json_object_set_new(fim, "before", report_json_attrs(d->before, d->changed, true));
+		json_object_set_new(fim, "after", report_json_attrs(d->after, d->changed, true));
 	} else if (d->action == DRIFT_ADDED) {
-		json_object_set_new(fim, "after", attrs_object(d->after, ATTRS_ALL_FILE));
+		json_object_set_new(fim, "after", report_json_attrs(d->after, ATTRS_ALL_FILE, false));
 	} else {
-		json_object_set_new(fim, "before", attrs_object(d->before, ATTRS_ALL_FILE));
+		json_object_set_new(fim, "before", report_json_attrs(d->before, ATTRS_ALL_FILE, false));
 	}
 	if (d->note)
 		json_object_set_new(fim, "note", json_string(d->note));
@@ -284,7 +231,7 @@ static int json_error(struct report *r, struct bytes id, int err)
 	json_object_set_new(o, "file", ecs_file(id, NULL));
 	json_object_set_new(o, "error", json_pack("{s:s}", "message", strerror(-err)));
 	json_object_set_new(fim, "object", json_string("file"));
-	set_bytes(fim, "id", id.p, id.n);
+	jbytes_set(fim, "id", id.p, id.n);
 	json_object_set_new(o, "fim", fim);
 	return emit(r, o);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <lmdb.h>
@@ -542,6 +543,24 @@ static int writer_put(struct store_writer *w, MDB_dbi dbi, MDB_val *k, MDB_val *
 }
 
 /* Ends the batch when it is big enough and starts the next one. */
+/*
+ * Unmaps the pages of the map this process has touched. They stay in the
+ * page cache and come back on the next access (pointers into the map stay
+ * valid), so a scan of a million records does not keep them all resident.
+ */
+static void map_trim(MDB_env *env)
+{
+	MDB_envinfo info;
+
+	if (mdb_env_info(env, &info) == 0 && info.me_mapaddr)
+		madvise(info.me_mapaddr, info.me_mapsize, MADV_DONTNEED);
+}
+
+void store_trim(struct store *s)
+{
+	map_trim(s->env);
+}
+
 static int writer_maybe_commit(struct store_writer *w)
 {
 	int rc, r;
@@ -552,6 +571,7 @@ static int writer_maybe_commit(struct store_writer *w)
 	w->txn = NULL;
 	if (rc)
 		return writer_fail(w, mdb_err(rc));
+	map_trim(w->env);
 	r = writer_begin(w);
 	return r < 0 ? writer_fail(w, r) : 0;
 }

@@ -80,6 +80,10 @@ int store_iter_children(struct store *s, uint64_t parent, struct store_iter **re
 int store_iter_next(struct store_iter *it, struct bytes *name, struct file_rec *rec);
 void store_iter_free(struct store_iter *it);
 
+/* Lets go of the map pages read so far (they stay cached; spans handed
+ * out stay valid): keeps a long scan's resident memory bounded. */
+void store_trim(struct store *s);
+
 /* Rebuilds the absolute path of node ID into a malloc'd buffer. */
 int store_node_path(struct store *s, uint64_t id, char **ret, size_t *ret_len);
 
