@@ -131,7 +131,7 @@ static bool same_content_stat(const struct stat *a, const struct stat *b)
  */
 static ssize_t read_chunk(struct files_scratch *s, int fd, uint64_t off, size_t want, int *cold)
 {
-	struct iovec iov = { s->io, want };
+	struct iovec iov = {s->io, want};
 	ssize_t n;
 
 	if (*cold < 0 && s->keep_cache)
@@ -153,8 +153,13 @@ static ssize_t read_chunk(struct files_scratch *s, int fd, uint64_t off, size_t 
 	return n < 0 ? -errno : n;
 }
 
-/* Hashes FD to the end; takes a peek at the prefix a growing file had. */
-static int hash_fd(struct files_scratch *s, int fd, struct files_prefix *prefix, uint8_t *digest)
+/*
+ * Hashes FD, whose fstat gave SIZE; takes a peek at the prefix a growing
+ * file had. Reading stops at SIZE (the caller's second fstat catches a
+ * file that changed meanwhile), which saves the read that only finds EOF.
+ */
+static int hash_fd(struct files_scratch *s, int fd, uint64_t size, struct files_prefix *prefix,
+                   uint8_t *digest)
 {
 	uint64_t done = 0, mark = UINT64_MAX;
 	uint8_t peek[HASH_MAX_DIGEST];
@@ -165,7 +170,8 @@ static int hash_fd(struct files_scratch *s, int fd, struct files_prefix *prefix,
 		mark = prefix->base->size;
 	if (prefix)
 		prefix->same = false;
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (size > s->io_size)
+		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	r = hash_init(s->hash);
 	if (r < 0)
 		return r;
@@ -181,6 +187,9 @@ static int hash_fd(struct files_scratch *s, int fd, struct files_prefix *prefix,
 		}
 		if (mark > done && mark - done < want)
 			want = (size_t)(mark - done);
+		/* A size of 0 may be a file system that does not know it. */
+		if (size && done >= size)
+			break;
 		n = read_chunk(s, fd, done, want, &cold);
 		if (n < 0)
 			return (int)n;
@@ -412,7 +421,7 @@ static int collect_content(struct files_scratch *s, int fd, struct files_prefix 
 			return -errno;
 		if (!S_ISREG(before.st_mode))
 			return -EAGAIN;
-		r = hash_fd(s, fd, prefix, out->hash);
+		r = hash_fd(s, fd, (uint64_t)before.st_size, prefix, out->hash);
 		if (r < 0)
 			return r;
 		if (fstat(fd, &after) < 0)

@@ -109,7 +109,7 @@ static void *worker(void *arg)
 }
 
 int pipeline_new(unsigned jobs, size_t slots, enum hash_algo algo, unsigned flags,
-		 pipe_complete_fn complete, void *ctx, struct pipeline **ret)
+                 pipe_complete_fn complete, void *ctx, struct pipeline **ret)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
 	int r;

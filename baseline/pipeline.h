@@ -52,7 +52,7 @@ enum {
 	PIPE_KEEP_CACHE = 1u << 0, /* leave the pages of cold files cached */
 };
 int pipeline_new(unsigned jobs, size_t slots, enum hash_algo algo, unsigned flags,
-		 pipe_complete_fn complete, void *ctx, struct pipeline **ret);
+                 pipe_complete_fn complete, void *ctx, struct pipeline **ret);
 
 /* The next free slot, completing finished slots (and waiting for the
  * oldest) when all are in flight. Returns NULL after a consumer error. */

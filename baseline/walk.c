@@ -228,8 +228,10 @@ static int walk_child(struct walk *w, struct walk_entry *dir, const char *name, 
 		if (fd == -ENOENT)
 			goto out;
 		if (fd < 0) {
+			/* Its own metadata is still known; only what is below
+			 * cannot be seen, and that is said, not guessed. */
+			w->ops->error(w->ctx, w->path, w->len, fd);
 			e.descend = false;
-			e.err = fd;
 			r = w->ops->entry(w->ctx, &e);
 			goto out;
 		}
@@ -245,6 +247,8 @@ static int walk_child(struct walk *w, struct walk_entry *dir, const char *name, 
 	r = w->ops->entry(w->ctx, &e);
 	if (r >= 0 && e.descend && e.fd >= 0)
 		r = walk_dir(w, &e, depth + 1);
+	else if (r < 0 && e.user && w->ops->drop)
+		w->ops->drop(w->ctx, &e);
 out:
 	if (e.fd >= 0)
 		close(e.fd);
@@ -274,6 +278,8 @@ static int walk_dir(struct walk *w, struct walk_entry *dir, unsigned depth)
 		r = walk_child(w, dir, l.arena + l.v[i].off, l.v[i].type, depth);
 		w->len = base_len;
 	}
+	if (r < 0 && w->ops->drop)
+		w->ops->drop(w->ctx, dir);
 	if (r >= 0 && w->ops->leave) {
 		/* Children may have moved the path buffer. */
 		dir->path = w->path;
@@ -307,6 +313,8 @@ int walk_run(int rootfd, const struct policy *p, const struct walk_ops *ops, voi
 	r = ops->entry(ctx, &root);
 	if (r >= 0 && root.descend && !root.err)
 		r = walk_dir(&w, &root, 1);
+	else if (r < 0 && root.user && ops->drop)
+		ops->drop(ctx, &root);
 	free(w.path);
 	return r;
 }

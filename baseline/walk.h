@@ -31,6 +31,8 @@ struct walk_ops {
 	int (*entry)(void *ctx, struct walk_entry *e);
 	/* After the children of a descended directory. */
 	int (*leave)(void *ctx, struct walk_entry *dir);
+	/* Instead of leave, when the walk stops early: free dir->user. */
+	void (*drop)(void *ctx, struct walk_entry *dir);
 	/* A directory that could not be opened or read (PATH, negative errno).
 	 * Entries already emitted stay valid; the walk goes on. */
 	void (*error)(void *ctx, const char *path, size_t len, int err);

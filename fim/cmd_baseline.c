@@ -169,7 +169,7 @@ static void start_progress(struct baseline_run *b, const struct fim_opts *o)
 		store_close(s);
 	}
 	progress_init(&b->progress, "baseline", o->verbose > 0 && isatty(STDERR_FILENO), files,
-		      bytes);
+	              bytes);
 }
 
 int cmd_baseline(struct fim_opts *o, int argc, char **argv)

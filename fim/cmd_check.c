@@ -270,8 +270,8 @@ static int catch_up(struct check_run *c, struct dstate *d, const char *dir, size
 static bool unchanged_identity(const struct file_rec *base, const struct stat *st)
 {
 	attrset_t need = ATTR_BIT(ATTR_INODE) | ATTR_BIT(ATTR_SIZE) | ATTR_BIT(ATTR_MTIME) |
-			 ATTR_BIT(ATTR_CTIME);
-	struct file_rec now = { 0 };
+	                 ATTR_BIT(ATTR_CTIME);
+	struct file_rec now = {0};
 
 	if ((base->attrs & need) != need)
 		return false;
@@ -386,6 +386,17 @@ static int on_leave(void *ctx, struct walk_entry *dir)
 	return r;
 }
 
+static void on_drop(void *ctx, struct walk_entry *dir)
+{
+	struct dstate *d = dir->user;
+
+	if (d) {
+		store_iter_free(d->it);
+		free(d);
+		dir->user = NULL;
+	}
+}
+
 static void on_error(void *ctx, const char *path, size_t len, int err)
 {
 	struct check_run *c = ctx;
@@ -429,7 +440,7 @@ static int load_old_policy(struct check_run *c, bool *changed)
 int cmd_check(struct fim_opts *o, int argc, char **argv)
 {
 	static const struct walk_ops ops = {
-	        .entry = on_entry, .leave = on_leave, .error = on_error};
+	        .entry = on_entry, .leave = on_leave, .drop = on_drop, .error = on_error};
 	struct check_run c = {0};
 	struct policy *p = NULL;
 	struct report_info info = {.command = "check"};
@@ -482,14 +493,14 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 	if (r == 0)
 		r = pipeline_new(o->jobs ? o->jobs : pipeline_default_jobs(),
 		                 pipeline_default_slots(), algo,
-				 o->keep_cache ? PIPE_KEEP_CACHE : 0, complete, &c, &c.pipe);
+		                 o->keep_cache ? PIPE_KEEP_CACHE : 0, complete, &c, &c.pipe);
 	if (r == 0) {
 		uint64_t files = 0, bytes = 0;
 		struct bytes v;
 		if (store_meta(c.s, META_STATS, &v) == 0)
 			progress_parse_stats(v.p, v.n, &files, &bytes);
 		progress_init(&c.progress, "check", o->verbose > 0 && isatty(STDERR_FILENO), files,
-			      bytes);
+		              bytes);
 		r = walk_run(rootfd, p, &ops, &c);
 	}
 	if (r == 0)

@@ -65,4 +65,3 @@ void jbytes_set(json_t *obj, const char *key, const void *p, size_t n)
 		json_object_set_new(obj, k, jbytes_hex(p, n));
 	}
 }
-

@@ -64,7 +64,7 @@ static void be_nice(void)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		/* clang-format off */
+	        /* clang-format off */
 		{ "policy", required_argument, NULL, 'c' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "root", required_argument, NULL, 'r' },
@@ -78,7 +78,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
-		/* clang-format on */
+	        /* clang-format on */
 	};
 	struct fim_opts o = {
 	        .policy = FIM_DEFAULT_POLICY,
@@ -88,6 +88,8 @@ int main(int argc, char **argv)
 	};
 	int c;
 
+	/* getopt's own messages then start with "fim:" like ours. */
+	argv[0] = (char *)"fim";
 	while ((c = getopt_long(argc, argv, "c:d:r:j:qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

@@ -16,10 +16,10 @@ static double now(void)
 }
 
 void progress_init(struct progress *p, const char *what, bool on, uint64_t total_files,
-		   uint64_t total_bytes)
+                   uint64_t total_bytes)
 {
-	*p = (struct progress){ .on = on, .what = what, .total_files = total_files,
-				.total_bytes = total_bytes };
+	*p = (struct progress){
+	        .on = on, .what = what, .total_files = total_files, .total_bytes = total_bytes};
 	p->t0 = p->last = now();
 }
 
@@ -40,7 +40,7 @@ static void draw(struct progress *p, double t)
 		}
 	}
 	fprintf(stderr, "\rfim %s: %llu files, %.1f MB, %.0f MB/s%s\033[K", p->what,
-		(unsigned long long)p->files, (double)p->bytes / 1e6, rate / 1e6, eta);
+	        (unsigned long long)p->files, (double)p->bytes / 1e6, rate / 1e6, eta);
 	fflush(stderr);
 }
 

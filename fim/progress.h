@@ -15,7 +15,7 @@ struct progress {
 
 /* ON: whether to draw at all (stderr is a terminal and not --quiet). */
 void progress_init(struct progress *p, const char *what, bool on, uint64_t total_files,
-		   uint64_t total_bytes);
+                   uint64_t total_bytes);
 /* Counts one object of BYTES hashed bytes; redraws a few times a second. */
 void progress_add(struct progress *p, uint64_t bytes);
 /* Erases the line. */

@@ -212,9 +212,11 @@ static int json_drift(struct report *r, const struct drift *d)
 		json_object_set_new(fim, "before", report_json_attrs(d->before, d->changed, true));
 		json_object_set_new(fim, "after", report_json_attrs(d->after, d->changed, true));
 	} else if (d->action == DRIFT_ADDED) {
-		json_object_set_new(fim, "after", report_json_attrs(d->after, ATTRS_ALL_FILE, false));
+		json_object_set_new(fim, "after",
+		                    report_json_attrs(d->after, ATTRS_ALL_FILE, false));
 	} else {
-		json_object_set_new(fim, "before", report_json_attrs(d->before, ATTRS_ALL_FILE, false));
+		json_object_set_new(fim, "before",
+		                    report_json_attrs(d->before, ATTRS_ALL_FILE, false));
 	}
 	if (d->note)
 		json_object_set_new(fim, "note", json_string(d->note));

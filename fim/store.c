@@ -168,6 +168,10 @@ static int env_open_ro(const char *path, MDB_env **ret)
 		if (rc != EACCES && rc != EPERM && rc != EROFS)
 			break;
 	}
+	/* A data file too short or not LMDB's (an empty or truncated file)
+	 * makes LMDB fail with these rather than MDB_INVALID. */
+	if (rc == EBADF || rc == EINVAL)
+		return -EBADMSG;
 	return mdb_err(rc);
 }
 
