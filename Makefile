@@ -25,6 +25,8 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test-deps check demo clean format format-check bench
+# Keep test objects: they are not temporary.
+.SECONDARY:
 all: $(BUILD)/fim
 
 # Packages are checked once per change of the install script.

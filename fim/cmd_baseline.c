@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "../baseline/files.h"
@@ -13,6 +14,7 @@
 #include "progress.h"
 
 struct baseline_run {
+	const char *db;
 	struct store_writer *w;
 	struct pipeline *pipe;
 	struct files_scratch scratch; /* for what the walker collects itself */
@@ -22,6 +24,16 @@ struct baseline_run {
 };
 
 enum { TAG_NODE, TAG_IN_SCOPE };
+
+/* LMDB reports a short write on a full disk as EIO: say what it is. */
+static int store_error(const char *db, int r)
+{
+	struct statvfs sv;
+
+	if (r == -EIO && statvfs(db, &sv) == 0 && (uint64_t)sv.f_bavail * sv.f_frsize < (1u << 20))
+		return -ENOSPC;
+	return r;
+}
 
 static void report_unreadable(struct baseline_run *b, const char *path, size_t len, int err)
 {
@@ -60,7 +72,7 @@ static int put(void *ctx, struct pipe_slot *s)
 		char q[8192];
 		log_error("%s: cannot record it in %s: %s",
 		          log_quote(path, s->path.n, q, sizeof(q)), "the new baseline",
-		          strerror(-r));
+		          strerror(-store_error(b->db, r)));
 		b->fatal = r;
 	}
 	return r;
@@ -175,7 +187,7 @@ static void start_progress(struct baseline_run *b, const struct fim_opts *o)
 int cmd_baseline(struct fim_opts *o, int argc, char **argv)
 {
 	static const struct walk_ops ops = {.entry = on_entry, .error = on_error};
-	struct baseline_run b = {0};
+	struct baseline_run b = {.db = o->db};
 	struct policy *p = NULL;
 	int rootfd = -1, ret, r;
 	double t0 = cli_now();
@@ -225,7 +237,8 @@ int cmd_baseline(struct fim_opts *o, int argc, char **argv)
 	b.w = NULL;
 	if (r < 0) {
 		if (!b.fatal)
-			log_error("%s: baseline not written: %s", o->db, strerror(-r));
+			log_error("%s: baseline not written: %s", o->db,
+			          strerror(-store_error(o->db, r)));
 		log_error("%s: the previous baseline, if any, is unchanged", o->db);
 		goto out;
 	}

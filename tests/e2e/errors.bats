@@ -315,7 +315,7 @@ small_tree() {
 	(cd "$ROOT/etc/many" && seq 3000 | xargs touch)
 	fimraw -r "$ROOT" -d "$db" -c "$POL" baseline
 	assert_rc 20
-	assert_contains "$err" "fim: $db: " "stderr"
+	assert_contains "$err" "fim: $db: baseline not written: No space left on device" "stderr"
 	assert_eq "$before" "$(readlink "$db/current")" "current after the failed baseline"
 	assert_eq "$before current" "$(ls "$db" | tr '\n' ' ' | sed 's/ $//')" "db directory"
 	fimraw -r "$ROOT" -d "$db" -c "$POL" --format json check
