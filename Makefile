@@ -24,7 +24,7 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps check demo clean format format-check bench
+.PHONY: all deps test-deps check demo clean format format-check bench fuzz
 # Keep test objects: they are not temporary.
 .SECONDARY:
 all: $(BUILD)/fim
@@ -62,10 +62,23 @@ demo: $(BUILD)/fim
 bench: $(BUILD)/fim
 	@FIM=$(abspath $(BUILD)/fim) bench/run $(BENCH_SIZE)
 
+# Fuzzers for what parses untrusted bytes (clang's libFuzzer):
+# make fuzz FUZZ_SECONDS=60 runs each target that long.
+FUZZ_SECONDS ?= 30
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS)
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do mkdir -p build/fuzz/corpus-$$(basename $$f); \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build/fuzz/corpus-$$(basename $$f) \
+		|| exit 1; done
+
 format:
-	clang-format -i $(wildcard */*.[ch] tests/unit/*.[ch])
+	clang-format -i $(wildcard */*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
 format-check:
-	clang-format --dry-run --Werror $(wildcard */*.[ch] tests/unit/*.[ch])
+	clang-format --dry-run --Werror $(wildcard */*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
 
 clean:
 	rm -rf build
