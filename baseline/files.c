@@ -94,7 +94,9 @@ void files_from_stat(const struct stat *st, attrset_t attrs, struct file_rec *ou
 		attrs &= ~(ATTR_BIT(ATTR_HASH) | ATTR_BIT(ATTR_CAPS));
 	if (t != FT_REG && t != FT_DIR)
 		attrs &= ~ATTR_BIT(ATTR_ACL);
-	out->attrs = attrs;
+	/* The type is structure, not only an attribute: the merge of a check
+	 * and every comparison need it, whatever the rule lists. */
+	out->attrs = attrs | ATTR_BIT(ATTR_TYPE);
 }
 
 void files_text_free(struct files_text *t)
@@ -106,13 +108,41 @@ void files_text_free(struct files_text *t)
 	buf_free(&t->selinux);
 }
 
+/*
+ * Only a regular file is ever opened for reading: the name is first pinned
+ * with O_PATH (which opens nothing), its type checked on that fd, and the
+ * very same inode opened through /proc/self/fd. Without O_NONBLOCK, a
+ * file its owner holds a lease on is waited for (the kernel breaks the
+ * lease) instead of being skipped.
+ */
 int files_open(int dirfd, const char *name)
 {
-	int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
-	int fd = openat(dirfd, name, flags | O_NOATIME);
+	_cleanup_close_ int pfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+	char proc[40];
+	struct stat st;
+	int fd;
 
+	if (pfd < 0)
+		return -errno;
+	if (fstat(pfd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EAGAIN; /* replaced since it was listed */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, flags | O_NOATIME);
 	if (fd < 0 && errno == EPERM)
-		fd = openat(dirfd, name, flags);
+		fd = open(proc, flags);
+	if (fd < 0 && errno == ENOENT) {
+		/* No /proc: open the name again and make sure it is the same. */
+		struct stat now;
+		fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK);
+		if (fd >= 0 &&
+		    (fstat(fd, &now) < 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev)) {
+			close(fd);
+			return -EAGAIN;
+		}
+	}
 	return fd < 0 ? -errno : fd;
 }
 
@@ -193,6 +223,8 @@ static int hash_fd(struct files_scratch *s, int fd, uint64_t size, struct files_
 		n = read_chunk(s, fd, done, want, &cold);
 		if (n < 0)
 			return (int)n;
+		if (n == 0 && size && done < size)
+			return -EAGAIN; /* shorter than its size said: read it again */
 		if (n == 0)
 			break;
 		r = hash_update(s->hash, s->io, (size_t)n);
@@ -225,9 +257,19 @@ static int append_xattr(struct buf *b, const char *name, const uint8_t *v, size_
 
 	for (size_t i = 0; i < n && text; i++)
 		text = v[i] >= 0x20 && v[i] < 0x7f && v[i] != '"' && v[i] != '\\' && v[i] != ',';
+	size_t nlen = strlen(name);
+	bool plain = true;
+
+	/* Names may hold the separators too: such a name is written in hex
+	 * (no real name starts with "0x": each has a namespace prefix). */
+	for (size_t i = 0; i < nlen && plain; i++)
+		plain = name[i] > 0x20 && name[i] < 0x7f && !strchr(",=\"\\", name[i]);
 	if (b->n && buf_append(b, ",", 1) < 0)
 		return -ENOMEM;
-	if (buf_append(b, name, strlen(name)) < 0 || buf_append(b, "=", 1) < 0)
+	if (plain ? buf_append(b, name, nlen) < 0
+	          : (buf_append(b, "0x", 2) < 0 || append_hex(b, (const uint8_t *)name, nlen) < 0))
+		return -ENOMEM;
+	if (buf_append(b, "=", 1) < 0)
 		return -ENOMEM;
 	if (text) {
 		if (buf_append(b, "\"", 1) < 0 || buf_append(b, v, n) < 0 ||
@@ -265,8 +307,10 @@ static int collect_acl(struct files_text *t, int fd, bool access, bool dflt)
 {
 	char dpath[64];
 
+	/* By path through the fd, so an O_PATH fd (no open file) works too. */
+	snprintf(dpath, sizeof(dpath), "/proc/self/fd/%d", fd);
 	if (access && fd >= 0) {
-		acl_t a = acl_get_fd(fd);
+		acl_t a = acl_get_file(dpath, ACL_TYPE_ACCESS);
 		if (!a)
 			return -errno;
 		char *txt = acl_to_any_text(a, NULL, ',', TEXT_ABBREVIATE | TEXT_NUMERIC_IDS);
@@ -279,7 +323,6 @@ static int collect_acl(struct files_text *t, int fd, bool access, bool dflt)
 			return r;
 	}
 	if (dflt && fd >= 0) {
-		snprintf(dpath, sizeof(dpath), "/proc/self/fd/%d", fd);
 		acl_t a = acl_get_file(dpath, ACL_TYPE_DEFAULT);
 		if (!a)
 			return -errno;
@@ -297,6 +340,20 @@ static int collect_acl(struct files_text *t, int fd, bool access, bool dflt)
 			return r;
 	}
 	return 0;
+}
+
+/* ACLs of an entry with no open fd (a directory not walked into) are read
+ * through an O_PATH fd pinned on the entry itself. */
+static int collect_acl_any(struct files_text *t, int fd, const char *proc, bool access, bool dflt)
+{
+	_cleanup_close_ int pfd = -1;
+
+	if (fd >= 0)
+		return collect_acl(t, fd, access, dflt);
+	pfd = open(proc, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	return collect_acl(t, pfd, access, dflt);
 }
 
 static int collect_caps(struct files_text *t, int fd)
@@ -361,7 +418,7 @@ static int collect_xattrs(struct files_scratch *s, struct files_text *t, int fd,
 			return -E2BIG;
 	}
 	if ((attrs & ATTR_BIT(ATTR_ACL)) && (acl_a || acl_d))
-		r = collect_acl(t, fd, acl_a, acl_d);
+		r = collect_acl_any(t, fd, proc, acl_a, acl_d);
 	if (r == 0 && (attrs & ATTR_BIT(ATTR_CAPS)) && caps && fd >= 0)
 		r = collect_caps(t, fd);
 	if (r < 0 || !(attrs & ATTR_BIT(ATTR_XATTRS)))

@@ -34,10 +34,9 @@
 static const unsigned long pseudo_magics[] = {
         PROC_SUPER_MAGIC, SYSFS_MAGIC,    CGROUP_SUPER_MAGIC,  CGROUP2_SUPER_MAGIC,
         DEBUGFS_MAGIC,    TRACEFS_MAGIC,  SECURITYFS_MAGIC,    BPF_FS_MAGIC,
-        PSTOREFS_MAGIC,   CONFIGFS_MAGIC, FUSECTL_SUPER_MAGIC, HUGETLBFS_MAGIC,
-        MQUEUE_MAGIC,     NSFS_MAGIC,     BINFMTFS_MAGIC,      DEVPTS_SUPER_MAGIC,
-        EFIVARFS_MAGIC,   SELINUX_MAGIC,  SMACK_MAGIC,         AUTOFS_SUPER_MAGIC,
-        RPC_PIPEFS_MAGIC,
+        PSTOREFS_MAGIC,   CONFIGFS_MAGIC, FUSECTL_SUPER_MAGIC, MQUEUE_MAGIC,
+        NSFS_MAGIC,       BINFMTFS_MAGIC, DEVPTS_SUPER_MAGIC,  EFIVARFS_MAGIC,
+        SELINUX_MAGIC,    SMACK_MAGIC,    AUTOFS_SUPER_MAGIC,  RPC_PIPEFS_MAGIC,
 };
 
 bool walk_is_pseudo_fs(int fd)
@@ -236,13 +235,15 @@ static int walk_child(struct walk *w, struct walk_entry *dir, const char *name, 
 			goto out;
 		}
 		e.fd = fd;
-		if (e.st.st_dev != dir->st.st_dev && walk_is_pseudo_fs(fd))
-			goto out;
 		/* Describe the directory we actually opened, not the name. */
 		if (fstat(fd, &e.st) < 0 || !S_ISDIR(e.st.st_mode)) {
 			e.err = -EIO;
 			e.descend = false;
 		}
+		/* A kernel view mounted here: the mount point is an entry
+		 * like any other (a new one is news), its content is not. */
+		if (e.descend && e.st.st_dev != dir->st.st_dev && walk_is_pseudo_fs(fd))
+			e.descend = false;
 	}
 	r = w->ops->entry(w->ctx, &e);
 	if (r >= 0 && e.descend && e.fd >= 0)

@@ -115,7 +115,15 @@ static int complete(void *ctx, struct pipe_slot *s)
 		return r;
 	if (s->has_base) {
 		unsigned flags = (rule->flags & RULE_GROWING) ? DIFF_GROWING : 0;
-		d.changed = rec_diff(&s->base, &s->rec, rule->attrs, flags, s->prefix_same);
+		/* A file turned into a FIFO is drift whatever the rule lists. */
+		attrset_t mask = rule->attrs | ATTR_BIT(ATTR_TYPE);
+		d.changed = rec_diff(&s->base, &s->rec, mask, flags, s->prefix_same);
+		/* Content the baseline could not read is not "unchanged". */
+		if ((s->base.flags & (REC_UNREADABLE | REC_CHANGED_WHILE_READ)) &&
+		    (s->rec.attrs & ~s->base.attrs & rule->attrs & ATTR_BIT(ATTR_HASH))) {
+			d.changed |= ATTR_BIT(ATTR_HASH);
+			d.note = "the baseline could not read this file's content";
+		}
 		if (!d.changed)
 			return 0;
 		d.action = DRIFT_CHANGED;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Operator messages ("fim: OBJECT: CAUSE") and safe quoting of raw bytes. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,6 +51,19 @@ void log_info(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* C1 controls (U+0080..U+009F) act on terminals; bidi overrides and
+ * isolates (U+202A..U+202E, U+2066..U+2069) reorder what is shown. */
+static bool deceptive(const uint8_t *p, size_t u)
+{
+	if (u == 2)
+		return p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
+	if (u == 3 && p[0] == 0xe2 && p[1] == 0x80)
+		return p[2] >= 0xaa && p[2] <= 0xae;
+	if (u == 3 && p[0] == 0xe2 && p[1] == 0x81)
+		return p[2] >= 0xa6 && p[2] <= 0xa9;
+	return false;
+}
+
 char *log_quote(const void *path, size_t len, char *buf, size_t size)
 {
 	const uint8_t *p = path;
@@ -61,7 +75,7 @@ char *log_quote(const void *path, size_t len, char *buf, size_t size)
 		return buf;
 	}
 	for (size_t i = 0; i < len;) {
-		char tmp[8];
+		char tmp[16];
 		size_t w, adv = 1;
 		size_t u = utf8_valid_prefix(p + i, len - i);
 
@@ -73,7 +87,14 @@ char *log_quote(const void *path, size_t len, char *buf, size_t size)
 			w = (size_t)snprintf(tmp, sizeof(tmp), "\\t");
 		else if (p[i] < 0x20 || p[i] == 0x7f || u == 0)
 			w = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", p[i]);
-		else {
+		else if (u > 1 && deceptive(p + i, u)) {
+			/* Shown as its bytes, so a name cannot steer the terminal. */
+			w = 0;
+			for (size_t k = 0; k < u; k++)
+				w += (size_t)snprintf(tmp + w, sizeof(tmp) - w, "\\x%02x",
+				                      p[i + k]);
+			adv = u;
+		} else {
 			w = u;
 			memcpy(tmp, p + i, u);
 			adv = u;

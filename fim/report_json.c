@@ -167,10 +167,15 @@ static json_t *event_base(struct report *r, const char *kind, const char *action
 	struct json_priv *p = r->priv;
 	char ts[64];
 
+	json_t *o, *host = json_object();
+
 	timestamp(ts, sizeof(ts));
-	return json_pack("{s:s, s:{s:s, s:s, s:s, s:[s], s:[s]}, s:{s:s}}", "@timestamp", ts,
-	                 "event", "kind", kind, "module", "fim", "action", action, "category",
-	                 "file", "type", type, "host", "name", p->host);
+	/* A host name is whatever bytes root set: it must not stop alerts. */
+	jbytes_set(host, "name", p->host, strlen(p->host));
+	o = json_pack("{s:s, s:{s:s, s:s, s:s, s:[s], s:[s]}, s:o}", "@timestamp", ts, "event",
+	              "kind", kind, "module", "fim", "action", action, "category", "file", "type",
+	              type, "host", host);
+	return o;
 }
 
 static int json_begin(struct report *r, const struct report_info *info)

@@ -4,12 +4,13 @@
 
 size_t utf8_valid_prefix(const uint8_t *p, size_t n)
 {
-	uint8_t c = p[0];
+	uint8_t c;
 	size_t len;
 	uint32_t cp, min;
 
 	if (n == 0)
 		return 0;
+	c = p[0];
 	if (c < 0x80)
 		return 1;
 	if ((c & 0xe0) == 0xc0)

@@ -431,3 +431,51 @@ sha256() { sha256sum <"$1" | cut -d' ' -f1; }
 	assert_rc 0
 	assert_contains "$err" "warning" "stderr"
 }
+
+@test "acl of a directory not walked into (=/boot) is still compared" {
+	mkdir -p "$ROOT/boot"
+	policy <<<'=/boot acl'
+	baseline
+	setfacl -m u:1234:rwx "$ROOT/boot"
+	expect_check 4 <<-'EOF'
+		changed /boot acl
+		summary scanned=1 added=0 removed=0 changed=1 errors=0
+	EOF
+	assert_eq "u::rwx,u:1234:rwx,g::r-x,m::rwx,o::r-x" "$(jget /boot fim.after.acl)" "fim.after.acl"
+}
+
+@test "a rule without type: the merge still works and a type swap is reported" {
+	mkdir -p "$ROOT/etc/sub"
+	printf 'a\n' >"$ROOT/etc/a"
+	printf 'b\n' >"$ROOT/etc/sub/b"
+	printf 's\n' >"$ROOT/etc/shadow"
+	policy <<<'/etc hash'
+	baseline
+	expect_check 0 <<-'EOF'
+		summary scanned=5 added=0 removed=0 changed=0 errors=0
+	EOF
+	rm "$ROOT/etc/a"
+	printf 'B\n' >"$ROOT/etc/sub/b"
+	rm "$ROOT/etc/shadow"
+	mkfifo "$ROOT/etc/shadow"
+	expect_check 6 <<-'EOF'
+		changed /etc/shadow type,hash
+		changed /etc/sub/b hash
+		removed /etc/a
+		summary scanned=4 added=0 removed=1 changed=2 errors=0
+	EOF
+}
+
+@test "xattrs: names holding separators cannot pass for other xattrs" {
+	printf 'x\n' >"$ROOT/f1"
+	printf 'x\n' >"$ROOT/f2"
+	setfattr -n user.a -v 1 "$ROOT/f1"
+	setfattr -n user.b -v 2 "$ROOT/f1"
+	setfattr -n 'user.a="1",user.b' -v 2 "$ROOT/f2"
+	policy <<<'/ xattrs'
+	baseline
+	fimrun --format json show /f1 /f2
+	assert_rc 0
+	assert_contains "$out" '"xattrs":"user.a=\"1\",user.b=\"2\""' "f1"
+	assert_contains "$out" '"xattrs":"0x757365722e613d2231222c757365722e62=\"2\""' "f2"
+}

@@ -169,6 +169,12 @@ static void test_quote(void **state)
 	assert_string_equal(log_quote("/a\\nb", 5, buf, sizeof(buf)), "/a\\\\nb");
 	assert_string_equal(log_quote("/\xff\x01", 3, buf, sizeof(buf)), "/\\xff\\x01");
 	assert_string_equal(log_quote("/h\xc3\xa9", 4, buf, sizeof(buf)), "/h\xc3\xa9");
+	/* A right-to-left override and a C1 CSI would steer the terminal. */
+	assert_string_equal(log_quote("/a\xe2\x80\xae"
+	                              "b",
+	                              6, buf, sizeof(buf)),
+	                    "/a\\xe2\\x80\\xaeb");
+	assert_string_equal(log_quote("/\xc2\x9b", 3, buf, sizeof(buf)), "/\\xc2\\x9b");
 	char small[12];
 	assert_string_equal(log_quote("/0123456789abcdef", 17, small, sizeof(small)),
 	                    "/0123456...");
