@@ -13,8 +13,10 @@
 
 #include "../fim/common.h"
 #include "files.h"
+#include "maphash.h"
 
 #define IO_SIZE           (256u << 10)
+#define MAP_MIN           (1u << 20) /* from this size on, hash through mmap */
 #define XATTR_ACL_ACCESS  "system.posix_acl_access"
 #define XATTR_ACL_DEFAULT "system.posix_acl_default"
 #define XATTR_CAPS        "security.capability"
@@ -184,6 +186,34 @@ static ssize_t read_chunk(struct files_scratch *s, int fd, uint64_t off, size_t 
 }
 
 /*
+ * Large files are hashed from the page cache directly (no copy into a
+ * buffer); the read loop below is for small files and for file systems
+ * that cannot map. Returns like hash_fd, or the mmap error untouched.
+ */
+static int hash_mapped(struct files_scratch *s, int fd, uint64_t size, uint64_t mark,
+                       struct files_prefix *prefix, uint8_t *digest)
+{
+	uint8_t peek[HASH_MAX_DIGEST];
+	bool drop = !s->keep_cache;
+	int r = hash_init(s->hash);
+
+	if (r < 0)
+		return r;
+	if (mark <= size) {
+		r = maphash_range(s->hash, fd, 0, mark, drop);
+		if (r == 0)
+			r = hash_peek(s->hash, peek);
+		if (r < 0)
+			return r;
+		prefix->same = memcmp(peek, prefix->base->hash, hash_len(s->algo)) == 0;
+		r = maphash_range(s->hash, fd, mark, size - mark, drop);
+	} else {
+		r = maphash_range(s->hash, fd, 0, size, drop);
+	}
+	return r < 0 ? r : hash_final(s->hash, digest);
+}
+
+/*
  * Hashes FD, whose fstat gave SIZE; takes a peek at the prefix a growing
  * file had. Reading stops at SIZE (the caller's second fstat catches a
  * file that changed meanwhile), which saves the read that only finds EOF.
@@ -200,6 +230,12 @@ static int hash_fd(struct files_scratch *s, int fd, uint64_t size, struct files_
 		mark = prefix->base->size;
 	if (prefix)
 		prefix->same = false;
+	if (size >= MAP_MIN) {
+		r = hash_mapped(s, fd, size, mark, prefix, digest);
+		if (r != -ENODEV && r != -EINVAL && r != -EACCES)
+			return r;
+		/* This file system cannot map files: read it. */
+	}
 	if (size > s->io_size)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	r = hash_init(s->hash);

@@ -476,3 +476,30 @@ fimnobody() {
 	EOF
 	assert_rc 5
 }
+
+@test "a large file truncated and regrown while it is hashed never crashes fim" {
+	mkdir -p "$ROOT/d"
+	head -c 200000000 /dev/zero >"$ROOT/d/big"
+	policy <<<'/d CONTENT'
+	baseline
+	(
+		for _ in $(seq 1 40); do
+			truncate -s 1000 "$ROOT/d/big"
+			sleep 0.02
+			truncate -s 200000000 "$ROOT/d/big"
+			sleep 0.03
+		done
+	) &
+	local churn=$!
+	for _ in 1 2 3 4 5 6; do
+		fimrun --keep-cache check
+		# Drift (4) and "could not read it steadily" (8) are fine; a
+		# signal (128+) or a fatal error (16+) is not.
+		if [ "$rc" -ge 16 ]; then
+			wait "$churn"
+			show_run
+			false
+		fi
+	done
+	wait "$churn"
+}
