@@ -34,6 +34,7 @@ struct store {
 	MDB_env *env;
 	MDB_txn *txn; /* the one read transaction, open until store_close */
 	MDB_dbi meta, files, nodes;
+	uintptr_t map_start, map_end; /* the map, found from a value in it */
 };
 
 struct store_iter {
@@ -194,6 +195,30 @@ static int open_env_of(const char *dir, MDB_env **ret)
 
 /* Opens DIR's current baseline with its read transaction and meta
  * database; *schema is the version found. -EBADMSG if it has none. */
+/*
+ * LMDB does not tell where it mapped the file (me_mapaddr is only set for
+ * fixed maps), so find the mapping that holds a value it returned. Without
+ * /proc, trimming is simply not done.
+ */
+static void find_map(struct store *s, const void *inside)
+{
+	uintptr_t p = (uintptr_t)inside;
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && p >= lo && p < hi) {
+			s->map_start = lo;
+			s->map_end = hi;
+			break;
+		}
+	}
+	fclose(f);
+}
+
 static int store_attach(struct store *s, const char *dir, uint32_t *schema)
 {
 	MDB_val k = {strlen(META_SCHEMA), (void *)META_SCHEMA}, v;
@@ -213,6 +238,7 @@ static int store_attach(struct store *s, const char *dir, uint32_t *schema)
 	if (rc)
 		return mdb_err(rc);
 	*schema = get_be32(v.mv_data);
+	find_map(s, v.mv_data);
 	return 0;
 }
 
@@ -552,17 +578,10 @@ static int writer_put(struct store_writer *w, MDB_dbi dbi, MDB_val *k, MDB_val *
  * page cache and come back on the next access (pointers into the map stay
  * valid), so a scan of a million records does not keep them all resident.
  */
-static void map_trim(MDB_env *env)
-{
-	MDB_envinfo info;
-
-	if (mdb_env_info(env, &info) == 0 && info.me_mapaddr)
-		madvise(info.me_mapaddr, info.me_mapsize, MADV_DONTNEED);
-}
-
 void store_trim(struct store *s)
 {
-	map_trim(s->env);
+	if (s->map_end > s->map_start)
+		madvise((void *)s->map_start, s->map_end - s->map_start, MADV_DONTNEED);
 }
 
 static int writer_maybe_commit(struct store_writer *w)
@@ -575,7 +594,6 @@ static int writer_maybe_commit(struct store_writer *w)
 	w->txn = NULL;
 	if (rc)
 		return writer_fail(w, mdb_err(rc));
-	map_trim(w->env);
 	r = writer_begin(w);
 	return r < 0 ? writer_fail(w, r) : 0;
 }
