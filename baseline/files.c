@@ -110,42 +110,46 @@ void files_text_free(struct files_text *t)
 	buf_free(&t->selinux);
 }
 
+int files_pin(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
 /*
- * Only a regular file is ever opened for reading: the name is first pinned
- * with O_PATH (which opens nothing), its type checked on that fd, and the
- * very same inode opened through /proc/self/fd. Without O_NONBLOCK, a
+ * Only a regular file is ever opened for reading: the name was pinned with
+ * O_PATH (which opens nothing), its type is checked on that fd, and the
+ * very same inode is opened through /proc/self/fd (an inode never changes
+ * its type, so the caller's fstat of the pin holds). Without O_NONBLOCK, a
  * file its owner holds a lease on is waited for (the kernel breaks the
  * lease) instead of being skipped.
  */
-int files_open(int dirfd, const char *name)
+int files_open_pinned(int pin)
 {
-	_cleanup_close_ int pfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
 	char proc[40];
-	struct stat st;
 	int fd;
 
-	if (pfd < 0)
-		return -errno;
-	if (fstat(pfd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EAGAIN; /* replaced since it was listed */
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pin);
 	fd = open(proc, flags | O_NOATIME);
 	if (fd < 0 && errno == EPERM)
 		fd = open(proc, flags);
-	if (fd < 0 && errno == ENOENT) {
-		/* No /proc: open the name again and make sure it is the same. */
-		struct stat now;
-		fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK);
-		if (fd >= 0 &&
-		    (fstat(fd, &now) < 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev)) {
-			close(fd);
-			return -EAGAIN;
-		}
-	}
 	return fd < 0 ? -errno : fd;
+}
+
+int files_open(int dirfd, const char *name)
+{
+	_cleanup_close_ int pin = files_pin(dirfd, name);
+	struct stat st;
+
+	if (pin < 0)
+		return pin;
+	if (fstat(pin, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EAGAIN; /* replaced since it was listed */
+	return files_open_pinned(pin);
 }
 
 static bool same_content_stat(const struct stat *a, const struct stat *b)
@@ -503,14 +507,18 @@ static struct bytes span(const struct buf *b)
 }
 
 /* Opens and hashes a regular file, re-reading if it changes under us. */
-static int collect_content(struct files_scratch *s, int fd, struct files_prefix *prefix,
-                           struct file_rec *out)
+static int collect_content(struct files_scratch *s, int fd, const struct stat *known,
+                           struct files_prefix *prefix, struct file_rec *out)
 {
 	struct stat before, after;
 	int r = -EAGAIN;
 
 	for (int tries = 0; tries < 3 && r == -EAGAIN; tries++) {
-		if (fstat(fd, &before) < 0)
+		/* The first time, the stat the walker took of this inode will
+		 * do: any change since then shows in the stat taken after. */
+		if (tries == 0 && known)
+			before = *known;
+		else if (fstat(fd, &before) < 0)
 			return -errno;
 		if (!S_ISREG(before.st_mode))
 			return -EAGAIN;
@@ -551,7 +559,7 @@ int files_collect(struct files_scratch *s, struct files_text *t, int dirfd, cons
 	}
 	if (out->type == FT_REG && (attrs & ATTR_BIT(ATTR_HASH))) {
 		out->hash_algo = (uint8_t)s->algo;
-		r = collect_content(s, fd, prefix, out);
+		r = collect_content(s, fd, own >= 0 ? st : NULL, prefix, out);
 		if (r < 0) {
 			err = r;
 			out->attrs &= ~ATTR_BIT(ATTR_HASH);

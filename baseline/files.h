@@ -34,9 +34,18 @@ void files_text_free(struct files_text *t);
 	 ATTR_BIT(ATTR_SIZE) | ATTR_BIT(ATTR_MTIME) | ATTR_BIT(ATTR_CTIME) |                       \
 	 ATTR_BIT(ATTR_ATIME) | ATTR_BIT(ATTR_INODE) | ATTR_BIT(ATTR_NLINK))
 
-/* Opens regular file NAME in DIRFD for reading, never following a link,
- * never blocking, without touching its atime where permitted. Returns the
- * fd or a negative errno. */
+/* An O_PATH fd on entry NAME of DIRFD (a link is not followed): it names
+ * one inode without opening it. Returns the fd or a negative errno. */
+int files_pin(int dirfd, const char *name);
+
+/* Opens the file PIN names, which the caller's fstat of PIN showed to be
+ * regular, for reading (through /proc/self/fd, so no name is looked up
+ * again), without touching its atime where permitted. Returns the fd or a
+ * negative errno. */
+int files_open_pinned(int pin);
+
+/* files_pin, a check that it is a regular file (else -EAGAIN), and
+ * files_open_pinned. */
 int files_open(int dirfd, const char *name);
 
 /* What a check wants to know about an append-only ("growing") file. */

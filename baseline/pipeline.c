@@ -18,6 +18,8 @@ struct pipeline {
 	size_t n;
 	size_t head, next, tail; /* completed < head <= next (workers) <= tail (free) */
 	bool stop;
+	unsigned idle;     /* workers waiting on work_cv */
+	bool main_waiting; /* the submitter waits on done_cv */
 	int err;
 	pipe_complete_fn complete;
 	void *ctx;
@@ -63,10 +65,19 @@ int pipe_slot_set_path(struct pipe_slot *s, const char *path, size_t len, size_t
 static void slot_work(struct files_scratch *scr, struct pipe_slot *s)
 {
 	struct files_prefix prefix = {.base = s->has_base ? &s->base : NULL};
+	int fd = files_open_pinned(s->fd);
 
-	s->err = files_collect(scr, &s->text, -1, NULL, s->fd, &s->st, s->attrs,
-	                       s->growing ? &prefix : NULL, &s->rec);
-	s->prefix_same = prefix.same;
+	if (fd < 0) {
+		s->rec = (struct file_rec){0};
+		files_from_stat(&s->st, s->attrs & FILES_STAT_ATTRS, &s->rec);
+		s->rec.flags |= REC_UNREADABLE;
+		s->err = fd;
+	} else {
+		s->err = files_collect(scr, &s->text, -1, NULL, fd, &s->st, s->attrs,
+		                       s->growing ? &prefix : NULL, &s->rec);
+		s->prefix_same = prefix.same;
+		close(fd);
+	}
 	close(s->fd);
 	s->fd = -1;
 }
@@ -86,7 +97,9 @@ static void *worker(void *arg)
 		if (p->stop)
 			break;
 		if (p->next == p->tail) {
+			p->idle++;
 			pthread_cond_wait(&p->work_cv, &p->mu);
+			p->idle--;
 			continue;
 		}
 		size_t i = p->next++ % p->n;
@@ -101,7 +114,9 @@ static void *worker(void *arg)
 		}
 		pthread_mutex_lock(&p->mu);
 		p->state[i] = SLOT_READY;
-		pthread_cond_signal(&p->done_cv);
+		/* Wake the submitter only if it waits, and for the slot it waits on. */
+		if (p->main_waiting && i == p->head % p->n)
+			pthread_cond_signal(&p->done_cv);
 	}
 	pthread_mutex_unlock(&p->mu);
 	files_scratch_free(&scr);
@@ -160,7 +175,9 @@ static int complete_head(struct pipeline *p, bool wait)
 	while (p->state[i] != SLOT_READY) {
 		if (!wait)
 			return 0;
+		p->main_waiting = true;
 		pthread_cond_wait(&p->done_cv, &p->mu);
+		p->main_waiting = false;
 	}
 	pthread_mutex_unlock(&p->mu);
 	r = p->err ? p->err : p->complete(p->ctx, &p->slots[i]);
@@ -203,7 +220,7 @@ int pipeline_submit(struct pipeline *p, struct pipe_slot *s)
 	pthread_mutex_lock(&p->mu);
 	p->state[p->tail % p->n] = s->work ? SLOT_QUEUED : SLOT_READY;
 	p->tail++;
-	if (s->work)
+	if (s->work && p->idle)
 		pthread_cond_signal(&p->work_cv);
 	/* Keep the consumer close behind: finish what is already done. */
 	while ((r = complete_head(p, false)) == 1)

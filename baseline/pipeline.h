@@ -15,8 +15,8 @@
  * order never depend on timing.
  */
 struct pipe_slot {
-	/* Work: set work, fd (a files_open'ed file, owned and closed by the
-	 * pipeline), st, attrs and, for a growing file, base/prefix. */
+	/* Work: set work, fd (a files_pin'ed regular file, owned and closed by
+	 * the pipeline), st (its fstat), attrs and, for a growing file, base. */
 	bool work;
 	int fd;
 	struct stat st;

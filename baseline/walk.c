@@ -189,7 +189,8 @@ static int walk_dir(struct walk *w, struct walk_entry *dir, unsigned depth);
 static int walk_child(struct walk *w, struct walk_entry *dir, const char *name, unsigned char dtype,
                       unsigned depth)
 {
-	struct walk_entry e = {.name = name, .dirfd = dir->fd, .fd = -1, .parent_user = dir->user};
+	struct walk_entry e = {
+	        .name = name, .dirfd = dir->fd, .fd = -1, .pin = -1, .parent_user = dir->user};
 	size_t saved;
 	int r;
 
@@ -208,7 +209,16 @@ static int walk_child(struct walk *w, struct walk_entry *dir, const char *name, 
 	if (!e.in_scope && dtype == DT_DIR && !policy_descend(w->policy, w->path, w->len))
 		goto out;
 
-	if (fstatat(dir->fd, name, &e.st, AT_SYMLINK_NOFOLLOW) < 0) {
+	/* A regular file to be read is pinned: its stat is the fstat of the
+	 * very inode the collector will open, and no name is looked up twice. */
+	if (e.in_scope && (dtype == DT_REG || dtype == DT_UNKNOWN)) {
+		e.pin = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (e.pin >= 0 && fstat(e.pin, &e.st) < 0) {
+			close(e.pin);
+			e.pin = -1;
+		}
+	}
+	if (e.pin < 0 && fstatat(dir->fd, name, &e.st, AT_SYMLINK_NOFOLLOW) < 0) {
 		e.err = -errno;
 		if (e.err == -ENOENT) /* vanished since readdir: it is simply not there */
 			goto out;
@@ -253,6 +263,8 @@ static int walk_child(struct walk *w, struct walk_entry *dir, const char *name, 
 out:
 	if (e.fd >= 0)
 		close(e.fd);
+	if (e.pin >= 0)
+		close(e.pin);
 	w->len = saved;
 	w->path[w->len] = '\0';
 	return r;
@@ -295,7 +307,7 @@ done:
 int walk_run(int rootfd, const struct policy *p, const struct walk_ops *ops, void *ctx)
 {
 	struct walk w = {.policy = p, .ops = ops, .ctx = ctx};
-	struct walk_entry root = {.name = "", .dirfd = rootfd, .fd = rootfd};
+	struct walk_entry root = {.name = "", .dirfd = rootfd, .fd = rootfd, .pin = -1};
 	int r;
 
 	w.cap = 256;

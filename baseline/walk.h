@@ -15,6 +15,8 @@ struct walk_entry {
 	size_t name_len;
 	int dirfd;                      /* parent directory (the root fd for "/") */
 	int fd;                         /* a directory's own fd while it is walked, else -1 */
+	int pin;                        /* an O_PATH fd on a regular file (st is its fstat),
+	                                   else -1; the callback may take it (set it to -1) */
 	struct stat st;                 /* lstat of the entry, valid when err == 0 */
 	int err;                        /* negative errno when the entry could not be stat'ed */
 	const struct policy_rule *rule; /* deciding rule; NULL or an exclude when out of scope */

@@ -111,14 +111,13 @@ static int on_entry(void *ctx, struct walk_entry *e)
 	}
 	s->tag = TAG_IN_SCOPE;
 	attrs = e->rule->attrs;
-	if (S_ISREG(e->st.st_mode) && (attrs & ~FILES_STAT_ATTRS)) {
-		s->fd = files_open(e->dirfd, e->name);
-		if (s->fd >= 0) {
-			s->work = true;
-			s->st = e->st;
-			s->attrs = attrs;
-			return pipeline_submit(b->pipe, s);
-		}
+	/* A pinned regular file is read by a worker; anything else here. */
+	if (e->pin >= 0 && S_ISREG(e->st.st_mode) && (attrs & ~FILES_STAT_ATTRS)) {
+		s->fd = TAKE_FD(e->pin);
+		s->work = true;
+		s->st = e->st;
+		s->attrs = attrs;
+		return pipeline_submit(b->pipe, s);
 	}
 	s->err = files_collect(&b->scratch, &s->text, e->dirfd, e->name, e->fd, &e->st, attrs, NULL,
 	                       &s->rec);

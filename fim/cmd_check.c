@@ -303,14 +303,13 @@ static int compare(struct check_run *c, struct walk_entry *e, const struct file_
 	if (base)
 		s->base = *base;
 	s->growing = base && (e->rule->flags & RULE_GROWING);
-	if (S_ISREG(e->st.st_mode) && (attrs & ~FILES_STAT_ATTRS)) {
-		s->fd = files_open(e->dirfd, e->name);
-		if (s->fd >= 0) {
-			s->work = true;
-			s->st = e->st;
-			s->attrs = attrs;
-			return pipeline_submit(c->pipe, s);
-		}
+	/* A pinned regular file is read by a worker; anything else here. */
+	if (e->pin >= 0 && S_ISREG(e->st.st_mode) && (attrs & ~FILES_STAT_ATTRS)) {
+		s->fd = TAKE_FD(e->pin);
+		s->work = true;
+		s->st = e->st;
+		s->attrs = attrs;
+		return pipeline_submit(c->pipe, s);
 	}
 	struct files_prefix prefix = {.base = base};
 	s->err = files_collect(&c->scratch, &s->text, e->dirfd, e->name, e->fd, &e->st, attrs,
