@@ -190,9 +190,9 @@ static ssize_t read_chunk(struct files_scratch *s, int fd, uint64_t off, size_t 
 }
 
 /*
- * Large files are hashed from the page cache directly (no copy into a
- * buffer); the read loop below is for small files and for file systems
- * that cannot map. Returns like hash_fd, or the mmap error untouched.
+ * Large cached files are hashed from the page cache directly (no copy into
+ * a buffer); the read loop below is for small files, cold files and file
+ * systems that cannot map. Returns like hash_fd, or the mmap error untouched.
  */
 static int hash_mapped(struct files_scratch *s, int fd, uint64_t size, uint64_t mark,
                        struct files_prefix *prefix, uint8_t *digest)
@@ -234,7 +234,7 @@ static int hash_fd(struct files_scratch *s, int fd, uint64_t size, struct files_
 		mark = prefix->base->size;
 	if (prefix)
 		prefix->same = false;
-	if (size >= MAP_MIN) {
+	if (size >= MAP_MIN && maphash_cached(fd, size)) {
 		r = hash_mapped(s, fd, size, mark, prefix, digest);
 		if (r != -ENODEV && r != -EINVAL && r != -EACCES)
 			return r;

@@ -42,12 +42,25 @@ static bool resident(void *map, size_t len)
 	bool all = true;
 
 	if (!vec || mincore(map, len, vec) < 0)
-		all = true; /* unknown: keep the cache as it is */
+		all = true; /* unknown: take it as cached */
 	else
 		for (size_t i = 0; i < pages && all; i++)
 			all = vec[i] & 1;
 	if (vec != small)
 		free(vec);
+	return all;
+}
+
+bool maphash_cached(int fd, uint64_t len)
+{
+	size_t n = len < WINDOW ? (size_t)len : WINDOW;
+	void *map = mmap(NULL, n, PROT_READ, MAP_SHARED, fd, 0);
+	bool all;
+
+	if (map == MAP_FAILED)
+		return false;
+	all = resident(map, n);
+	munmap(map, n);
 	return all;
 }
 

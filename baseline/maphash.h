@@ -16,3 +16,8 @@
  * mmap error (H untouched: the caller reads the file instead).
  */
 int maphash_range(struct hash_ctx *h, int fd, uint64_t off, uint64_t len, bool drop_cold);
+
+/* True if the start of FD (up to LEN bytes, one window) is all in the page
+ * cache: mapping pays off for cached data; cold data reads faster with
+ * read(2) and the kernel's readahead. */
+bool maphash_cached(int fd, uint64_t len);
