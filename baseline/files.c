@@ -27,7 +27,8 @@
 int files_scratch_init(struct files_scratch *s, enum hash_algo algo)
 {
 	*s = (struct files_scratch){.algo = algo, .io_size = IO_SIZE};
-	s->io = malloc(IO_SIZE);
+	/* Page-aligned: the kernel copies into it several times faster. */
+	s->io = aligned_alloc(4096, IO_SIZE);
 	s->hash = algo != HASH_NONE ? hash_new(algo) : NULL;
 	if (!s->io || (algo != HASH_NONE && !s->hash)) {
 		files_scratch_free(s);

@@ -95,7 +95,9 @@ int maphash_range(struct hash_ctx *h, int fd, uint64_t off, uint64_t len, bool d
 
 		if (map == MAP_FAILED)
 			return -errno;
-		madvise(map, maplen, MADV_SEQUENTIAL | MADV_WILLNEED);
+		/* Advice values are not flags: say each one. */
+		madvise(map, maplen, MADV_SEQUENTIAL);
+		madvise(map, maplen, MADV_WILLNEED);
 		cold = drop_cold && !resident(map, maplen);
 		r = guarded_update(h, (const uint8_t *)map + skip, n);
 		munmap(map, maplen);
