@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "endian.h"
 #include "record.h"
 
 #define NSEC_PER_SEC 1000000000LL
@@ -66,25 +67,6 @@ static const void *member(const struct file_rec *r, const struct field *f)
 static void *member_rw(struct file_rec *r, const struct field *f)
 {
 	return (char *)r + f->off;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static uint64_t get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
 }
 
 void buf_free(struct buf *b)

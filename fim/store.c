@@ -11,6 +11,7 @@
 
 #include <lmdb.h>
 
+#include "endian.h"
 #include "store.h"
 
 #define CURRENT         "current"
@@ -55,22 +56,6 @@ struct store_writer {
 	int err; /* first LMDB failure: the batch is lost, so every later call fails */
 	struct buf enc;
 };
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
 
 /* LMDB's own codes as the errno values the rest of fim speaks. */
 static int mdb_err(int rc)
