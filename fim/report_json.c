@@ -10,6 +10,7 @@
 
 struct json_priv {
 	char host[256];
+	bool policy_changed;
 };
 
 static void timestamp(char *buf, size_t size)
@@ -186,6 +187,7 @@ static int json_begin(struct report *r, const struct report_info *info)
 		return -ENOMEM;
 	if (gethostname(p->host, sizeof(p->host) - 1) < 0)
 		strcpy(p->host, "localhost");
+	p->policy_changed = info->policy_changed;
 	r->priv = p;
 	return 0;
 }
@@ -245,11 +247,14 @@ static int json_error(struct report *r, struct bytes id, int err)
 
 static int json_end(struct report *r, const struct report_summary *s)
 {
+	struct json_priv *p = r->priv;
 	json_t *sum = json_pack("{s:I, s:I, s:I, s:I, s:I}", "scanned", (json_int_t)s->scanned,
 	                        "added", (json_int_t)s->added, "removed", (json_int_t)s->removed,
 	                        "changed", (json_int_t)s->changed, "errors", (json_int_t)s->errors);
 
-	if (s->newly_in_scope || s->out_of_scope) {
+	/* A SIEM must see that the policy moved, not only the counts. */
+	if (p->policy_changed || s->newly_in_scope || s->out_of_scope) {
+		json_object_set_new(sum, "policy_changed", json_boolean(p->policy_changed));
 		json_object_set_new(sum, "newly_in_scope",
 		                    json_integer((json_int_t)s->newly_in_scope));
 		json_object_set_new(sum, "out_of_scope", json_integer((json_int_t)s->out_of_scope));

@@ -496,7 +496,7 @@ load helpers
 		/opt CONTENT
 	EOF
 	expect_check 0 <<-'EOF'
-		summary scanned=7 added=0 removed=0 changed=0 errors=0 newly_in_scope=5 out_of_scope=0
+		summary scanned=7 added=0 removed=0 changed=0 errors=0 newly_in_scope=5 out_of_scope=0 policy_changed=true
 	EOF
 	assert_contains "$err" "fim: warning: $POL:" "stderr"
 	assert_contains "$err" "policy" "stderr"
@@ -507,7 +507,7 @@ load helpers
 	printf 'x\n' >>"$ROOT/etc/a"
 	expect_check 4 <<-'EOF'
 		changed /etc/a size,mtime,ctime,hash
-		summary scanned=7 added=0 removed=0 changed=1 errors=0 newly_in_scope=5 out_of_scope=0
+		summary scanned=7 added=0 removed=0 changed=1 errors=0 newly_in_scope=5 out_of_scope=0 policy_changed=true
 	EOF
 	# After a new baseline the note is gone and the new files are watched.
 	baseline
@@ -531,7 +531,7 @@ load helpers
 	policy <<<'/etc CONTENT'
 	# /opt and /opt/b are no longer selected.
 	expect_check 0 <<-'EOF'
-		summary scanned=2 added=0 removed=0 changed=0 errors=0 newly_in_scope=0 out_of_scope=2
+		summary scanned=2 added=0 removed=0 changed=0 errors=0 newly_in_scope=0 out_of_scope=2 policy_changed=true
 	EOF
 	assert_contains "$err" "warning" "stderr"
 }
@@ -548,12 +548,12 @@ load helpers
 	EOF
 	printf 'more\n' >>"$ROOT/etc/a"
 	expect_check 0 <<-'EOF'
-		summary scanned=2 added=0 removed=0 changed=0 errors=0
+		summary scanned=2 added=0 removed=0 changed=0 errors=0 newly_in_scope=0 out_of_scope=0 policy_changed=true
 	EOF
 	chmod 600 "$ROOT/etc/a"
 	expect_check 4 <<-'EOF'
 		changed /etc/a mode
-		summary scanned=2 added=0 removed=0 changed=1 errors=0
+		summary scanned=2 added=0 removed=0 changed=1 errors=0 newly_in_scope=0 out_of_scope=0 policy_changed=true
 	EOF
 }
 
