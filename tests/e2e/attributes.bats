@@ -426,7 +426,7 @@ sha256() { sha256sum <"$1" | cut -d' ' -f1; }
 	# The policy changed: a warning, but an untouched file is not drift.
 	check_json
 	assert_events <<-'EOF'
-		summary scanned=2 added=0 removed=0 changed=0 errors=0
+		summary scanned=2 added=0 removed=0 changed=0 errors=0 newly_in_scope=0 out_of_scope=0 policy_changed=true
 	EOF
 	assert_rc 0
 	assert_contains "$err" "warning" "stderr"
