@@ -18,7 +18,7 @@ struct baseline_run {
 	struct store_writer *w;
 	struct pipeline *pipe;
 	struct files_scratch scratch; /* for what the walker collects itself */
-	uint64_t files, dirs, nodes, errors, bytes;
+	uint64_t files, dirs, errors, bytes;
 	struct progress progress;
 	int fatal; /* negative errno that stopped the run */
 };
@@ -40,8 +40,7 @@ static void report_unreadable(struct baseline_run *b, const char *path, size_t l
 	char q[8192];
 
 	b->errors++;
-	log_warn("%s: %s", log_quote(path, len, q, sizeof(q)),
-	         err == -EAGAIN ? "kept changing while being read" : strerror(-err));
+	log_warn("%s: %s", log_quote(path, len, q, sizeof(q)), log_cause(err));
 }
 
 /* Consumer: slots arrive in walk order; record each in the new store. */
@@ -63,8 +62,6 @@ static int put(void *ctx, struct pipe_slot *s)
 		if (rec->attrs & ATTR_BIT(ATTR_HASH))
 			b->bytes += rec->size;
 		progress_add(&b->progress, (rec->attrs & ATTR_BIT(ATTR_HASH)) ? rec->size : 0);
-	} else {
-		b->nodes++;
 	}
 	rec->dirid = s->id;
 	r = store_writer_put(b->w, s->parent, path + s->name_off, s->path.n - s->name_off, rec);
@@ -131,7 +128,7 @@ static void on_error(void *ctx, const char *path, size_t len, int err)
 
 	b->errors++;
 	log_warn("%s: cannot read directory: %s", log_quote(path, len, q, sizeof(q)),
-	         err == -ELOOP ? "nested too deeply" : strerror(-err));
+	         log_cause(err));
 }
 
 static int write_meta(struct baseline_run *b, const struct fim_opts *o, const struct policy *p,

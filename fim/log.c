@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* Operator messages ("fim: OBJECT: CAUSE") and safe quoting of raw bytes. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -49,6 +50,17 @@ void log_info(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog("", fmt, ap);
 	va_end(ap);
+}
+
+const char *log_cause(int err)
+{
+	switch (err) {
+	case -EAGAIN:
+		return "kept changing while being read";
+	case -ELOOP:
+		return "nested too deeply";
+	}
+	return strerror(-err);
 }
 
 /* C1 controls (U+0080..U+009F) act on terminals; bidi overrides and

@@ -11,6 +11,11 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The cause behind a negative errno as fim means it: -EAGAIN is a file
+ * that kept changing while it was read, -ELOOP a tree nested too deeply;
+ * anything else is strerror's text. */
+const char *log_cause(int err);
+
 /*
  * Writes PATH[0..len) for a human into buf: printable bytes as they are,
  * backslash as "\\", control bytes and bytes that are not valid UTF-8 as

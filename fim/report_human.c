@@ -123,7 +123,7 @@ static int human_error(struct report *r, struct bytes id, int err)
 
 	p->count[SEC_ERRORS]++;
 	fprintf(p->sec[SEC_ERRORS], "  %s: %s\n", log_quote(id.p, id.n, path, sizeof(path)),
-	        strerror(-err));
+	        log_cause(err));
 	return 0;
 }
 

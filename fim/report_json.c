@@ -7,6 +7,7 @@
 
 #include "report.h"
 #include "jbytes.h"
+#include "log.h"
 
 struct json_priv {
 	char host[256];
@@ -238,7 +239,7 @@ static int json_error(struct report *r, struct bytes id, int err)
 
 	json_object_set_new(json_object_get(o, "event"), "outcome", json_string("failure"));
 	json_object_set_new(o, "file", ecs_file(id, NULL));
-	json_object_set_new(o, "error", json_pack("{s:s}", "message", strerror(-err)));
+	json_object_set_new(o, "error", json_pack("{s:s}", "message", log_cause(err)));
 	json_object_set_new(fim, "object", json_string("file"));
 	jbytes_set(fim, "id", id.p, id.n);
 	json_object_set_new(o, "fim", fim);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* Unit tests: JSON and human report sinks, UTF-8 checks and byte quoting. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -180,6 +181,13 @@ static void test_quote(void **state)
 	                    "/0123456...");
 }
 
+static void test_cause(void **state)
+{
+	assert_string_equal(log_cause(-EAGAIN), "kept changing while being read");
+	assert_string_equal(log_cause(-ELOOP), "nested too deeply");
+	assert_string_equal(log_cause(-EACCES), "Permission denied");
+}
+
 static void test_human_summary_first(void **state)
 {
 	char *text = NULL;
@@ -226,11 +234,9 @@ static void test_human_summary_first(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_json_changed),
-	        cmocka_unit_test(test_json_weird_path),
-	        cmocka_unit_test(test_utf8),
-	        cmocka_unit_test(test_quote),
-	        cmocka_unit_test(test_human_summary_first),
+	        cmocka_unit_test(test_json_changed), cmocka_unit_test(test_json_weird_path),
+	        cmocka_unit_test(test_utf8),         cmocka_unit_test(test_quote),
+	        cmocka_unit_test(test_cause),        cmocka_unit_test(test_human_summary_first),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
