@@ -87,3 +87,20 @@ enum hash_algo cli_policy_hash(const struct policy *p)
 
 	return h ? hash_lookup(h) : HASH_SHA256;
 }
+
+bool cli_object_arg(const char *arg, enum fim_kind *kind, const char **name)
+{
+	const char *colon = strchr(arg, ':');
+
+	if (!colon || arg[0] == '/' || colon[1] == '\0')
+		return false;
+	for (unsigned k = KIND_FILE + 1; k < KIND__MAX; k++) {
+		const char *n = kind_name(k);
+		if (strlen(n) == (size_t)(colon - arg) && memcmp(n, arg, strlen(n)) == 0) {
+			*kind = k;
+			*name = colon + 1;
+			return true;
+		}
+	}
+	return false;
+}

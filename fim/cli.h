@@ -47,6 +47,11 @@ const struct report_ops *cli_report_ops(const struct fim_opts *o);
 /* The algorithm the policy asks for ("set hash = ..."), sha256 by default. */
 enum hash_algo cli_policy_hash(const struct policy *p);
 
+/* An object argument "KIND:NAME" ("user:root", "service:ssh.service",
+ * "cron:/etc/crontab"; KIND as in kind_name()). Returns true and sets
+ * *kind and *name (pointing into ARG) when ARG has that form. */
+bool cli_object_arg(const char *arg, enum fim_kind *kind, const char **name);
+
 /* Seconds since an arbitrary fixed point (monotonic). */
 double cli_now(void);
 

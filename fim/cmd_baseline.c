@@ -11,6 +11,7 @@
 #include "../baseline/walk.h"
 #include "cli.h"
 #include "log.h"
+#include "objects.h"
 #include "progress.h"
 
 struct baseline_run {
@@ -18,7 +19,7 @@ struct baseline_run {
 	struct store_writer *w;
 	struct pipeline *pipe;
 	struct files_scratch scratch; /* for what the walker collects itself */
-	uint64_t files, dirs, errors, bytes;
+	uint64_t files, dirs, errors, bytes, objects;
 	struct progress progress;
 	int fatal; /* negative errno that stopped the run */
 };
@@ -141,9 +142,10 @@ static int write_meta(struct baseline_run *b, const struct fim_opts *o, const st
 
 	cli_rfc3339(created, sizeof(created));
 	gethostname(host, sizeof(host) - 1);
-	snprintf(stats, sizeof(stats), "files=%llu dirs=%llu errors=%llu bytes=%llu",
+	snprintf(stats, sizeof(stats), "files=%llu dirs=%llu errors=%llu bytes=%llu objects=%llu",
 	         (unsigned long long)b->files, (unsigned long long)b->dirs,
-	         (unsigned long long)b->errors, (unsigned long long)b->bytes);
+	         (unsigned long long)b->errors, (unsigned long long)b->bytes,
+	         (unsigned long long)b->objects);
 	r = policy_bundle(p, &bundle, &blen);
 	if (r < 0)
 		return r;
@@ -222,6 +224,15 @@ int cmd_baseline(struct fim_opts *o, int argc, char **argv)
 	if (r == 0)
 		r = pipeline_drain(b.pipe);
 	progress_end(&b.progress);
+	if (r == 0) {
+		struct objects_stats os = {0};
+
+		r = objects_baseline(o, rootfd, p, b.w, &os);
+		b.errors += os.errors;
+		b.objects = os.objects;
+		if (r < 0)
+			b.fatal = r; /* logged */
+	}
 	if (r == -ENOMEM)
 		log_error("baseline: out of memory");
 	if (r == 0)
@@ -240,10 +251,10 @@ int cmd_baseline(struct fim_opts *o, int argc, char **argv)
 	}
 	if (o->verbose)
 		printf("fim baseline: %llu files, %llu directories, %.1f MB hashed (%s), "
-		       "%llu unreadable, in %.1f s -> %s\n",
+		       "%llu other objects, %llu unreadable, in %.1f s -> %s\n",
 		       (unsigned long long)b.files, (unsigned long long)b.dirs,
-		       (double)b.bytes / 1e6, hash_name(algo), (unsigned long long)b.errors,
-		       cli_now() - t0, o->db);
+		       (double)b.bytes / 1e6, hash_name(algo), (unsigned long long)b.objects,
+		       (unsigned long long)b.errors, cli_now() - t0, o->db);
 	ret = b.errors ? FIM_EXIT_UNREADABLE : 0;
 out:
 	if (rootfd >= 0)

@@ -10,6 +10,7 @@
 #include "../baseline/walk.h"
 #include "cli.h"
 #include "log.h"
+#include "objects.h"
 #include "progress.h"
 
 /* Per walked directory: the baseline's entries of the same directory, read
@@ -515,6 +516,8 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 	if (r == 0)
 		r = pipeline_drain(c.pipe);
 	progress_end(&c.progress);
+	if (r == 0)
+		r = objects_check(o, rootfd, p, c.old, c.s, &c.rep, &c.sum);
 	if (r < 0) {
 		if (r == -EBADMSG) {
 			log_error("%s: the baseline is corrupt: %s", o->db, strerror(-r));

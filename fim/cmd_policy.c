@@ -61,13 +61,65 @@ static void test_json(const char *path, const struct policy_rule *r)
 	json_decref(o);
 }
 
+/* The rule deciding object NAME of KIND, in the same two formats. */
+static void test_obj(const struct fim_opts *o, const char *arg, enum fim_kind kind,
+                     const char *name, const struct policy_rule *r)
+{
+	char q[8192], attrs[512], file[4096];
+	bool json = strcmp(o->format, "json") == 0;
+
+	if (r && !(r->flags & RULE_EXCLUDE))
+		attr_format_set(kind, r->attrs, attrs, sizeof(attrs));
+	if (json) {
+		json_t *j = json_object();
+		char *s;
+
+		json_object_set_new(j, "object", json_string(kind_name(kind)));
+		jbytes_set(j, "id", name, strlen(name));
+		json_object_set_new(j, "selected", json_boolean(r && !(r->flags & RULE_EXCLUDE)));
+		if (r) {
+			jbytes_set(j, "rule", r->pattern, strlen(r->pattern));
+			jbytes_set(j, "file", r->file, strlen(r->file));
+			json_object_set_new(j, "line", json_integer(r->line));
+		}
+		if (r && !(r->flags & RULE_EXCLUDE)) {
+			json_t *a = json_array();
+			for (unsigned i = 0; i < attr_count(kind); i++)
+				if (r->attrs & ATTR_BIT(i))
+					json_array_append_new(a, json_string(attr_name(kind, i)));
+			json_object_set_new(j, "attributes", a);
+			json_object_set_new(j, "severity", json_string(severity_name(r->severity)));
+		}
+		s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (s)
+			printf("%s\n", s);
+		free(s);
+		json_decref(j);
+		return;
+	}
+	log_quote(arg, strlen(arg), q, sizeof(q));
+	if (!r) {
+		printf("%s: not selected (no %s rule matches)\n", q, kind_plural(kind));
+		return;
+	}
+	log_quote(r->file, strlen(r->file), file, sizeof(file));
+	if (r->flags & RULE_EXCLUDE) {
+		printf("%s: excluded by !%s name=%s (%s:%u)\n", q, kind_plural(kind), r->pattern,
+		       file, r->line);
+		return;
+	}
+	printf("%s: %s name=%s (%s:%u) severity=%s\n    %s\n", q, kind_plural(kind), r->pattern,
+	       file, r->line, severity_name(r->severity), attrs);
+}
+
 int cmd_policy(struct fim_opts *o, int argc, char **argv)
 {
 	struct policy *p = NULL;
 	int ret;
 
 	if (argc < 2 || strcmp(argv[1], "test") != 0) {
-		log_error("policy: unknown or missing subcommand (fim policy test PATH...)");
+		log_error("policy: unknown or missing subcommand (fim policy test "
+		          "PATH|KIND:NAME...)");
 		return FIM_EXIT_USAGE;
 	}
 	ret = cli_load_policy(o, &p);
@@ -75,6 +127,14 @@ int cmd_policy(struct fim_opts *o, int argc, char **argv)
 		return ret;
 	for (int i = 2; i < argc; i++) {
 		size_t len = strlen(argv[i]);
+		enum fim_kind kind;
+		const char *name;
+
+		if (cli_object_arg(argv[i], &kind, &name)) {
+			test_obj(o, argv[i], kind, name,
+			         policy_match_obj(p, kind, name, strlen(name)));
+			continue;
+		}
 		/* Paths are as seen inside the root: absolute, no trailing slash. */
 		while (len > 1 && argv[i][len - 1] == '/')
 			argv[i][--len] = '\0';

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* fim show: print baseline records by path. */
+/* fim show: print baseline records by path or KIND:NAME. */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,13 +47,79 @@ static void show_json(const char *path, const struct file_rec *rec)
 	json_decref(o);
 }
 
+static void show_obj_human(const struct obj_rec *rec)
+{
+	char q[8192];
+
+	printf("%s %s\n", kind_name(rec->kind), log_quote(rec->id.p, rec->id.n, q, sizeof(q)));
+	for (unsigned a = 0; a < attr_count(rec->kind); a++) {
+		const char *name = attr_name(rec->kind, a);
+		struct bytes v, el;
+		size_t pos = 0;
+
+		if (!(rec->attrs & ATTR_BIT(a)))
+			continue;
+		v = report_obj_value(rec, a);
+		if (!(attr_flags(rec->kind, a) & AF_LIST)) {
+			printf("  %-15s %s\n", name,
+			       v.n ? log_quote(v.p, v.n, q, sizeof(q)) : "(empty)");
+			continue;
+		}
+		if (v.n == 0)
+			printf("  %-15s (none)\n", name);
+		while (obj_list_next(v, &pos, &el)) {
+			printf("  %-15s %s\n", name, log_quote(el.p, el.n, q, sizeof(q)));
+			name = "";
+		}
+	}
+}
+
+static void show_obj_json(const struct obj_rec *rec)
+{
+	json_t *fim = json_object(), *o = json_object();
+	char *s;
+
+	json_object_set_new(fim, "object", json_string(kind_name(rec->kind)));
+	jbytes_set(fim, "id", rec->id.p, rec->id.n);
+	json_object_set_new(fim, "record", report_json_obj_attrs(rec, attr_all(rec->kind), false));
+	json_object_set_new(o, "fim", fim);
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (s)
+		printf("%s\n", s);
+	free(s);
+	json_decref(o);
+}
+
+/* Shows object ARG ("user:root"); returns the exit status bits it adds. */
+static int show_obj(struct fim_opts *o, struct store *s, const char *arg, enum fim_kind kind,
+                    const char *name)
+{
+	struct obj_rec rec;
+	int r = store_obj_get(s, kind, name, strlen(name), &rec);
+
+	if (r == -ENOENT) {
+		log_error("%s: not in the baseline", arg);
+		return FIM_EXIT_REMOVED;
+	}
+	if (r < 0) {
+		log_error("%s: cannot read its record: %s", arg,
+		          r == -EBADMSG ? "the baseline is corrupt" : strerror(-r));
+		return FIM_EXIT_BASELINE;
+	}
+	if (strcmp(o->format, "json") == 0)
+		show_obj_json(&rec);
+	else
+		show_obj_human(&rec);
+	return 0;
+}
+
 int cmd_show(struct fim_opts *o, int argc, char **argv)
 {
 	struct store *s = NULL;
 	int ret;
 
 	if (argc < 2) {
-		log_error("show: which path? (fim show PATH...)");
+		log_error("show: which object? (fim show PATH|KIND:NAME...)");
 		return FIM_EXIT_USAGE;
 	}
 	ret = cli_open_store(o, &s);
@@ -61,6 +127,18 @@ int cmd_show(struct fim_opts *o, int argc, char **argv)
 		return ret;
 	for (int i = 1; i < argc; i++) {
 		struct file_rec rec;
+		enum fim_kind kind;
+		const char *name;
+
+		if (cli_object_arg(argv[i], &kind, &name)) {
+			int bits = show_obj(o, s, argv[i], kind, name);
+			if (bits == FIM_EXIT_BASELINE) {
+				ret = bits;
+				break;
+			}
+			ret |= bits;
+			continue;
+		}
 		int r = store_lookup(s, argv[i], strlen(argv[i]), &rec, NULL);
 		if (r == -ENOENT) {
 			log_error("%s: not in the baseline", argv[i]);

@@ -16,6 +16,12 @@ static int null_error(struct report *r, struct bytes id, int err)
 {
 	return 0;
 }
+static int null_problem(struct report *r, enum fim_kind kind, const char *path, unsigned line,
+                        int err, const char *msg)
+{
+	return 0;
+}
+
 static int null_end(struct report *r, const struct report_summary *s)
 {
 	return 0;
@@ -27,6 +33,7 @@ const struct report_ops report_null = {
         .begin = null_begin,
         .drift = null_drift,
         .error = null_error,
+        .problem = null_problem,
         .end = null_end,
         .free = null_free,
 };
@@ -54,4 +61,18 @@ int report_severity_score(enum severity s)
 		return 99;
 	}
 	return 47;
+}
+
+enum severity drift_severity(const struct drift *d)
+{
+	if (d->nfacts)
+		return SEV_CRITICAL;
+	return d->rule ? d->rule->severity : SEV_MEDIUM;
+}
+
+struct bytes report_obj_value(const struct obj_rec *r, unsigned a)
+{
+	if (attr_flags(r->kind, a) & AF_SECRET)
+		return obj_secret_state(r->val[a]);
+	return r->val[a];
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "../policy/policy.h"
+#include "object.h"
 #include "record.h"
 
 enum drift_action {
@@ -14,15 +15,23 @@ enum drift_action {
 	DRIFT_CHANGED,
 };
 
+#define DRIFT_MAX_FACTS 8
+
 struct drift {
 	enum drift_action action;
 	enum fim_kind kind;
-	struct bytes id;                /* the path inside the root */
+	struct bytes id;                /* the path inside the root, or the object's name */
 	const struct policy_rule *rule; /* the rule in force for it */
 	attrset_t changed;              /* for DRIFT_CHANGED */
-	const struct file_rec *before;  /* NULL for DRIFT_ADDED */
-	const struct file_rec *after;   /* NULL for DRIFT_REMOVED */
+	const struct file_rec *before;  /* files: NULL for DRIFT_ADDED */
+	const struct file_rec *after;   /* files: NULL for DRIFT_REMOVED */
+	const struct obj_rec *obefore;  /* other kinds: NULL for DRIFT_ADDED */
+	const struct obj_rec *oafter;   /* other kinds: NULL for DRIFT_REMOVED */
 	const char *note;               /* extra explanation or NULL */
+	/* suspicious facts about this drift ("second account with UID 0"); any
+	 * makes the drift critical */
+	const char *facts[DRIFT_MAX_FACTS];
+	size_t nfacts;
 };
 
 /* What the report says before the details. */
@@ -48,6 +57,10 @@ struct report_ops {
 	int (*drift)(struct report *r, const struct drift *d);
 	/* An object that could not be read (negative errno). */
 	int (*error)(struct report *r, struct bytes id, int err);
+	/* A source of objects of KIND that could not be read or had a malformed
+	 * line (LINE 1-based, 0 for the whole file): ERR and MSG as from a collector. */
+	int (*problem)(struct report *r, enum fim_kind kind, const char *path, unsigned line,
+	               int err, const char *msg);
 	int (*end)(struct report *r, const struct report_summary *s);
 	void (*free)(struct report *r);
 };
@@ -72,6 +85,17 @@ const struct report_ops *report_lookup(const char *name);
  * are written as null. */
 struct json_t;
 struct json_t *report_json_attrs(const struct file_rec *r, attrset_t which, bool nulls);
+
+/* The severity a drift is reported with: critical when it has facts. */
+enum severity drift_severity(const struct drift *d);
+
+/* The value of attribute A of R as it may be shown: a secret attribute's
+ * state only; bytes otherwise. */
+struct bytes report_obj_value(const struct obj_rec *r, unsigned a);
+
+/* The same for an object of another kind: lists as arrays, uid/gid as
+ * numbers, a secret attribute as its state only. */
+struct json_t *report_json_obj_attrs(const struct obj_rec *r, attrset_t which, bool nulls);
 
 /* Numeric ECS event.severity for a policy severity. */
 int report_severity_score(enum severity s);

@@ -83,6 +83,137 @@ static void describe(const struct file_rec *rec, char *out, size_t size)
 		snprintf(out, size, "%s%s %u:%u", t, m, rec->uid, rec->gid);
 }
 
+static void obj_value(const struct obj_rec *rec, unsigned a, char *out, size_t size)
+{
+	struct bytes v = report_obj_value(rec, a);
+
+	if (v.n == 0)
+		snprintf(out, size, "(empty)");
+	else
+		log_quote(v.p, v.n, out, size);
+}
+
+/* The element of list A in REC whose key is KEY, or an empty span. */
+static struct bytes keyed(const struct obj_rec *rec, unsigned a, struct bytes key)
+{
+	struct bytes el;
+	size_t pos = 0;
+
+	while (obj_list_next(rec->val[a], &pos, &el)) {
+		struct bytes k = obj_elem_key(el);
+		if (k.n == key.n && memcmp(k.p, key.p, k.n) == 0)
+			return el;
+	}
+	return (struct bytes){0};
+}
+
+/* "- removed", "+ added" and, for keyed lists, "~ changed (was: ...)" lines. */
+static void list_delta(FILE *f, const struct obj_rec *b, const struct obj_rec *a, unsigned attr)
+{
+	bool is_keyed = attr_flags(a->kind, attr) & AF_KEYED, any = false;
+	const char *name = attr_name(a->kind, attr);
+	char x[2048], y[2048];
+	struct bytes el;
+	size_t pos = 0;
+
+	while (obj_list_next(b->val[attr], &pos, &el)) {
+		if (obj_list_has(a->val[attr], el))
+			continue;
+		any = true;
+		if (is_keyed && keyed(a, attr, obj_elem_key(el)).n)
+			continue; /* shown as changed below */
+		fprintf(f, "      %-15s - %s\n", name, log_quote(el.p, el.n, x, sizeof(x)));
+		name = "";
+	}
+	pos = 0;
+	while (obj_list_next(a->val[attr], &pos, &el)) {
+		struct bytes old;
+
+		if (obj_list_has(b->val[attr], el))
+			continue;
+		any = true;
+		old = is_keyed ? keyed(b, attr, obj_elem_key(el)) : (struct bytes){0};
+		if (old.n)
+			fprintf(f, "      %-15s ~ %s (was: %s)\n", name,
+			        log_quote(el.p, el.n, x, sizeof(x)),
+			        log_quote(old.p, old.n, y, sizeof(y)));
+		else
+			fprintf(f, "      %-15s + %s\n", name, log_quote(el.p, el.n, x, sizeof(x)));
+		name = "";
+	}
+	if (!any)
+		fprintf(f, "      %-15s (same entries, new order)\n", name);
+}
+
+static void obj_changed(FILE *f, const struct drift *d)
+{
+	const struct obj_rec *b = d->obefore, *a = d->oafter;
+	char x[2048], y[2048];
+
+	for (unsigned i = 0; i < attr_count(d->kind); i++) {
+		unsigned fl = attr_flags(d->kind, i);
+
+		if (!(d->changed & ATTR_BIT(i)))
+			continue;
+		if (fl & AF_LIST) {
+			list_delta(f, b, a, i);
+			continue;
+		}
+		obj_value(b, i, x, sizeof(x));
+		obj_value(a, i, y, sizeof(y));
+		fprintf(f, "      %-15s %s -> %s%s\n", attr_name(d->kind, i), x, y,
+		        (fl & AF_SECRET) && strcmp(x, y) == 0 ? " (the secret changed)" : "");
+	}
+}
+
+/* Every attribute of an added or removed object; list elements one per line. */
+static void obj_whole(FILE *f, const struct obj_rec *rec)
+{
+	char x[2048];
+
+	for (unsigned i = 0; i < attr_count(rec->kind); i++) {
+		const char *name = attr_name(rec->kind, i);
+		struct bytes el;
+		size_t pos = 0;
+
+		if (!(rec->attrs & ATTR_BIT(i)))
+			continue;
+		if (!(attr_flags(rec->kind, i) & AF_LIST)) {
+			obj_value(rec, i, x, sizeof(x));
+			fprintf(f, "      %-15s %s\n", name, x);
+			continue;
+		}
+		if (rec->val[i].n == 0)
+			fprintf(f, "      %-15s (none)\n", name);
+		while (obj_list_next(rec->val[i], &pos, &el)) {
+			fprintf(f, "      %-15s %s\n", name, log_quote(el.p, el.n, x, sizeof(x)));
+			name = "";
+		}
+	}
+}
+
+static int human_obj_drift(struct report *r, const struct drift *d, int sec)
+{
+	struct human_priv *p = r->priv;
+	FILE *f = p->sec[sec];
+	char id[2048], names[512] = "";
+
+	log_quote(d->id.p, d->id.n, id, sizeof(id));
+	if (d->action == DRIFT_CHANGED)
+		attr_format_set(d->kind, d->changed, names, sizeof(names));
+	fprintf(f, "  %s %s  %s[%s]%s%s%s\n", kind_name(d->kind), id, col(r, DIM),
+	        severity_name(drift_severity(d)), col(r, RESET), names[0] ? "  " : "", names);
+	if (d->action == DRIFT_CHANGED)
+		obj_changed(f, d);
+	else if (r->verbose > 0)
+		obj_whole(f, d->oafter ? d->oafter : d->obefore);
+	for (size_t i = 0; i < d->nfacts; i++)
+		fprintf(f, "      %s! %s%s\n", col(r, RED), d->facts[i], col(r, RESET));
+	if (d->note)
+		fprintf(f, "      note: %s\n", d->note);
+	return ferror(f) ? -EIO : 0;
+}
+
 static int human_drift(struct report *r, const struct drift *d)
 {
 	struct human_priv *p = r->priv;
@@ -93,8 +224,10 @@ static int human_drift(struct report *r, const struct drift *d)
 	char path[8192], desc[256];
 	const char *sev = severity_name(d->rule ? d->rule->severity : SEV_MEDIUM);
 
-	log_quote(d->id.p, d->id.n, path, sizeof(path));
 	p->count[sec]++;
+	if (d->kind != KIND_FILE)
+		return human_obj_drift(r, d, sec);
+	log_quote(d->id.p, d->id.n, path, sizeof(path));
 	if (d->action != DRIFT_CHANGED) {
 		describe(d->after ? d->after : d->before, desc, sizeof(desc));
 		fprintf(f, "  %s  %s[%s]%s  %s\n", path, col(r, DIM), sev, col(r, RESET), desc);
@@ -125,6 +258,21 @@ static int human_error(struct report *r, struct bytes id, int err)
 	fprintf(p->sec[SEC_ERRORS], "  %s: %s\n", log_quote(id.p, id.n, path, sizeof(path)),
 	        log_cause(err));
 	return 0;
+}
+
+static int human_problem(struct report *r, enum fim_kind kind, const char *path, unsigned line,
+                         int err, const char *msg)
+{
+	struct human_priv *p = r->priv;
+	char q[4200];
+
+	p->count[SEC_ERRORS]++;
+	log_quote(path, strlen(path), q, sizeof(q));
+	if (line)
+		fprintf(p->sec[SEC_ERRORS], "  %s: %s:%u: %s\n", kind_plural(kind), q, line, msg);
+	else
+		fprintf(p->sec[SEC_ERRORS], "  %s: %s: %s\n", kind_plural(kind), q, msg);
+	return ferror(p->sec[SEC_ERRORS]) ? -EIO : 0;
 }
 
 static int copy_section(struct report *r, int i, const char *color)
@@ -199,6 +347,7 @@ const struct report_ops report_human = {
         .begin = human_begin,
         .drift = human_drift,
         .error = human_error,
+        .problem = human_problem,
         .end = human_end,
         .free = human_free,
 };

@@ -164,7 +164,8 @@ static int emit(struct report *r, json_t *o)
 	return ret;
 }
 
-static json_t *event_base(struct report *r, const char *kind, const char *action, const char *type)
+static json_t *event_base_cat(struct report *r, const char *kind, const char *action,
+                              const char *category, const char *type)
 {
 	struct json_priv *p = r->priv;
 	char ts[64];
@@ -175,9 +176,228 @@ static json_t *event_base(struct report *r, const char *kind, const char *action
 	/* A host name is whatever bytes root set: it must not stop alerts. */
 	jbytes_set(host, "name", p->host, strlen(p->host));
 	o = json_pack("{s:s, s:{s:s, s:s, s:s, s:[s], s:[s]}, s:o}", "@timestamp", ts, "event",
-	              "kind", kind, "module", "fim", "action", action, "category", "file", "type",
+	              "kind", kind, "module", "fim", "action", action, "category", category, "type",
 	              type, "host", host);
 	return o;
+}
+
+static json_t *event_base(struct report *r, const char *kind, const char *action, const char *type)
+{
+	return event_base_cat(r, kind, action, "file", type);
+}
+
+/* --- objects other than files --- */
+
+static bool obj_numeric(enum fim_kind kind, unsigned a)
+{
+	return (kind == KIND_USER && (a == UA_UID || a == UA_GID)) ||
+	       (kind == KIND_GROUP && a == GA_GID);
+}
+
+static json_t *obj_attr_json(const struct obj_rec *r, unsigned a)
+{
+	unsigned fl = attr_flags(r->kind, a);
+	struct bytes v = report_obj_value(r, a), el;
+	size_t pos = 0;
+	json_t *arr;
+
+	if (fl & AF_LIST) {
+		arr = json_array();
+		while (obj_list_next(v, &pos, &el))
+			json_array_append_new(arr, jbytes_new(el.p, el.n));
+		return arr;
+	}
+	if (obj_numeric(r->kind, a) && v.n > 0 && v.n < 11) {
+		char t[12];
+		char *end;
+		unsigned long long n;
+
+		memcpy(t, v.p, v.n);
+		t[v.n] = '\0';
+		n = strtoull(t, &end, 10);
+		if (*end == '\0')
+			return json_integer((json_int_t)n);
+	}
+	return jbytes_new(v.p, v.n);
+}
+
+/* Attributes WHICH of R (null where R lacks one and NULLS). A non-UTF-8
+ * scalar also gets a KEY_hex sibling, as for files. */
+json_t *report_json_obj_attrs(const struct obj_rec *r, attrset_t which, bool nulls)
+{
+	json_t *o = json_object();
+
+	for (unsigned a = 0; a < attr_count(r->kind); a++) {
+		const char *name = attr_name(r->kind, a);
+
+		if (!(which & ATTR_BIT(a)))
+			continue;
+		if (!(r->attrs & ATTR_BIT(a))) {
+			if (nulls)
+				json_object_set_new(o, name, json_null());
+		} else if (attr_flags(r->kind, a) & AF_LIST || obj_numeric(r->kind, a)) {
+			json_object_set_new(o, name, obj_attr_json(r, a));
+		} else {
+			struct bytes v = report_obj_value(r, a);
+			jbytes_set(o, name, v.p, v.n);
+		}
+	}
+	return o;
+}
+
+/* For changed lists: {"attr":{"added":[...],"removed":[...]}}. */
+static json_t *obj_delta_json(const struct drift *d)
+{
+	json_t *delta = json_object();
+
+	for (unsigned a = 0; a < attr_count(d->kind); a++) {
+		json_t *add, *rem;
+		struct bytes el;
+		size_t pos = 0;
+
+		if (!(d->changed & ATTR_BIT(a)) || !(attr_flags(d->kind, a) & AF_LIST))
+			continue;
+		add = json_array();
+		rem = json_array();
+		while (obj_list_next(d->oafter->val[a], &pos, &el))
+			if (!obj_list_has(d->obefore->val[a], el))
+				json_array_append_new(add, jbytes_new(el.p, el.n));
+		pos = 0;
+		while (obj_list_next(d->obefore->val[a], &pos, &el))
+			if (!obj_list_has(d->oafter->val[a], el))
+				json_array_append_new(rem, jbytes_new(el.p, el.n));
+		json_object_set_new(delta, attr_name(d->kind, a),
+		                    json_pack("{s:o, s:o}", "added", add, "removed", rem));
+	}
+	return delta;
+}
+
+static const char *obj_category(enum fim_kind kind)
+{
+	return kind == KIND_USER || kind == KIND_GROUP ? "iam" : "configuration";
+}
+
+static const char *obj_type(enum fim_kind kind, enum drift_action action)
+{
+	if (kind == KIND_USER)
+		return "user";
+	if (kind == KIND_GROUP)
+		return "group";
+	return action == DRIFT_ADDED ? "creation" : action == DRIFT_REMOVED ? "deletion" : "change";
+}
+
+/* ECS fields of the object: user.*, group.*, service.*, file.* for cron. */
+static void obj_ecs(json_t *o, const struct drift *d)
+{
+	const struct obj_rec *now = d->oafter ? d->oafter : d->obefore;
+	json_t *e = json_object();
+
+	switch (d->kind) {
+	case KIND_USER:
+		jbytes_set(e, "name", d->id.p, d->id.n);
+		if (now->attrs & ATTR_BIT(UA_UID))
+			jbytes_set(e, "id", now->val[UA_UID].p, now->val[UA_UID].n);
+		if (now->attrs & ATTR_BIT(UA_GID)) {
+			json_t *g = json_object();
+			jbytes_set(g, "id", now->val[UA_GID].p, now->val[UA_GID].n);
+			json_object_set_new(e, "group", g);
+		}
+		json_object_set_new(o, "user", e);
+		break;
+	case KIND_GROUP:
+		jbytes_set(e, "name", d->id.p, d->id.n);
+		if (now->attrs & ATTR_BIT(GA_GID))
+			jbytes_set(e, "id", now->val[GA_GID].p, now->val[GA_GID].n);
+		json_object_set_new(o, "group", e);
+		break;
+	case KIND_SERVICE:
+		jbytes_set(e, "name", d->id.p, d->id.n);
+		json_object_set_new(o, "service", e);
+		break;
+	case KIND_CRON:
+		jbytes_set(e, "path", d->id.p, d->id.n);
+		json_object_set_new(o, "file", e);
+		break;
+	default:
+		json_decref(e);
+		break;
+	}
+}
+
+static json_t *obj_rule_json(const struct policy_rule *rule)
+{
+	char buf[600];
+
+	if (strcmp(rule->pattern, "*") == 0)
+		return json_string(kind_plural(rule->kind));
+	snprintf(buf, sizeof(buf), "%s name=%s", kind_plural(rule->kind), rule->pattern);
+	return jbytes_new(buf, strlen(buf));
+}
+
+static int json_obj_drift(struct report *r, const struct drift *d)
+{
+	static const char *const actions[] = {"added", "removed", "changed"};
+	json_t *o = event_base_cat(r, "alert", actions[d->action], obj_category(d->kind),
+	                           obj_type(d->kind, d->action));
+	json_t *ev = json_object_get(o, "event");
+	json_t *fim = json_object();
+	enum severity sev = drift_severity(d);
+	const struct obj_rec *now = d->oafter ? d->oafter : d->obefore;
+
+	if (d->kind == KIND_USER || d->kind == KIND_GROUP)
+		json_array_append_new(json_object_get(ev, "type"),
+		                      json_string(obj_type(KIND_CRON, d->action)));
+	json_object_set_new(ev, "severity", json_integer(report_severity_score(sev)));
+	obj_ecs(o, d);
+	json_object_set_new(fim, "object", json_string(kind_name(d->kind)));
+	jbytes_set(fim, "id", d->id.p, d->id.n);
+	if (d->rule)
+		json_object_set_new(fim, "rule", obj_rule_json(d->rule));
+	json_object_set_new(fim, "severity", json_string(severity_name(sev)));
+	if (d->action == DRIFT_CHANGED) {
+		json_t *ch = json_array();
+		for (unsigned a = 0; a < attr_count(d->kind); a++)
+			if (d->changed & ATTR_BIT(a))
+				json_array_append_new(ch, json_string(attr_name(d->kind, a)));
+		json_object_set_new(fim, "changed", ch);
+		json_object_set_new(fim, "before",
+		                    report_json_obj_attrs(d->obefore, d->changed, true));
+		json_object_set_new(fim, "after",
+		                    report_json_obj_attrs(d->oafter, d->changed, true));
+		json_object_set_new(fim, "delta", obj_delta_json(d));
+	} else {
+		json_object_set_new(fim, d->oafter ? "after" : "before",
+		                    report_json_obj_attrs(now, attr_all(d->kind), false));
+	}
+	if (d->nfacts) {
+		json_t *f = json_array();
+		for (size_t i = 0; i < d->nfacts; i++)
+			json_array_append_new(f, jbytes_new(d->facts[i], strlen(d->facts[i])));
+		json_object_set_new(fim, "suspicious", f);
+	}
+	if (d->note)
+		json_object_set_new(fim, "note", json_string(d->note));
+	json_object_set_new(o, "fim", fim);
+	return emit(r, o);
+}
+
+static int json_problem(struct report *r, enum fim_kind kind, const char *path, unsigned line,
+                        int err, const char *msg)
+{
+	json_t *o = event_base_cat(r, "event", "error", obj_category(kind), "info");
+	json_t *fim = json_object(), *f = json_object();
+
+	json_object_set_new(json_object_get(o, "event"), "outcome", json_string("failure"));
+	jbytes_set(f, "path", path, strlen(path));
+	json_object_set_new(o, "file", f);
+	json_object_set_new(o, "error", json_object());
+	jbytes_set(json_object_get(o, "error"), "message", msg, strlen(msg));
+	json_object_set_new(fim, "object", json_string(kind_name(kind)));
+	jbytes_set(fim, "source", path, strlen(path));
+	if (line)
+		json_object_set_new(fim, "line", json_integer(line));
+	json_object_set_new(o, "fim", fim);
+	return emit(r, o);
 }
 
 static int json_begin(struct report *r, const struct report_info *info)
@@ -197,6 +417,9 @@ static int json_drift(struct report *r, const struct drift *d)
 {
 	static const char *const actions[] = {"added", "removed", "changed"};
 	static const char *const types[] = {"creation", "deletion", "change"};
+
+	if (d->kind != KIND_FILE)
+		return json_obj_drift(r, d);
 	json_t *o = event_base(r, "alert", actions[d->action], types[d->action]);
 	json_t *ev = json_object_get(o, "event");
 	json_t *fim = json_object();
@@ -277,6 +500,7 @@ const struct report_ops report_json = {
         .begin = json_begin,
         .drift = json_drift,
         .error = json_error,
+        .problem = json_problem,
         .end = json_end,
         .free = json_free,
 };

@@ -12,11 +12,12 @@
 #include <lmdb.h>
 
 #include "endian.h"
+#include "object.h"
 #include "store.h"
 
 #define CURRENT         "current"
 #define BASELINE_PREFIX "baseline."
-#define MAX_DBS         8
+#define MAX_DBS         (4 + KIND__MAX)
 #define KEY_MAX         (8 + FIM_MAX_NAME)
 #define MIB             ((size_t)1 << 20)
 #define MAP_START       (64 * MIB) /* also the head room kept free above twice the used size */
@@ -35,6 +36,8 @@ struct store {
 	MDB_env *env;
 	MDB_txn *txn; /* the one read transaction, open until store_close */
 	MDB_dbi meta, files, nodes;
+	MDB_dbi objs[KIND__MAX];
+	uint32_t have_objs;           /* bit per kind whose database exists */
 	uintptr_t map_start, map_end; /* the map, found from a value in it */
 };
 
@@ -42,6 +45,7 @@ struct store_iter {
 	MDB_cursor *cur;
 	uint8_t prefix[8]; /* the parent id every key of this directory starts with */
 	bool started, done;
+	int kind; /* -1 for a directory's children, else the object kind */
 };
 
 struct store_writer {
@@ -51,6 +55,8 @@ struct store_writer {
 	MDB_env *env;
 	MDB_txn *txn; /* the open batch; NULL after a failure */
 	MDB_dbi meta, files, nodes;
+	MDB_dbi objs[KIND__MAX];
+	uint32_t have_objs;
 	size_t psize, batch_puts, batch_cost;
 	uint64_t next_id;
 	int err; /* first LMDB failure: the batch is lost, so every later call fails */
@@ -233,6 +239,14 @@ static int store_open_dbs(struct store *s)
 
 	if (!rc)
 		rc = mdb_dbi_open(s->txn, "nodes", 0, &s->nodes);
+	/* a kind's database exists only when the baseline recorded that kind */
+	for (unsigned k = KIND_FILE + 1; !rc && k < KIND__MAX; k++) {
+		rc = mdb_dbi_open(s->txn, kind_plural(k), 0, &s->objs[k]);
+		if (rc == 0)
+			s->have_objs |= 1u << k;
+		else if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
 	return rc == MDB_NOTFOUND ? -EBADMSG : mdb_err(rc);
 }
 
@@ -369,6 +383,7 @@ int store_iter_children(struct store *s, uint64_t parent, struct store_iter **re
 		return mdb_err(rc);
 	}
 	put_be64(it->prefix, parent);
+	it->kind = -1;
 	*ret = it;
 	return 0;
 }
@@ -402,8 +417,95 @@ void store_iter_free(struct store_iter *it)
 {
 	if (!it)
 		return;
-	mdb_cursor_close(it->cur);
+	if (it->cur)
+		mdb_cursor_close(it->cur);
 	free(it);
+}
+
+bool store_has_kind(struct store *s, enum fim_kind kind)
+{
+	return kind == KIND_FILE || ((unsigned)kind < KIND__MAX && (s->have_objs & (1u << kind)));
+}
+
+static int obj_key(const char *id, size_t len, MDB_val *k)
+{
+	if (len == 0 || len > OBJ_MAX_ID)
+		return -EINVAL;
+	*k = (MDB_val){len, (void *)id};
+	return 0;
+}
+
+int store_obj_get(struct store *s, enum fim_kind kind, const char *id, size_t len,
+                  struct obj_rec *rec)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, r;
+
+	if (!store_has_kind(s, kind) || kind == KIND_FILE)
+		return -ENOENT;
+	r = obj_key(id, len, &k);
+	if (r < 0)
+		return r == -EINVAL ? -ENOENT : r;
+	/* a cursor hands back the key inside the map, so rec->id outlives ID */
+	rc = mdb_cursor_open(s->txn, s->objs[kind], &cur);
+	if (rc)
+		return mdb_err(rc);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+	mdb_cursor_close(cur);
+	if (rc)
+		return mdb_err(rc);
+	if (obj_decode(v.mv_data, v.mv_size, kind, rec) < 0)
+		return -EBADMSG;
+	rec->id = (struct bytes){k.mv_data, k.mv_size};
+	return 0;
+}
+
+int store_obj_iter(struct store *s, enum fim_kind kind, struct store_iter **ret)
+{
+	struct store_iter *it;
+	int rc;
+
+	if (kind == KIND_FILE || (unsigned)kind >= KIND__MAX)
+		return -EINVAL;
+	it = calloc(1, sizeof(*it));
+	if (!it)
+		return -ENOMEM;
+	it->kind = kind;
+	if (!store_has_kind(s, kind)) {
+		it->done = true; /* nothing recorded: an empty iteration */
+		*ret = it;
+		return 0;
+	}
+	rc = mdb_cursor_open(s->txn, s->objs[kind], &it->cur);
+	if (rc) {
+		free(it);
+		return mdb_err(rc);
+	}
+	*ret = it;
+	return 0;
+}
+
+int store_obj_next(struct store_iter *it, struct obj_rec *rec)
+{
+	MDB_val k, v;
+	int rc;
+
+	if (it->done || it->kind < 0)
+		return 0;
+	rc = mdb_cursor_get(it->cur, &k, &v, it->started ? MDB_NEXT : MDB_FIRST);
+	it->started = true;
+	if (rc == MDB_NOTFOUND) {
+		it->done = true;
+		return 0;
+	}
+	if (rc)
+		return mdb_err(rc);
+	if (k.mv_size == 0 || k.mv_size > OBJ_MAX_ID ||
+	    obj_decode(v.mv_data, v.mv_size, it->kind, rec) < 0)
+		return -EBADMSG;
+	rec->id = (struct bytes){k.mv_data, k.mv_size};
+	return 1;
 }
 
 /* Parent and name of node ID. */
@@ -741,6 +843,49 @@ int store_writer_put(struct store_writer *w, uint64_t parent, const char *name, 
 	k = key_of(key, parent, name, nlen);
 	v = (MDB_val){w->enc.n, w->enc.p};
 	r = writer_put(w, w->files, &k, &v);
+	return r < 0 ? r : writer_maybe_commit(w);
+}
+
+int store_writer_kind(struct store_writer *w, enum fim_kind kind)
+{
+	int rc;
+
+	if (w->err)
+		return w->err;
+	if (kind == KIND_FILE || (unsigned)kind >= KIND__MAX)
+		return -EINVAL;
+	if (w->have_objs & (1u << kind))
+		return 0;
+	rc = mdb_dbi_open(w->txn, kind_plural(kind), MDB_CREATE, &w->objs[kind]);
+	if (rc)
+		return writer_fail(w, mdb_err(rc));
+	w->have_objs |= 1u << kind;
+	return 0;
+}
+
+int store_writer_put_obj(struct store_writer *w, const struct obj_rec *rec)
+{
+	MDB_val k, v;
+	int r;
+
+	if (w->err)
+		return w->err;
+	r = obj_key((const char *)rec->id.p, rec->id.n, &k);
+	if (r < 0)
+		return r;
+	if (memchr(rec->id.p, '\0', rec->id.n))
+		return -EINVAL;
+	r = store_writer_kind(w, rec->kind);
+	if (r < 0)
+		return r;
+	w->enc.n = 0;
+	r = obj_encode(rec, &w->enc);
+	if (r < 0)
+		return r;
+	if (w->enc.n > STORE_MAX_VALUE)
+		return -E2BIG;
+	v = (MDB_val){w->enc.n, w->enc.p};
+	r = writer_put(w, w->objs[rec->kind], &k, &v);
 	return r < 0 ? r : writer_maybe_commit(w);
 }
 

@@ -2,10 +2,12 @@
 /* The baseline store: one LMDB environment per baseline, swapped in atomically. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common.h"
+#include "object.h"
 #include "record.h"
 
 /*
@@ -21,7 +23,10 @@
  * struct file_rec), "nodes" (key = node id u64 BE; value = parent id u64
  * BE followed by the name), so a path of any length has a key of at most
  * 8 + 255 bytes. The root directory "/" is node STORE_ROOT_ID, stored in
- * "files" under parent 0 with an empty name.
+ * "files" under parent 0 with an empty name. Other kinds of object have a
+ * database each, named by kind_plural() ("users", "services", ...): key =
+ * the object's id, value = obj_encode(). A kind's database exists exactly
+ * when the baseline recorded that kind (possibly with no objects).
  */
 
 #define STORE_SCHEMA_VERSION 1
@@ -80,6 +85,21 @@ int store_iter_children(struct store *s, uint64_t parent, struct store_iter **re
 int store_iter_next(struct store_iter *it, struct bytes *name, struct file_rec *rec);
 void store_iter_free(struct store_iter *it);
 
+/* Whether the baseline recorded objects of KIND (always true for files). */
+bool store_has_kind(struct store *s, enum fim_kind kind);
+
+/* Object ID[0..len) of KIND (not KIND_FILE), decoded into *rec (spans,
+ * rec->id included, valid until store_close). Returns 0, -ENOENT, -EBADMSG. */
+int store_obj_get(struct store *s, enum fim_kind kind, const char *id, size_t len,
+                  struct obj_rec *rec);
+
+/* Iterates the objects of KIND in byte order of their ids; a kind the
+ * baseline did not record iterates as empty. store_obj_next returns 1 with
+ * *rec filled (valid until store_close), 0 at the end, or a negative errno
+ * (-EBADMSG corrupt). Free with store_iter_free. */
+int store_obj_iter(struct store *s, enum fim_kind kind, struct store_iter **ret);
+int store_obj_next(struct store_iter *it, struct obj_rec *rec);
+
 /* Lets go of the map pages read so far (they stay cached; spans handed
  * out stay valid): keeps a long scan's resident memory bounded. */
 void store_trim(struct store *s);
@@ -108,6 +128,13 @@ uint64_t store_writer_new_node(struct store_writer *w);
  */
 int store_writer_put(struct store_writer *w, uint64_t parent, const char *name, size_t nlen,
                      const struct file_rec *rec);
+/* Marks KIND as recorded (its database exists even with no objects). Same
+ * returns as store_writer_put. */
+int store_writer_kind(struct store_writer *w, enum fim_kind kind);
+/* Records object REC (its kind's database is created on first use). Same
+ * returns as store_writer_put; -EINVAL for an empty id or one over OBJ_MAX_ID. */
+int store_writer_put_obj(struct store_writer *w, const struct obj_rec *rec);
+
 /* Sets meta KEY to VAL[0..n); same returns as store_writer_put. */
 int store_writer_meta(struct store_writer *w, const char *key, const void *val, size_t n);
 /* Commits, syncs and makes the new baseline current. On failure the

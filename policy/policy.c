@@ -68,11 +68,19 @@ static const struct setting_def setting_defs[] = {
         {"hash", check_hash},
 };
 
+/* A rule for objects other than files: a kind and an fnmatch(3) pattern on the id. */
+struct orule {
+	struct policy_rule pub;
+	char *glob; /* NUL-terminated; "*" when the rule names no object */
+};
+
 struct policy {
 	struct source **srcs; /* in read order; srcs[0] is the main file */
 	size_t nsrcs, srcs_cap;
 	struct rule *rules;
 	size_t nrules, rules_cap;
+	struct orule *orules;
+	size_t norules, orules_cap;
 	char *values[ARRAY_SIZE(setting_defs)];
 	char **roots;
 	size_t nroots;
@@ -413,7 +421,8 @@ static attrset_t content_set(struct parser *ps)
 
 /* Applies one word of an attribute list ("name", "+name", "-name") to *SET; FIRST says it is
  * the list's first word, where a modifier means "CONTENT, modified". */
-static int apply_attr_word(struct line *l, const struct tok *t, attrset_t *set, bool first)
+static int apply_attr_word(struct line *l, enum fim_kind kind, const struct tok *t, attrset_t *set,
+                           bool first)
 {
 	char op = t->len ? t->s[0] : 0;
 	struct tok name = *t;
@@ -427,7 +436,22 @@ static int apply_attr_word(struct line *l, const struct tok *t, attrset_t *set, 
 	} else {
 		op = 0;
 	}
-	a = attr_lookup(KIND_FILE, name.s, name.len);
+	a = attr_lookup(kind, name.s, name.len);
+	if (kind != KIND_FILE) {
+		/* attribute groups are lists of file attributes; ALL and NONE mean the same
+		 * for every kind */
+		if (a < 0 && !tok_is(&name, "ALL") && !tok_is(&name, "NONE"))
+			return line_fail(l, t->pos, -EINVAL, "unknown %s attribute '%s'",
+			                 kind_name(kind), QTOK(&name));
+		bits = a >= 0 ? ATTR_BIT(a) : tok_is(&name, "ALL") ? attr_all(kind) : 0;
+		if (first && op)
+			*set = attr_all(kind);
+		if (op == '-')
+			*set &= ~bits;
+		else
+			*set |= bits;
+		return 0;
+	}
 	g = a < 0 ? group_find(l->ps, name.s, name.len) : NULL;
 	if (a < 0 && !g)
 		return line_fail(l, t->pos, -EINVAL, "unknown attribute or group '%s'",
@@ -470,7 +494,7 @@ static int parse_define(struct line *l)
 		                 QTOK(&name));
 	r = expect_equals(l, &name);
 	for (bool first = true; r == 0 && next_word(l, &t); first = false)
-		r = apply_attr_word(l, &t, &set, first);
+		r = apply_attr_word(l, KIND_FILE, &t, &set, first);
 	if (r < 0)
 		return r;
 	r = group_set(l->ps, name.s, name.len, set);
@@ -657,7 +681,7 @@ static int parse_rule_words(struct line *l, bool exclude, struct rule_words *w)
 			if (exclude)
 				return line_fail(l, t.pos, -EINVAL,
 				                 "an exclude rule takes no attributes");
-			r = apply_attr_word(l, &t, &w->attrs, !w->have_attrs);
+			r = apply_attr_word(l, KIND_FILE, &t, &w->attrs, !w->have_attrs);
 			w->have_attrs = true;
 		}
 	}
@@ -712,6 +736,88 @@ static int parse_rule(struct line *l)
 	}
 	if (r < 0)
 		rule_clear(&rule);
+	return r;
+}
+
+static int orule_push(struct line *l, struct orule *rule)
+{
+	struct policy *p = l->ps->p;
+	struct orule *nr;
+
+	if (p->nrules + p->norules >= POLICY_MAX_RULES)
+		return line_fail(l, 0, -E2BIG, "too many rules (more than %d)", POLICY_MAX_RULES);
+	nr = grow(p->orules, &p->orules_cap, p->norules, sizeof(*nr));
+	if (!nr)
+		return oom(l);
+	p->orules = nr;
+	p->orules[p->norules++] = *rule;
+	return 0;
+}
+
+/* True when the line continues with WORD (not consumed otherwise). */
+static bool peek_prefix(struct line *l, const char *word)
+{
+	size_t n = strlen(word);
+
+	while (l->pos < l->len && blank(l->s[l->pos]))
+		l->pos++;
+	if (l->len - l->pos < n || memcmp(l->s + l->pos, word, n) != 0)
+		return false;
+	l->pos += n;
+	return true;
+}
+
+/* [!]KIND [name=GLOB] [ATTR...] [severity=S]; the keyword has been read. */
+static int parse_obj_rule(struct line *l, enum fim_kind kind, bool exclude)
+{
+	struct orule rule = {.pub = {.kind = kind, .severity = SEV_MEDIUM}};
+	attrset_t attrs = 0;
+	bool have_attrs = false;
+	struct tok t, body;
+	int r = 0;
+
+	rule.pub.flags = exclude ? RULE_EXCLUDE : 0;
+	if (peek_prefix(l, "name=")) {
+		r = next_pattern(l, &t, NULL);
+		if (r < 0)
+			return r;
+		body = pattern_body(&t, NULL);
+		if (r == 0 || body.len == 0)
+			return line_fail(l, l->pos, -EINVAL, "missing name pattern after 'name='");
+		rule.glob = strndup(body.s, body.len);
+		r = 0;
+	} else {
+		rule.glob = strdup("*");
+	}
+	if (!rule.glob)
+		return oom(l);
+	while (r >= 0 && next_word(l, &t)) {
+		if (has_prefix(&t, "severity=")) {
+			r = exclude ? line_fail(l, t.pos, -EINVAL,
+			                        "an exclude rule takes no severity")
+			            : parse_severity(l, &t, &rule.pub.severity);
+		} else if (has_prefix(&t, "name=")) {
+			r = line_fail(l, t.pos, -EINVAL, "'name=' must come right after '%s'",
+			              kind_plural(kind));
+		} else if (tok_is(&t, "growing")) {
+			r = line_fail(l, t.pos, -EINVAL, "'growing' applies to files only");
+		} else if (exclude) {
+			r = line_fail(l, t.pos, -EINVAL, "an exclude rule takes no attributes");
+		} else {
+			r = apply_attr_word(l, kind, &t, &attrs, !have_attrs);
+			have_attrs = true;
+		}
+	}
+	if (r == 0) {
+		rule.pub.file = l->src->name;
+		rule.pub.line = l->no;
+		rule.pub.pattern = rule.glob;
+		if (!exclude)
+			rule.pub.attrs = have_attrs ? attrs : attr_all(kind);
+		r = orule_push(l, &rule);
+	}
+	if (r < 0)
+		free(rule.glob);
 	return r;
 }
 
@@ -1046,9 +1152,27 @@ static int parse_line(struct line *l)
 	if (at_end(l))
 		return 0;
 	c = l->s[l->pos];
+	if (c == '!' && l->pos + 1 < l->len && !blank(l->s[l->pos + 1])) {
+		struct line peek = *l;
+		int kind;
+
+		peek.pos++;
+		next_word(&peek, &t);
+		kind = kind_lookup(t.s, t.len);
+		if (kind > KIND_FILE) {
+			*l = peek;
+			return parse_obj_rule(l, kind, true);
+		}
+	}
 	if (c == '/' || c == '!' || c == '=' || c == '"')
 		return parse_rule(l);
 	next_word(l, &t);
+	{
+		int kind = kind_lookup(t.s, t.len);
+
+		if (kind > KIND_FILE)
+			return parse_obj_rule(l, kind, false);
+	}
 	if (tok_is(&t, "set"))
 		return parse_set(l);
 	if (tok_is(&t, "define"))
@@ -1355,6 +1479,9 @@ void policy_free(struct policy *p)
 	for (size_t i = 0; i < p->nrules; i++)
 		rule_clear(&p->rules[i]);
 	free(p->rules);
+	for (size_t i = 0; i < p->norules; i++)
+		free(p->orules[i].glob);
+	free(p->orules);
 	for (size_t i = 0; i < ARRAY_SIZE(p->values); i++)
 		free(p->values[i]);
 	for (size_t i = 0; i < p->nroots; i++)
@@ -1386,6 +1513,42 @@ size_t policy_rule_count(const struct policy *p)
 const struct policy_rule *policy_rule_at(const struct policy *p, size_t i)
 {
 	return i < p->nrules ? &p->rules[i].pub : NULL;
+}
+
+size_t policy_obj_rule_count(const struct policy *p)
+{
+	return p->norules;
+}
+
+const struct policy_rule *policy_obj_rule_at(const struct policy *p, size_t i)
+{
+	return i < p->norules ? &p->orules[i].pub : NULL;
+}
+
+const struct policy_rule *policy_match_obj(const struct policy *p, enum fim_kind kind,
+                                           const char *id, size_t len)
+{
+	char name[512];
+
+	if (len >= sizeof(name) || memchr(id, '\0', len))
+		return NULL;
+	memcpy(name, id, len);
+	name[len] = '\0';
+	for (size_t k = p->norules; k-- > 0;) {
+		const struct orule *r = &p->orules[k];
+
+		if (r->pub.kind == kind && fnmatch(r->glob, name, 0) == 0)
+			return &r->pub;
+	}
+	return NULL;
+}
+
+bool policy_has_kind(const struct policy *p, enum fim_kind kind)
+{
+	for (size_t k = 0; k < p->norules; k++)
+		if (p->orules[k].pub.kind == kind && !(p->orules[k].pub.flags & RULE_EXCLUDE))
+			return true;
+	return false;
 }
 
 size_t policy_root_count(const struct policy *p)

@@ -26,7 +26,8 @@ struct policy_rule {
 	enum fim_kind kind;     /* KIND_FILE for path rules */
 	const char *file;       /* policy file the rule came from (owned by the policy) */
 	unsigned line;          /* 1-based line in that file */
-	const char *pattern;    /* absolute pattern as written, without ! or = */
+	const char *pattern;    /* files: absolute pattern as written, without ! or =;
+	                         * other kinds: the name= glob, "*" when none */
 	unsigned flags;         /* RULE_* */
 	attrset_t attrs;        /* attributes to record and compare */
 	enum severity severity; /* default SEV_MEDIUM */
@@ -67,7 +68,21 @@ void policy_free(struct policy *p);
 /* Value of "set KEY = VALUE" or NULL. Owned by the policy. */
 const char *policy_get(const struct policy *p, const char *key);
 
-/* All rules in file order (includes expanded where they appear). */
+/* Rules for objects other than files ("users", "services name=x.service"),
+ * in file order. */
+size_t policy_obj_rule_count(const struct policy *p);
+const struct policy_rule *policy_obj_rule_at(const struct policy *p, size_t i);
+
+/* The rule deciding object ID[0..len) of KIND: the last rule of that kind
+ * whose name glob matches (fnmatch(3), no special meaning of '/'), or NULL.
+ * A returned rule with RULE_EXCLUDE means the object is out of scope. */
+const struct policy_rule *policy_match_obj(const struct policy *p, enum fim_kind kind,
+                                           const char *id, size_t len);
+
+/* True when some rule selects objects of KIND (the collector must run). */
+bool policy_has_kind(const struct policy *p, enum fim_kind kind);
+
+/* File rules in file order (includes expanded where they appear). */
 size_t policy_rule_count(const struct policy *p);
 const struct policy_rule *policy_rule_at(const struct policy *p, size_t i);
 

@@ -59,8 +59,8 @@ quiet_dirs_policy() {
 	policy <<<'/etc CONTENT'
 	fimrun baseline
 	assert_rc 0
-	[[ $out =~ ^fim\ baseline:\ 4\ files,\ 2\ directories,\ [0-9.]+\ MB\ hashed\ \(sha256\),\ 0\ unreadable,\ in\ [0-9.]+\ s\ -\>\ ${DB}$ ]] ||
-		assert_eq "fim baseline: 4 files, 2 directories, N MB hashed (sha256), 0 unreadable, in N s -> $DB" "$out" "baseline output"
+	[[ $out =~ ^fim\ baseline:\ 4\ files,\ 2\ directories,\ [0-9.]+\ MB\ hashed\ \(sha256\),\ 0\ other\ objects,\ 0\ unreadable,\ in\ [0-9.]+\ s\ -\>\ ${DB}$ ]] ||
+		assert_eq "fim baseline: 4 files, 2 directories, N MB hashed (sha256), 0 other objects, 0 unreadable, in N s -> $DB" "$out" "baseline output"
 	fimrun -q baseline
 	assert_rc 0
 	assert_eq "" "$out$err" "output of baseline -q"

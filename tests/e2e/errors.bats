@@ -59,10 +59,10 @@ small_tree() {
 	assert_eq "fim: check: unexpected argument 'extra'" "$err" "stderr"
 	fimrun show
 	assert_rc 16
-	assert_eq "fim: show: which path? (fim show PATH...)" "$err" "stderr"
+	assert_eq "fim: show: which object? (fim show PATH|KIND:NAME...)" "$err" "stderr"
 	fimrun policy
 	assert_rc 16
-	assert_eq "fim: policy: unknown or missing subcommand (fim policy test PATH...)" "$err" "stderr"
+	assert_eq "fim: policy: unknown or missing subcommand (fim policy test PATH|KIND:NAME...)" "$err" "stderr"
 	fimrun policy frob /etc
 	assert_rc 16
 	fimrun -c

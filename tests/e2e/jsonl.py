@@ -9,7 +9,8 @@
                                   strings raw, the rest as JSON
     jsonl.py lines FILE           every line, parsed and re-rendered (checks it is JSON)
 
-Events render as "ACTION ID" plus, for "changed", a space and the comma-separated
+Events render as "ACTION ID" (for objects other than files ID is "KIND:NAME",
+e.g. "changed user:svc shell") plus, for "changed", a space and the comma-separated
 fim.changed list: "changed /etc/a size,mtime,ctime,hash". IDs are the exact bytes
 (fim.id_hex when present) with a backslash shown as \\\\ and every byte outside
 printable ASCII as \\xNN, so "/etc/a\\x0ab" is a name with a newline. Events are
@@ -24,6 +25,17 @@ import sys
 
 VOCAB = ("type mode uid gid size mtime ctime atime inode nlink target hash "
          "xattrs acl caps selinux").split()
+KINDS = {
+    "file": VOCAB,
+    "user": "uid gid gecos home shell password groups authorized_keys".split(),
+    "group": "gid members administrators".split(),
+    "service": "unit_file hash enabled dropins active exec_start schedule aliases".split(),
+    "sudoers": "rules members files".split(),
+    "cron": "jobs env user hash mode schedule".split(),
+}
+LISTS = {"groups", "authorized_keys", "members", "administrators", "dropins", "exec_start",
+         "schedule", "aliases", "rules", "files", "jobs", "env"}
+PASSWORD_STATES = {"set", "locked", "empty", "none"}
 SEVERITY = {"low": 21, "medium": 47, "high": 73, "critical": 99}
 NUMERIC = {"uid", "gid", "size", "inode", "nlink"}
 
@@ -81,16 +93,29 @@ def render(b):
     return "".join(out)
 
 
-def check_values(no, what, vals):
+def check_values(no, what, vals, kind="file"):
     if not isinstance(vals, dict):
         die("line %d: fim.%s is not an object" % (no, what))
+    vocab = KINDS[kind]
     for k, v in vals.items():
         if k.endswith("_hex"):
             continue
-        if k not in VOCAB:
-            die("line %d: fim.%s has unknown attribute %r" % (no, what, k))
+        if k not in vocab:
+            die("line %d: fim.%s has unknown %s attribute %r" % (no, what, kind, k))
         if v is None and what in ("before", "after"):
             continue  # the object has no such value (a FIFO has no hash)
+        if kind != "file":
+            if k in LISTS:
+                if not isinstance(v, list) or not all(isinstance(e, str) for e in v):
+                    die("line %d: fim.%s.%s should be a list of strings: %r" % (no, what, k, v))
+            elif k in ("uid", "gid"):
+                if not isinstance(v, int):
+                    die("line %d: fim.%s.%s should be a number: %r" % (no, what, k, v))
+            elif not isinstance(v, str):
+                die("line %d: fim.%s.%s should be a string: %r" % (no, what, k, v))
+            if k == "password" and v not in PASSWORD_STATES:
+                die("line %d: fim.%s.password is not a bare state: %r" % (no, what, v))
+            continue
         if k in NUMERIC and not isinstance(v, int):
             die("line %d: fim.%s.%s should be a number: %r" % (no, what, k, v))
         if k not in NUMERIC and not isinstance(v, str):
@@ -119,7 +144,17 @@ def events(path):
         if action not in counts:
             die("line %d: unknown event.action %r" % (no, action))
         counts[action] += 1
-        ident = render(hexed(fim, "id", no))
+        kind = fim.get("object")
+        if kind not in KINDS:
+            die("line %d: unknown fim.object %r" % (no, kind))
+        if action == "error" and "id" not in fim:
+            ident = "%s:%s" % (kind, render(hexed(fim, "source", no)))
+            if isinstance(fim.get("line"), int):
+                ident += ":%d" % fim["line"]
+        else:
+            ident = render(hexed(fim, "id", no))
+            if kind != "file":
+                ident = "%s:%s" % (kind, ident)
         if action == "error":
             if not isinstance(o.get("error", {}).get("message"), str):
                 die("line %d: error event without error.message" % no)
@@ -133,22 +168,22 @@ def events(path):
             ch = fim.get("changed")
             if not isinstance(ch, list) or not ch:
                 die("line %d: changed event with no fim.changed list" % no)
-            if len(set(ch)) != len(ch) or any(a not in VOCAB for a in ch):
+            if len(set(ch)) != len(ch) or any(a not in KINDS[kind] for a in ch):
                 die("line %d: bad fim.changed %r" % (no, ch))
             for side in ("before", "after"):
                 vals = fim.get(side)
-                check_values(no, side, vals)
+                check_values(no, side, vals, kind)
                 keys = {k for k in vals if not k.endswith("_hex")}
                 if keys != set(ch):
                     die("line %d: fim.%s has %s, fim.changed says %s"
                         % (no, side, sorted(keys), ch))
-            ch = sorted(ch, key=VOCAB.index)
+            ch = sorted(ch, key=KINDS[kind].index)
             lines.append("changed %s %s" % (ident, ",".join(ch)))
         else:
             have, lack = ("after", "before") if action == "added" else ("before", "after")
             if lack in fim or "changed" in fim:
                 die("line %d: %s event carries fim.%s or fim.changed" % (no, action, lack))
-            check_values(no, have, fim.get(have))
+            check_values(no, have, fim.get(have), kind)
             lines.append("%s %s" % (action, ident))
     if summary is None:
         die("no summary line")
@@ -170,7 +205,12 @@ def get(path, ident, key, action=None):
         fim = o.get("fim", {})
         if action is not None and o.get("event", {}).get("action") != action:
             continue
-        if "id" in fim and render(hexed(fim, "id", no)) == ident:
+        if "id" not in fim:
+            continue
+        mine = render(hexed(fim, "id", no))
+        if fim.get("object", "file") != "file":
+            mine = "%s:%s" % (fim["object"], mine)
+        if mine == ident:
             if found is not None:
                 die("more than one event for %s" % ident)
             found = o

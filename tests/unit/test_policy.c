@@ -531,9 +531,8 @@ static void test_keywords(void **state)
 {
 	struct fx *f = *state;
 
-	expect_error(f, "users\n", -EINVAL, 1, 1, "unknown keyword 'users'");
-	expect_error(f, "/etc\ngroups severity=high\n", -EINVAL, 2, 1, "unknown keyword 'groups'");
-	expect_error(f, "\tservices severity=high\n", -EINVAL, 1, 2, "unknown keyword 'services'");
+	expect_error(f, "user\n", -EINVAL, 1, 1, "unknown keyword 'user'");
+	expect_error(f, "/etc\nfiles severity=high\n", -EINVAL, 2, 1, "unknown keyword 'files'");
 	expect_error(f, "foo# x\n", -EINVAL, 1, 1, "unknown keyword 'foo'");
 	expect_error(f, "SET hash = sha256\n", -EINVAL, 1, 1, "unknown keyword 'SET'");
 }
@@ -903,7 +902,7 @@ static void test_crlf(void **state)
 	assert_int_equal(rule(f, 0)->attrs, attrs(PERMS_NAMES));
 	assert_string_equal(rule(f, 1)->pattern, "/etc/mtab");
 	assert_int_equal(decide(f, "/a\rb"), 6);
-	expect_error(f, "\r\nusers\r\n", -EINVAL, 2, 1, "unknown keyword 'users'");
+	expect_error(f, "\r\nuser\r\n", -EINVAL, 2, 1, "unknown keyword 'user'");
 }
 
 /* HEAD + "d/d/.../d/" + LAST: longer than PATH_MAX. */
@@ -1166,6 +1165,113 @@ static void test_bundle_corrupt(void **state)
 	free(valid);
 }
 
+/* Line of the rule deciding object ID of KIND: 0 none, negated for an exclude. */
+static int decide_obj(struct fx *f, enum fim_kind kind, const char *id)
+{
+	const struct policy_rule *r = policy_match_obj(f->p, kind, id, strlen(id));
+
+	if (!r)
+		return 0;
+	assert_int_equal(r->kind, kind);
+	return r->flags & RULE_EXCLUDE ? -(int)r->line : (int)r->line;
+}
+
+static attrset_t kattrs(enum fim_kind kind, const char *names)
+{
+	attrset_t set = 0;
+
+	while (*names) {
+		size_t n = strcspn(names, " ");
+		int a = attr_lookup(kind, names, n);
+
+		assert_true(a >= 0);
+		set |= ATTR_BIT(a);
+		names += n + (names[n] == ' ');
+	}
+	return set;
+}
+
+static void test_object_rules(void **state)
+{
+	struct fx *f = *state;
+	const struct policy_rule *r;
+
+	load_ok(f, "/etc CONTENT\n"
+	           "users severity=critical\n"
+	           "groups gid members\n"
+	           "services severity=high\n"
+	           "services name=apt-daily*.service -active\n"
+	           "!services name=\"systemd-tmpfiles-clean.*\"\n"
+	           "sudoers\n"
+	           "cron name=/etc/cron.d/* jobs env severity=low\n"
+	           "!users name=nobody\n");
+	/* object rules are not file rules */
+	assert_int_equal(policy_rule_count(f->p), 1);
+	assert_int_equal(policy_obj_rule_count(f->p), 8);
+	assert_int_equal(decide_obj(f, KIND_USER, "root"), 2);
+	assert_int_equal(decide_obj(f, KIND_USER, "nobody"), -9);
+	assert_int_equal(decide_obj(f, KIND_GROUP, "sudo"), 3);
+	assert_int_equal(decide_obj(f, KIND_SERVICE, "ssh.service"), 4);
+	assert_int_equal(decide_obj(f, KIND_SERVICE, "apt-daily-upgrade.service"), 5);
+	assert_int_equal(decide_obj(f, KIND_SERVICE, "systemd-tmpfiles-clean.timer"), -6);
+	assert_int_equal(decide_obj(f, KIND_SUDOERS, "%sudo"), 7);
+	assert_int_equal(decide_obj(f, KIND_CRON, "/etc/cron.d/evil"), 8);
+	assert_int_equal(decide_obj(f, KIND_CRON, "/etc/crontab"), 0);
+	assert_true(policy_has_kind(f->p, KIND_USER));
+	assert_true(policy_has_kind(f->p, KIND_CRON));
+	r = policy_match_obj(f->p, KIND_USER, "root", 4);
+	assert_int_equal(r->attrs, attr_all(KIND_USER));
+	assert_int_equal(r->severity, SEV_CRITICAL);
+	assert_string_equal(r->pattern, "*");
+	r = policy_match_obj(f->p, KIND_GROUP, "x", 1);
+	assert_int_equal(r->attrs, kattrs(KIND_GROUP, "gid members"));
+	assert_int_equal(r->severity, SEV_MEDIUM);
+	r = policy_match_obj(f->p, KIND_SERVICE, "apt-daily.service", 17);
+	assert_int_equal(r->attrs, attr_all(KIND_SERVICE) & ~kattrs(KIND_SERVICE, "active"));
+	assert_string_equal(r->pattern, "apt-daily*.service");
+	r = policy_match_obj(f->p, KIND_CRON, "/etc/cron.d/x", 13);
+	assert_int_equal(r->attrs, kattrs(KIND_CRON, "jobs env"));
+	assert_int_equal(r->severity, SEV_LOW);
+	/* the file rules are untouched by them */
+	assert_int_equal(decide(f, "/etc/passwd"), 1);
+
+	/* a kind with only an exclude selects nothing */
+	load_ok(f, "!users\n");
+	assert_false(policy_has_kind(f->p, KIND_USER));
+	assert_int_equal(decide_obj(f, KIND_USER, "root"), -1);
+	load_ok(f, "users ALL -password\nusers name=svc NONE +shell\n");
+	assert_int_equal(policy_match_obj(f->p, KIND_USER, "root", 4)->attrs,
+	                 attr_all(KIND_USER) & ~kattrs(KIND_USER, "password"));
+	assert_int_equal(policy_match_obj(f->p, KIND_USER, "svc", 3)->attrs,
+	                 kattrs(KIND_USER, "shell"));
+	assert_false(policy_has_kind(f->p, KIND_GROUP));
+	/* ids longer than any object id never match */
+	{
+		char id[600];
+		memset(id, 'a', sizeof(id));
+		assert_null(policy_match_obj(f->p, KIND_USER, id, sizeof(id)));
+	}
+}
+
+static void test_object_rule_errors(void **state)
+{
+	struct fx *f = *state;
+
+	expect_error(f, "users hash\n", -EINVAL, 1, 7, "unknown user attribute 'hash'");
+	expect_error(f, "groups CONTENT\n", -EINVAL, 1, 8, "unknown group attribute 'CONTENT'");
+	expect_error(f, "services +bogus\n", -EINVAL, 1, 10, "unknown service attribute 'bogus'");
+	expect_error(f, "!users severity=high\n", -EINVAL, 1, 8,
+	             "an exclude rule takes no severity");
+	expect_error(f, "!services name=x shell\n", -EINVAL, 1, 18,
+	             "an exclude rule takes no attributes");
+	expect_error(f, "users growing\n", -EINVAL, 1, 7, "'growing' applies to files only");
+	expect_error(f, "users shell name=x\n", -EINVAL, 1, 13,
+	             "'name=' must come right after 'users'");
+	expect_error(f, "users name=\n", -EINVAL, 1, 12, "missing name pattern after 'name='");
+	expect_error(f, "cron severity=urgent\n", -EINVAL, 1, 15,
+	             "unknown severity 'urgent' (use low, medium, high or critical)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1205,6 +1311,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_bundle_roundtrip, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_digest, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bundle_corrupt, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_object_rules, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_object_rule_errors, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -907,6 +907,436 @@ static void test_value_limits(void **state)
 	store_close(s);
 }
 
+/* ---- objects of other kinds ---- */
+
+/* Puts every record of S (sorted first) into W. */
+static void put_set(struct store_writer *w, struct obj_set *s)
+{
+	obj_set_sort(s);
+	for (size_t i = 0; i < obj_set_count(s); i++)
+		assert_int_equal(store_writer_put_obj(w, obj_set_at(s, i)), 0);
+}
+
+static void assert_text(struct bytes v, const char *want)
+{
+	assert_int_equal(v.n, strlen(want));
+	if (v.n)
+		assert_memory_equal(v.p, want, v.n);
+}
+
+#define OBJ_GET(s, k, id, rec) store_obj_get(s, k, id, strlen(id), rec)
+
+/*
+ * Files /, /etc, /etc/passwd; users "root", "alice", "bob", "Zed", "a b",
+ * "\xffhigh"; services "ssh.service", "cron.service"; sudoers recorded
+ * with no object; groups and cron not recorded.
+ */
+static void write_objects(const char *db)
+{
+	static const char *const more[] = {"bob", "Zed", "a b", "\xffhigh"};
+	struct obj_set *users, *services;
+	struct store_writer *w;
+	struct file_rec r;
+	uint64_t etc;
+
+	assert_int_equal(obj_set_new(KIND_USER, &users), 0);
+	assert_int_equal(obj_begin(users, "root", 4), 0);
+	assert_int_equal(obj_set_str(users, UA_UID, "0"), 0);
+	assert_int_equal(obj_set_str(users, UA_HOME, "/root"), 0);
+	assert_int_equal(obj_set_str(users, UA_SHELL, "/bin/bash"), 0);
+	assert_int_equal(obj_set_str(users, UA_PASSWORD, "set 0123abcd"), 0);
+	assert_int_equal(obj_list_add(users, UA_GROUPS, "wheel", 5), 0);
+	assert_int_equal(obj_list_add(users, UA_GROUPS, "root", 4), 0);
+	assert_int_equal(obj_end(users), 0);
+	assert_int_equal(obj_begin(users, "alice", 5), 0);
+	assert_int_equal(obj_set_str(users, UA_UID, "1000"), 0);
+	assert_int_equal(obj_set_str(users, UA_GECOS, ""), 0);
+	assert_int_equal(obj_list_touch(users, UA_AUTHORIZED_KEYS), 0);
+	assert_int_equal(obj_end(users), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(more); i++) {
+		assert_int_equal(obj_begin(users, more[i], strlen(more[i])), 0);
+		assert_int_equal(obj_set_str(users, UA_SHELL, more[i]), 0);
+		assert_int_equal(obj_end(users), 0);
+	}
+	assert_int_equal(obj_set_new(KIND_SERVICE, &services), 0);
+	assert_int_equal(obj_begin(services, "ssh.service", 11), 0);
+	assert_int_equal(obj_set_str(services, SA_ENABLED, "enabled"), 0);
+	assert_int_equal(obj_list_add(services, SA_EXEC_START, "/usr/sbin/sshd -D", 17), 0);
+	assert_int_equal(obj_list_add(services, SA_EXEC_START, "/bin/true", 9), 0);
+	assert_int_equal(obj_end(services), 0);
+	assert_int_equal(obj_begin(services, "cron.service", 12), 0);
+	assert_int_equal(obj_end(services), 0);
+
+	assert_int_equal(store_writer_new(db, &w), 0);
+	assert_int_equal(store_writer_new_node(w), STORE_ROOT_ID);
+	r = dir_rec(STORE_ROOT_ID);
+	assert_int_equal(store_writer_put(w, 0, "", 0, &r), 0);
+	put_set(w, users);
+	etc = store_writer_new_node(w);
+	r = dir_rec(etc);
+	put(w, STORE_ROOT_ID, "etc", &r);
+	r = reg_rec(1000);
+	put(w, etc, "passwd", &r);
+	put_set(w, services);
+	assert_int_equal(store_writer_kind(w, KIND_SUDOERS), 0);
+	assert_int_equal(store_writer_kind(w, KIND_SUDOERS), 0);
+	assert_int_equal(store_writer_kind(w, KIND_USER), 0);
+	assert_int_equal(store_writer_kind(w, KIND_FILE), -EINVAL);
+	assert_int_equal(store_writer_kind(w, KIND__MAX), -EINVAL);
+	assert_int_equal(store_writer_commit(w), 0);
+	obj_set_free(users);
+	obj_set_free(services);
+}
+
+static void test_objects_reopen(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_rec rec;
+	struct file_rec r;
+	struct store *s;
+
+	write_objects(f->db);
+	assert_int_equal(store_open(f->db, &s), 0);
+	assert_true(store_has_kind(s, KIND_FILE));
+	assert_true(store_has_kind(s, KIND_USER));
+	assert_true(store_has_kind(s, KIND_SERVICE));
+	assert_true(store_has_kind(s, KIND_SUDOERS));
+	assert_false(store_has_kind(s, KIND_GROUP));
+	assert_false(store_has_kind(s, KIND_CRON));
+	assert_false(store_has_kind(s, KIND__MAX));
+	assert_false(store_has_kind(s, (enum fim_kind)31));
+	assert_false(store_has_kind(s, (enum fim_kind)(KIND__MAX + 100)));
+
+	memset(&rec, 0xa5, sizeof(rec));
+	assert_int_equal(OBJ_GET(s, KIND_USER, "root", &rec), 0);
+	assert_int_equal(rec.kind, KIND_USER);
+	assert_text(rec.id, "root");
+	assert_int_equal(rec.attrs, ATTR_BIT(UA_UID) | ATTR_BIT(UA_HOME) | ATTR_BIT(UA_SHELL) |
+	                                    ATTR_BIT(UA_PASSWORD) | ATTR_BIT(UA_GROUPS));
+	assert_text(rec.val[UA_UID], "0");
+	assert_text(rec.val[UA_HOME], "/root");
+	assert_text(rec.val[UA_SHELL], "/bin/bash");
+	assert_text(rec.val[UA_PASSWORD], "set 0123abcd");
+	assert_text(rec.val[UA_GROUPS], "root\nwheel");
+
+	assert_int_equal(OBJ_GET(s, KIND_USER, "alice", &rec), 0);
+	assert_text(rec.id, "alice");
+	assert_int_equal(rec.attrs,
+	                 ATTR_BIT(UA_UID) | ATTR_BIT(UA_GECOS) | ATTR_BIT(UA_AUTHORIZED_KEYS));
+	assert_text(rec.val[UA_UID], "1000");
+	assert_text(rec.val[UA_GECOS], "");
+	assert_text(rec.val[UA_AUTHORIZED_KEYS], "");
+
+	assert_int_equal(OBJ_GET(s, KIND_USER, "\xffhigh", &rec), 0);
+	assert_int_equal(rec.attrs, ATTR_BIT(UA_SHELL));
+	assert_text(rec.val[UA_SHELL], "\xffhigh");
+	/* LEN, not the NUL, ends the id. */
+	assert_int_equal(store_obj_get(s, KIND_USER, "bobby", 3, &rec), 0);
+	assert_text(rec.id, "bob");
+
+	assert_int_equal(OBJ_GET(s, KIND_SERVICE, "ssh.service", &rec), 0);
+	assert_int_equal(rec.kind, KIND_SERVICE);
+	assert_text(rec.id, "ssh.service");
+	assert_int_equal(rec.attrs, ATTR_BIT(SA_ENABLED) | ATTR_BIT(SA_EXEC_START));
+	assert_text(rec.val[SA_ENABLED], "enabled");
+	assert_text(rec.val[SA_EXEC_START], "/usr/sbin/sshd -D\n/bin/true");
+	assert_int_equal(OBJ_GET(s, KIND_SERVICE, "cron.service", &rec), 0);
+	assert_int_equal(rec.attrs, 0);
+
+	/* Missing ids, ids of another kind, kinds not recorded or not objects. */
+	assert_int_equal(OBJ_GET(s, KIND_USER, "nobody", &rec), -ENOENT);
+	assert_int_equal(OBJ_GET(s, KIND_USER, "roo", &rec), -ENOENT);
+	assert_int_equal(OBJ_GET(s, KIND_USER, "rootx", &rec), -ENOENT);
+	assert_int_equal(OBJ_GET(s, KIND_USER, "Root", &rec), -ENOENT);
+	assert_int_equal(OBJ_GET(s, KIND_USER, "ssh.service", &rec), -ENOENT);
+	assert_int_equal(OBJ_GET(s, KIND_SERVICE, "root", &rec), -ENOENT);
+	assert_int_equal(OBJ_GET(s, KIND_SUDOERS, "root", &rec), -ENOENT);
+	assert_int_equal(OBJ_GET(s, KIND_GROUP, "root", &rec), -ENOENT);
+	assert_int_equal(OBJ_GET(s, KIND_CRON, "root", &rec), -ENOENT);
+	assert_int_equal(OBJ_GET(s, KIND_FILE, "root", &rec), -ENOENT);
+	assert_int_equal(OBJ_GET(s, KIND__MAX, "root", &rec), -ENOENT);
+	assert_int_equal(store_obj_get(s, KIND_USER, "", 0, &rec), -ENOENT);
+	{
+		char longid[OBJ_MAX_ID + 1];
+
+		memset(longid, 'r', sizeof(longid));
+		assert_int_equal(store_obj_get(s, KIND_USER, longid, sizeof(longid), &rec),
+		                 -ENOENT);
+	}
+
+	/* The files are there beside them. */
+	assert_int_equal(store_lookup(s, "/etc/passwd", 11, &r, NULL), 0);
+	assert_true(r.size == 1000);
+	store_close(s);
+}
+
+static void test_objects_iterate(void **state)
+{
+	static const char *const users[] = {"Zed", "a b", "alice", "bob", "root", "\xffhigh"};
+	static const char *const services[] = {"cron.service", "ssh.service"};
+	struct fixture *f = *state;
+	struct store_iter *it;
+	struct obj_rec rec;
+	struct store *s;
+
+	write_objects(f->db);
+	assert_int_equal(store_open(f->db, &s), 0);
+	assert_int_equal(store_obj_iter(s, KIND_USER, &it), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(users); i++) {
+		assert_int_equal(store_obj_next(it, &rec), 1);
+		assert_int_equal(rec.kind, KIND_USER);
+		assert_text(rec.id, users[i]);
+	}
+	assert_int_equal(store_obj_next(it, &rec), 0);
+	assert_int_equal(store_obj_next(it, &rec), 0);
+	store_iter_free(it);
+
+	assert_int_equal(store_obj_iter(s, KIND_SERVICE, &it), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(services); i++) {
+		assert_int_equal(store_obj_next(it, &rec), 1);
+		assert_int_equal(rec.kind, KIND_SERVICE);
+		assert_text(rec.id, services[i]);
+		if (i == 1)
+			assert_text(rec.val[SA_EXEC_START], "/usr/sbin/sshd -D\n/bin/true");
+	}
+	assert_int_equal(store_obj_next(it, &rec), 0);
+	store_iter_free(it);
+
+	/* Recorded with no object, and not recorded: both empty at once. */
+	assert_int_equal(store_obj_iter(s, KIND_SUDOERS, &it), 0);
+	assert_int_equal(store_obj_next(it, &rec), 0);
+	assert_int_equal(store_obj_next(it, &rec), 0);
+	store_iter_free(it);
+	assert_int_equal(store_obj_iter(s, KIND_GROUP, &it), 0);
+	assert_int_equal(store_obj_next(it, &rec), 0);
+	store_iter_free(it);
+	assert_int_equal(store_obj_iter(s, KIND_CRON, &it), 0);
+	store_iter_free(it);
+
+	it = NULL;
+	assert_int_equal(store_obj_iter(s, KIND_FILE, &it), -EINVAL);
+	assert_int_equal(store_obj_iter(s, KIND__MAX, &it), -EINVAL);
+	assert_null(it);
+	/* A directory iterator yields no objects. */
+	assert_int_equal(store_iter_children(s, STORE_ROOT_ID, &it), 0);
+	assert_int_equal(store_obj_next(it, &rec), 0);
+	store_iter_free(it);
+	store_close(s);
+}
+
+/* A kind recorded in one baseline is gone from the next that did not record it. */
+static void test_objects_kinds_per_baseline(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_rec rec;
+	struct store *s;
+
+	write_objects(f->db);
+	write_sample(f->db, "beta");
+	assert_int_equal(store_open(f->db, &s), 0);
+	assert_true(store_has_kind(s, KIND_FILE));
+	for (unsigned k = KIND_USER; k < KIND__MAX; k++)
+		assert_false(store_has_kind(s, k));
+	assert_int_equal(OBJ_GET(s, KIND_USER, "root", &rec), -ENOENT);
+	store_close(s);
+}
+
+static void test_objects_put_refusals(void **state)
+{
+	struct fixture *f = *state;
+	char id[OBJ_MAX_ID + 1];
+	struct store_writer *w;
+	struct obj_rec rec = {.kind = KIND_USER}, got;
+	struct store *s;
+
+	memset(id, 'u', sizeof(id));
+	assert_int_equal(store_writer_new(f->db, &w), 0);
+	assert_int_equal(store_writer_kind(w, KIND_USER), 0);
+	rec.id = (struct bytes){(const uint8_t *)id, 0};
+	assert_int_equal(store_writer_put_obj(w, &rec), -EINVAL);
+	rec.id.n = OBJ_MAX_ID + 1;
+	assert_int_equal(store_writer_put_obj(w, &rec), -EINVAL);
+	rec.id = BYTES_STR("a\0b");
+	rec.id.n = 3;
+	assert_int_equal(store_writer_put_obj(w, &rec), -EINVAL);
+	rec.id = BYTES_STR("root");
+	rec.kind = KIND_FILE;
+	assert_int_equal(store_writer_put_obj(w, &rec), -EINVAL);
+	rec.kind = KIND__MAX;
+	assert_int_equal(store_writer_put_obj(w, &rec), -EINVAL);
+	/* The writer is still usable: the longest id, and a plain one. */
+	rec.kind = KIND_USER;
+	rec.id = (struct bytes){(const uint8_t *)id, OBJ_MAX_ID};
+	rec.attrs = ATTR_BIT(UA_UID);
+	rec.val[UA_UID] = BYTES_STR("42");
+	assert_int_equal(store_writer_put_obj(w, &rec), 0);
+	rec.id = BYTES_STR("root");
+	rec.val[UA_UID] = BYTES_STR("0");
+	assert_int_equal(store_writer_put_obj(w, &rec), 0);
+	assert_int_equal(store_writer_commit(w), 0);
+
+	assert_int_equal(store_open(f->db, &s), 0);
+	assert_int_equal(store_obj_get(s, KIND_USER, id, OBJ_MAX_ID, &got), 0);
+	assert_int_equal(got.id.n, OBJ_MAX_ID);
+	assert_text(got.val[UA_UID], "42");
+	assert_int_equal(OBJ_GET(s, KIND_USER, "root", &got), 0);
+	assert_text(got.val[UA_UID], "0");
+	assert_int_equal(store_obj_get(s, KIND_USER, "a\0b", 3, &got), -ENOENT);
+	assert_int_equal(store_obj_get(s, KIND_USER, "a", 1, &got), -ENOENT);
+	store_close(s);
+}
+
+/* Damaged object values and keys end in -EBADMSG, and the good ones still come out. */
+static void test_objects_corrupt(void **state)
+{
+	static const uint8_t group_enc[] = {OBJ_ENCODING_VERSION, KIND_GROUP, 0, 0, 0, 0, 0};
+	static const uint8_t nul_enc[] = {
+	        OBJ_ENCODING_VERSION, KIND_USER, 1, 0, 0, 0, 3, 'a', 0, 'b', 0, 0, 0, 0, 0};
+	static const uint8_t dup_enc[] = {
+	        OBJ_ENCODING_VERSION, KIND_USER, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	static const uint8_t long_enc[] = {
+	        OBJ_ENCODING_VERSION, KIND_USER, 1, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0};
+	static const uint8_t trail_enc[] = {OBJ_ENCODING_VERSION, KIND_USER, 0, 0, 0, 0, 0, 0};
+	static const struct {
+		const char *id;
+		const void *v;
+		size_t n;
+	} bad[] = {
+	        {"b", "\x01garbage", 8},
+	        {"ba", "", 0},
+	        {"bb", "\x09", 1},
+	        {"bc", group_enc, sizeof(group_enc)},
+	        {"bd", nul_enc, sizeof(nul_enc)},
+	        {"be", dup_enc, sizeof(dup_enc)},
+	        {"bf", long_enc, sizeof(long_enc)},
+	        {"bg", trail_enc, sizeof(trail_enc)},
+	        {"bh", "\x01", 1},
+	};
+	struct fixture *f = *state;
+	char longid[OBJ_MAX_ID + 50];
+	struct store_iter *it;
+	struct obj_rec rec;
+	struct store *s;
+
+	write_objects(f->db);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		raw_put(f->db, "users", bad[i].id, strlen(bad[i].id), bad[i].v, bad[i].n);
+	/* A valid value under a key too long to be an id. */
+	memset(longid, '~', sizeof(longid));
+	raw_put(f->db, "users", longid, sizeof(longid), trail_enc, sizeof(trail_enc) - 1);
+	/* A database of a kind written by hand: it counts as recorded. */
+	raw_put(f->db, "groups", "wheel", 5, "\x01\x01\0\0\0\0\0", 7);
+
+	assert_int_equal(store_open(f->db, &s), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_int_equal(OBJ_GET(s, KIND_USER, bad[i].id, &rec), -EBADMSG);
+	assert_int_equal(store_obj_get(s, KIND_USER, longid, sizeof(longid), &rec), -ENOENT);
+	assert_int_equal(OBJ_GET(s, KIND_USER, "bob", &rec), 0);
+	assert_text(rec.val[UA_SHELL], "bob");
+	assert_true(store_has_kind(s, KIND_GROUP));
+	assert_int_equal(OBJ_GET(s, KIND_GROUP, "wheel", &rec), -EBADMSG); /* a user's kind byte */
+
+	/* "Zed" "a b" "alice" "b".."bh" "bob" "root" longid "\xffhigh" */
+	assert_int_equal(store_obj_iter(s, KIND_USER, &it), 0);
+	assert_int_equal(store_obj_next(it, &rec), 1);
+	assert_text(rec.id, "Zed");
+	assert_int_equal(store_obj_next(it, &rec), 1);
+	assert_text(rec.id, "a b");
+	assert_int_equal(store_obj_next(it, &rec), 1);
+	assert_text(rec.id, "alice");
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_int_equal(store_obj_next(it, &rec), -EBADMSG);
+	assert_int_equal(store_obj_next(it, &rec), 1);
+	assert_text(rec.id, "bob");
+	assert_int_equal(store_obj_next(it, &rec), 1);
+	assert_text(rec.id, "root");
+	assert_int_equal(store_obj_next(it, &rec), -EBADMSG); /* longid */
+	assert_int_equal(store_obj_next(it, &rec), 1);
+	assert_text(rec.id, "\xffhigh");
+	assert_int_equal(store_obj_next(it, &rec), 0);
+	store_iter_free(it);
+	store_close(s);
+}
+
+/* Enough objects for several write batches. */
+static void test_objects_many(void **state)
+{
+	enum { N = 50000 };
+	struct fixture *f = *state;
+	struct store_writer *w;
+	struct store_iter *it;
+	struct obj_rec rec;
+	struct store *s;
+	char id[32], v[32];
+	int n = 0;
+
+	assert_int_equal(store_writer_new(f->db, &w), 0);
+	for (int i = 0; i < N; i++) {
+		int k = (int)(((long)i * 7919) % N); /* every number once, scrambled */
+		struct obj_rec r = {.kind = KIND_CRON,
+		                    .attrs = ATTR_BIT(CA_USER) | ATTR_BIT(CA_JOBS)};
+
+		snprintf(id, sizeof(id), "/etc/cron.d/job%06d", k);
+		snprintf(v, sizeof(v), "u%d", k);
+		r.id = (struct bytes){(const uint8_t *)id, strlen(id)};
+		r.val[CA_USER] = (struct bytes){(const uint8_t *)v, strlen(v)};
+		r.val[CA_JOBS] = BYTES_STR("@daily root true\n@hourly root false");
+		assert_int_equal(store_writer_put_obj(w, &r), 0);
+	}
+	assert_int_equal(store_writer_commit(w), 0);
+
+	assert_int_equal(store_open(f->db, &s), 0);
+	assert_true(store_has_kind(s, KIND_CRON));
+	assert_false(store_has_kind(s, KIND_USER));
+	assert_int_equal(store_obj_iter(s, KIND_CRON, &it), 0);
+	while (n < N + 1) {
+		int r = store_obj_next(it, &rec);
+
+		if (r == 0)
+			break;
+		assert_int_equal(r, 1);
+		snprintf(id, sizeof(id), "/etc/cron.d/job%06d", n);
+		snprintf(v, sizeof(v), "u%d", n);
+		assert_text(rec.id, id);
+		assert_text(rec.val[CA_USER], v);
+		assert_text(rec.val[CA_JOBS], "@daily root true\n@hourly root false");
+		n++;
+		if (n % 10000 == 0)
+			store_trim(s);
+	}
+	assert_int_equal(n, N);
+	store_iter_free(it);
+	for (int i = 0; i < N; i += 997) {
+		snprintf(id, sizeof(id), "/etc/cron.d/job%06d", i);
+		snprintf(v, sizeof(v), "u%d", i);
+		assert_int_equal(OBJ_GET(s, KIND_CRON, id, &rec), 0);
+		assert_text(rec.val[CA_USER], v);
+	}
+	assert_int_equal(OBJ_GET(s, KIND_CRON, "/etc/cron.d/job050000", &rec), -ENOENT);
+	store_close(s);
+}
+
+/* rec->id, like the values, stays valid until store_close (store.h), even
+ * when the caller's id buffer does not. */
+static void test_objects_id_lifetime(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_rec rec;
+	struct store *s;
+	char *id = strdup("root");
+	bool same;
+
+	assert_non_null(id);
+	write_objects(f->db);
+	assert_int_equal(store_open(f->db, &s), 0);
+	assert_int_equal(store_obj_get(s, KIND_USER, id, 4, &rec), 0);
+	memcpy(id, "XXXX", 4); /* the caller reuses its buffer */
+	same = rec.id.n == 4 && memcmp(rec.id.p, "root", 4) == 0;
+	free(id);
+	store_close(s);
+	assert_true(same);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -931,6 +1361,13 @@ int main(void)
 	        T(test_write_failure_in_batch),
 	        T(test_write_failure_at_commit),
 	        T(test_value_limits),
+	        T(test_objects_reopen),
+	        T(test_objects_iterate),
+	        T(test_objects_kinds_per_baseline),
+	        T(test_objects_put_refusals),
+	        T(test_objects_corrupt),
+	        T(test_objects_many),
+	        T(test_objects_id_lifetime),
 	};
 #undef T
 

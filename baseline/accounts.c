@@ -1,0 +1,1415 @@
+/* SPDX-License-Identifier: ISC */
+/* Users and groups collector: passwd, shadow, group, gshadow and the SSH keys that let users in. */
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../fim/endian.h"
+#include "../fim/hash.h"
+#include "../fim/log.h"
+#include "accounts.h"
+#include "rootfs.h"
+
+#define MAX_FIELDS  7   /* fields kept per entry (shadow's later ones are only counted) */
+#define QUOTE_BYTES 100 /* a name quoted in a problem message */
+#define DIGEST_HEX  16  /* bytes of the password digest shown, as hex */
+
+struct span {
+	const char *p;
+	size_t n;
+};
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int span_cmp(struct span a, struct span b)
+{
+	int c = memcmp(a.p, b.p, a.n < b.n ? a.n : b.n);
+
+	return c ? c : (a.n > b.n) - (a.n < b.n);
+}
+
+static bool span_is(struct span a, const char *s)
+{
+	return a.n == strlen(s) && memcmp(a.p, s, a.n) == 0;
+}
+
+/* Frees and wipes a buffer that may hold secrets (shadow hashes, or hashes
+ * an attacker put in passwd or group). */
+static void wipe_free(char *p, size_t n)
+{
+	if (!p)
+		return;
+	sodium_memzero(p, n);
+	free(p);
+}
+
+/* ---------- account files: one entry per line ---------- */
+
+enum bad {
+	BAD_NONE,
+	BAD_LONG,
+	BAD_NUL,
+	BAD_FIELDS,
+	BAD_NAME_EMPTY,
+	BAD_NAME_NIS,
+	BAD_NAME_CHAR,
+	BAD_NAME_LONG,
+	BAD_ID_EMPTY,
+	BAD_ID_CHAR,
+	BAD_ID_RANGE,
+};
+
+struct entry {
+	struct span f[MAX_FIELDS];
+	uint32_t id[2]; /* the format's numeric fields */
+	unsigned line;
+	unsigned nf;    /* fields on the line */
+	unsigned first; /* of a duplicate: the line of the entry in force */
+	uint8_t bad;    /* enum bad */
+	uint8_t bad_id; /* which numeric field is bad */
+	bool dup;
+};
+
+struct format {
+	const char *noun;    /* "user", "group" */
+	unsigned fields;     /* fields per line */
+	unsigned nids;       /* numeric fields */
+	unsigned idfield[2]; /* their positions */
+	const char *idname[2];
+	bool secret; /* quote nothing of this file */
+};
+
+static const struct format fmt_passwd = {"user", 7, 2, {2, 3}, {"uid", "gid"}, false};
+static const struct format fmt_shadow = {"user", 9, 0, {0, 0}, {NULL, NULL}, true};
+static const struct format fmt_group = {"group", 4, 1, {2, 0}, {"gid", NULL}, false};
+static const struct format fmt_gshadow = {"group", 4, 0, {0, 0}, {NULL, NULL}, true};
+
+struct table {
+	const struct format *fmt;
+	const char *path;
+	struct entry *e; /* every entry, in file order */
+	size_t n, cap;
+	struct entry **byname; /* valid entries in force, sorted by name */
+	size_t nbyname;
+	unsigned truncated; /* line where ACCOUNTS_MAX_ENTRIES stopped reading, or 0 */
+};
+
+static void table_free(struct table *t)
+{
+	free(t->e);
+	free(t->byname);
+	*t = (struct table){0};
+}
+
+static enum bad check_name(struct span s)
+{
+	if (s.n == 0)
+		return BAD_NAME_EMPTY;
+	if (s.p[0] == '+' || s.p[0] == '-')
+		return BAD_NAME_NIS;
+	if (s.n > OBJ_MAX_ID)
+		return BAD_NAME_LONG;
+	for (size_t i = 0; i < s.n; i++)
+		if (s.p[i] == '/' || is_space(s.p[i]))
+			return BAD_NAME_CHAR;
+	return BAD_NONE;
+}
+
+/* Decimal digits only: libc's strtoul would take " +1" and wrap 4294967296 to 0. */
+static enum bad parse_id(struct span s, uint32_t *ret)
+{
+	uint64_t v = 0;
+
+	if (s.n == 0)
+		return BAD_ID_EMPTY;
+	for (size_t i = 0; i < s.n; i++) {
+		if (s.p[i] < '0' || s.p[i] > '9')
+			return BAD_ID_CHAR;
+		v = v * 10 + (uint64_t)(s.p[i] - '0');
+		if (v > UINT32_MAX - 1) /* (uid_t)-1 means "no id" */
+			return BAD_ID_RANGE;
+	}
+	*ret = (uint32_t)v;
+	return BAD_NONE;
+}
+
+static void parse_entry(const struct format *fmt, const char *line, size_t n, struct entry *e)
+{
+	size_t start = 0;
+
+	if (n > ACCOUNTS_MAX_LINE) {
+		e->bad = BAD_LONG;
+		return;
+	}
+	if (memchr(line, '\0', n)) {
+		e->bad = BAD_NUL;
+		return;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && line[i] != ':')
+			continue;
+		if (e->nf < MAX_FIELDS)
+			e->f[e->nf] = (struct span){line + start, i - start};
+		e->nf++;
+		start = i + 1;
+	}
+	if (e->nf != fmt->fields) {
+		e->bad = BAD_FIELDS;
+		return;
+	}
+	e->bad = (uint8_t)check_name(e->f[0]);
+	for (unsigned k = 0; k < fmt->nids && e->bad == BAD_NONE; k++) {
+		e->bad = (uint8_t)parse_id(e->f[fmt->idfield[k]], &e->id[k]);
+		e->bad_id = (uint8_t)k;
+	}
+}
+
+static int cmp_entry_name(const void *a, const void *b)
+{
+	const struct entry *x = *(const struct entry *const *)a,
+	                   *y = *(const struct entry *const *)b;
+	int c = span_cmp(x->f[0], y->f[0]);
+
+	return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/* Marks duplicates (libc uses the first entry of a name) and indexes the rest by name. */
+static int table_index(struct table *t)
+{
+	size_t k = 0, out = 0;
+
+	if (t->n == 0)
+		return 0;
+	t->byname = malloc(t->n * sizeof(*t->byname));
+	if (!t->byname)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->e[i].bad == BAD_NONE)
+			t->byname[k++] = &t->e[i];
+	if (k)
+		qsort(t->byname, k, sizeof(*t->byname), cmp_entry_name);
+	for (size_t i = 0; i < k; i++) {
+		if (out && span_cmp(t->byname[out - 1]->f[0], t->byname[i]->f[0]) == 0) {
+			t->byname[i]->dup = true;
+			t->byname[i]->first = t->byname[out - 1]->line;
+			continue;
+		}
+		t->byname[out++] = t->byname[i];
+	}
+	t->nbyname = out;
+	return 0;
+}
+
+/* Splits TEXT into entries. Blank lines and '#' comments are skipped and
+ * leading whitespace ignored, as libc does. Returns 0 or -ENOMEM. */
+static int table_parse(const struct format *fmt, const struct accounts_text *text, struct table *t)
+{
+	const char *line;
+	size_t pos = 0, n;
+	unsigned lineno = 0;
+
+	*t = (struct table){.fmt = fmt, .path = text->path};
+	if (!text->p)
+		return 0;
+	while (rootfs_next_line(text->p, text->n, &pos, &line, &n, &lineno)) {
+		size_t skip = 0;
+
+		while (skip < n && is_space(line[skip]))
+			skip++;
+		if (skip == n || line[skip] == '#')
+			continue;
+		if (t->n == ACCOUNTS_MAX_ENTRIES) {
+			t->truncated = lineno;
+			break;
+		}
+		if (t->n == t->cap) {
+			size_t cap = t->cap ? t->cap * 2 : 64;
+			struct entry *ne = realloc(t->e, cap * sizeof(*ne));
+
+			if (!ne)
+				return -ENOMEM;
+			t->e = ne;
+			t->cap = cap;
+		}
+		t->e[t->n] = (struct entry){.line = lineno};
+		parse_entry(fmt, line + skip, n - skip, &t->e[t->n]);
+		t->n++;
+	}
+	return table_index(t);
+}
+
+static const struct entry *table_find(const struct table *t, struct span name)
+{
+	size_t lo = 0, hi = t->nbyname;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = span_cmp(t->byname[mid]->f[0], name);
+
+		if (c == 0)
+			return t->byname[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static const char *quote(struct span s, char *buf, size_t size)
+{
+	return log_quote(s.p, s.n, buf, size);
+}
+
+static void table_report_truncated(const struct collect_ctx *ctx, const struct table *t)
+{
+	if (t->truncated)
+		collect_problem(ctx, t->path, t->truncated, -E2BIG,
+		                "more than %u entries: the rest of the file is not read",
+		                ACCOUNTS_MAX_ENTRIES);
+}
+
+/* Reports malformed and duplicate entries in file order; quotes nothing of a secret file. */
+static void table_report(const struct collect_ctx *ctx, const struct table *t)
+{
+	const struct format *fmt = t->fmt;
+	char q[QUOTE_BYTES];
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct entry *e = &t->e[i];
+		const char *id = fmt->nids ? fmt->idname[e->bad_id] : "";
+
+		switch ((enum bad)e->bad) {
+		case BAD_NONE:
+			if (!e->dup)
+				break;
+			if (fmt->secret)
+				collect_problem(ctx, t->path, e->line, -EBADMSG,
+				                "duplicate %s entry: the first one, on line %u, is "
+				                "in force",
+				                fmt->noun, e->first);
+			else
+				collect_problem(ctx, t->path, e->line, -EBADMSG,
+				                "duplicate %s '%s': the first entry, on line %u, "
+				                "is in force",
+				                fmt->noun, quote(e->f[0], q, sizeof(q)), e->first);
+			break;
+		case BAD_LONG:
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "line longer than %u bytes", ACCOUNTS_MAX_LINE);
+			break;
+		case BAD_NUL:
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "line contains a NUL byte");
+			break;
+		case BAD_FIELDS:
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "%u field%s where %u are expected", e->nf,
+			                e->nf == 1 ? "" : "s", fmt->fields);
+			break;
+		case BAD_NAME_EMPTY:
+			collect_problem(ctx, t->path, e->line, -EBADMSG, "empty %s name",
+			                fmt->noun);
+			break;
+		case BAD_NAME_NIS:
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "NIS compatibility entry (name starts with '+' or '-'): "
+			                "not evaluated");
+			break;
+		case BAD_NAME_CHAR:
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "invalid %s name: it contains '/' or whitespace",
+			                fmt->noun);
+			break;
+		case BAD_NAME_LONG:
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "%s name longer than %u bytes", fmt->noun, OBJ_MAX_ID);
+			break;
+		case BAD_ID_EMPTY:
+			collect_problem(ctx, t->path, e->line, -EBADMSG, "empty %s", id);
+			break;
+		case BAD_ID_CHAR:
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "%s is not a decimal number", id);
+			break;
+		case BAD_ID_RANGE:
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "%s is out of range (at most %u)", id, UINT32_MAX - 1);
+			break;
+		}
+	}
+	table_report_truncated(ctx, t);
+}
+
+/* Next element of the comma-separated list L from *pos: leading whitespace
+ * is skipped and empty elements are dropped, as libc does. */
+static bool list_next(struct span l, size_t *pos, struct span *el)
+{
+	while (*pos < l.n) {
+		size_t i = *pos, start;
+
+		while (i < l.n && is_space(l.p[i]))
+			i++;
+		start = i;
+		while (i < l.n && l.p[i] != ',')
+			i++;
+		*pos = i + 1;
+		if (i > start) {
+			*el = (struct span){l.p + start, i - start};
+			return true;
+		}
+	}
+	return false;
+}
+
+static int add_list(struct obj_set *out, unsigned attr, struct span l)
+{
+	struct span el;
+	size_t pos = 0;
+	int r = obj_list_touch(out, attr);
+
+	while (r == 0 && list_next(l, &pos, &el))
+		r = obj_list_add(out, attr, el.p, el.n);
+	return r;
+}
+
+static void report_read(const struct collect_ctx *ctx, const char *path, int err,
+                        const char *consequence)
+{
+	const char *what;
+	char cause[160];
+
+	switch (err) {
+	case -ENOENT:
+		what = "does not exist";
+		break;
+	case -EISDIR:
+		what = "is a directory";
+		break;
+	case -EINVAL:
+		what = "is not a regular file";
+		break;
+	case -EFBIG:
+		what = "is too large to read";
+		break;
+	default:
+		snprintf(cause, sizeof(cause), "cannot be read: %s", log_cause(err));
+		what = cause;
+	}
+	collect_problem(ctx, path, 0, err, "%s%s%s", what, consequence ? "; " : "",
+	                consequence ? consequence : "");
+}
+
+/* ---------- sshd_config: where the keys are ---------- */
+
+static const char *const default_keyfiles[] = {".ssh/authorized_keys", ".ssh/authorized_keys2"};
+
+void accounts_keycfg_free(struct accounts_keycfg *cfg)
+{
+	for (unsigned i = 0; i < cfg->n; i++)
+		free(cfg->file[i]);
+	*cfg = (struct accounts_keycfg){0};
+}
+
+/*
+ * Next argument of L from *pos, dequoted into OUT (room for L.n + 1
+ * bytes), the way sshd splits arguments: blanks separate, single or
+ * double quotes group, a backslash escapes a quote, a backslash or (outside
+ * quotes) a space, and a word starting with '#' ends the line. Returns 1,
+ * 0 at the end, or -EBADMSG for an unterminated quote.
+ */
+static int next_arg(struct span l, size_t *pos, char *out)
+{
+	size_t i = *pos, o = 0;
+	char q = 0;
+
+	while (i < l.n && is_blank(l.p[i]))
+		i++;
+	if (i == l.n || l.p[i] == '#') {
+		*pos = l.n;
+		return 0;
+	}
+	for (; i < l.n; i++) {
+		char c = l.p[i], d = i + 1 < l.n ? l.p[i + 1] : '\0';
+
+		if (c == '\\' && (d == '\'' || d == '"' || d == '\\' || (!q && d == ' ')))
+			out[o++] = l.p[++i];
+		else if (!q && is_blank(c))
+			break;
+		else if (!q && (c == '"' || c == '\''))
+			q = c;
+		else if (q && c == q)
+			q = 0;
+		else
+			out[o++] = c;
+	}
+	if (q)
+		return -EBADMSG;
+	out[o] = '\0';
+	*pos = i;
+	return 1;
+}
+
+/* True when the %-tokens of PATH are ones sshd expands for AuthorizedKeysFile. */
+static bool tokens_ok(const char *path)
+{
+	for (const char *p = path; *p; p++) {
+		if (*p != '%')
+			continue;
+		p++;
+		if (*p != 'h' && *p != 'u' && *p != 'U' && *p != '%')
+			return false;
+	}
+	return true;
+}
+
+static int keycfg_add(struct accounts_keycfg *cfg, const char *path)
+{
+	if (cfg->n == ACCOUNTS_MAX_KEYFILES)
+		return -E2BIG;
+	cfg->file[cfg->n] = strdup(path);
+	if (!cfg->file[cfg->n])
+		return -ENOMEM;
+	cfg->n++;
+	return 0;
+}
+
+static int keycfg_file(const struct collect_ctx *ctx, struct accounts_keycfg *cfg, const char *path,
+                       unsigned depth);
+
+static int keycfg_include(const struct collect_ctx *ctx, struct accounts_keycfg *cfg,
+                          const char *from, unsigned line, const char *arg, unsigned depth)
+{
+	char full[PATH_MAX], *slash, **names = NULL;
+	const char *dir, *base;
+	size_t n = 0;
+	int w, r;
+
+	if (depth + 1 >= ACCOUNTS_MAX_DEPTH) {
+		collect_problem(ctx, from, line, -ELOOP,
+		                "Include nested more than %u deep: not followed",
+		                ACCOUNTS_MAX_DEPTH);
+		return 0;
+	}
+	w = snprintf(full, sizeof(full), "%s%s", arg[0] == '/' ? "" : "/etc/ssh/", arg);
+	if (w < 0 || (size_t)w >= sizeof(full)) {
+		collect_problem(ctx, from, line, -ENAMETOOLONG,
+		                "Include path too long: not followed");
+		return 0;
+	}
+	slash = strrchr(full, '/');
+	base = slash + 1;
+	if (!strpbrk(full, "*?["))
+		return keycfg_file(ctx, cfg, full, depth + 1);
+	*slash = '\0';
+	dir = full[0] ? full : "/";
+	if (strpbrk(dir, "*?[")) {
+		collect_problem(ctx, from, line, -EOPNOTSUPP,
+		                "Include with wildcards in a directory name: not followed");
+		return 0;
+	}
+	r = rootfs_list(ctx->rootfd, dir, &names, &n);
+	if (r == -ENOENT || r == -ENOTDIR)
+		return 0;
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		collect_problem(ctx, dir, 0, r, "Include directory cannot be listed: %s",
+		                log_cause(r));
+		return 0;
+	}
+	r = 0;
+	for (size_t i = 0; r == 0 && i < n && !cfg->stop; i++) {
+		char one[PATH_MAX];
+
+		if (fnmatch(base, names[i], FNM_PERIOD) != 0)
+			continue;
+		w = snprintf(one, sizeof(one), "%s/%s", strcmp(dir, "/") ? dir : "", names[i]);
+		if (w < 0 || (size_t)w >= sizeof(one))
+			continue;
+		r = keycfg_file(ctx, cfg, one, depth + 1);
+	}
+	rootfs_names_free(names, n);
+	return r;
+}
+
+static int keycfg_keyfiles(const struct collect_ctx *ctx, struct accounts_keycfg *cfg,
+                           const char *path, unsigned line, struct span l, size_t pos, char *arg)
+{
+	size_t p = pos;
+	unsigned count = 0;
+	int r;
+
+	/* sshd refuses a line it cannot split: check it whole before taking it */
+	while ((r = next_arg(l, &p, arg)) > 0)
+		count++;
+	if (r < 0) {
+		collect_problem(ctx, path, line, -EBADMSG, "unterminated quote: line ignored");
+		return 0;
+	}
+	if (count == 0) {
+		collect_problem(ctx, path, line, -EBADMSG,
+		                "AuthorizedKeysFile without a value: line ignored");
+		return 0;
+	}
+	cfg->set = true;
+	cfg->stop = true; /* the first value is the one sshd uses */
+	while (next_arg(l, &pos, arg) > 0) {
+		if (arg[0] == '\0' || strcasecmp(arg, "none") == 0)
+			continue;
+		if (!tokens_ok(arg)) {
+			collect_problem(
+			        ctx, path, line, -EBADMSG,
+			        "AuthorizedKeysFile path with an unknown %%-token: ignored");
+			continue;
+		}
+		r = keycfg_add(cfg, arg);
+		if (r == -E2BIG) {
+			collect_problem(
+			        ctx, path, line, -E2BIG,
+			        "more than %u AuthorizedKeysFile paths: the rest is ignored",
+			        ACCOUNTS_MAX_KEYFILES);
+			return 0;
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int keycfg_line(const struct collect_ctx *ctx, struct accounts_keycfg *cfg, const char *path,
+                       unsigned line, struct span l, char *arg, unsigned depth)
+{
+	struct span kw;
+	size_t i = 0;
+	int r;
+
+	while (i < l.n && is_space(l.p[i]))
+		i++;
+	if (i == l.n || l.p[i] == '#')
+		return 0;
+	kw.p = l.p + i;
+	while (i < l.n && !is_space(l.p[i]) && l.p[i] != '=')
+		i++;
+	kw.n = (size_t)(l.p + i - kw.p);
+	while (i < l.n && is_blank(l.p[i]))
+		i++;
+	if (i < l.n && l.p[i] == '=')
+		i++;
+	if (kw.n == 5 && strncasecmp(kw.p, "match", 5) == 0) {
+		cfg->stop = true; /* what follows is not global */
+		return 0;
+	}
+	if (kw.n == 18 && strncasecmp(kw.p, "authorizedkeysfile", 18) == 0)
+		return keycfg_keyfiles(ctx, cfg, path, line, l, i, arg);
+	if (kw.n != 7 || strncasecmp(kw.p, "include", 7) != 0)
+		return 0;
+	/* sshd refuses a line it cannot split, before following any of it */
+	for (size_t p = i; (r = next_arg(l, &p, arg)) > 0;)
+		;
+	if (r < 0) {
+		collect_problem(ctx, path, line, -EBADMSG, "unterminated quote: line ignored");
+		return 0;
+	}
+	/* a nested file is parsed with its own argument buffer */
+	while (!cfg->stop && next_arg(l, &i, arg) > 0) {
+		r = keycfg_include(ctx, cfg, path, line, arg, depth);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int keycfg_parse(const struct collect_ctx *ctx, const char *path, const char *buf,
+                        size_t len, struct accounts_keycfg *cfg, unsigned depth)
+{
+	_cleanup_free_ char *arg = NULL;
+	const char *line;
+	size_t pos = 0, n;
+	unsigned lineno = 0;
+	int r = 0;
+
+	arg = malloc(ACCOUNTS_MAX_LINE + 1);
+	if (!arg)
+		return -ENOMEM;
+	while (r == 0 && !cfg->stop && rootfs_next_line(buf, len, &pos, &line, &n, &lineno)) {
+		if (n > ACCOUNTS_MAX_LINE) {
+			collect_problem(ctx, path, lineno, -EBADMSG, "line longer than %u bytes",
+			                ACCOUNTS_MAX_LINE);
+			continue;
+		}
+		if (memchr(line, '\0', n)) {
+			collect_problem(ctx, path, lineno, -EBADMSG, "line contains a NUL byte");
+			continue;
+		}
+		r = keycfg_line(ctx, cfg, path, lineno, (struct span){line, n}, arg, depth);
+	}
+	return r;
+}
+
+int accounts_keycfg_parse(const struct collect_ctx *ctx, const char *path, const char *buf,
+                          size_t len, struct accounts_keycfg *cfg)
+{
+	return keycfg_parse(ctx, path, buf, len, cfg, 0);
+}
+
+static int keycfg_file(const struct collect_ctx *ctx, struct accounts_keycfg *cfg, const char *path,
+                       unsigned depth)
+{
+	char *buf = NULL;
+	size_t len;
+	int r;
+
+	if (cfg->files == ACCOUNTS_MAX_INCLUDES) {
+		collect_problem(ctx, path, 0, -E2BIG,
+		                "more than %u sshd configuration files: the rest is not read",
+		                ACCOUNTS_MAX_INCLUDES);
+		cfg->stop = true;
+		return 0;
+	}
+	cfg->files++;
+	r = rootfs_read(ctx->rootfd, path, ROOTFS_MAX_FILE, &buf, &len, NULL);
+	if (r == -ENOENT || r == -ENOTDIR)
+		return 0; /* sshd treats a missing file, like an empty glob, as nothing */
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		report_read(ctx, path, r, "users' AuthorizedKeysFile may be wrong");
+		return 0;
+	}
+	r = keycfg_parse(ctx, path, buf, len, cfg, depth);
+	free(buf);
+	return r;
+}
+
+int accounts_keycfg_load(const struct collect_ctx *ctx, struct accounts_keycfg *cfg)
+{
+	int r = keycfg_file(ctx, cfg, "/etc/ssh/sshd_config", 0);
+
+	for (unsigned i = 0; r == 0 && !cfg->set && i < ARRAY_SIZE(default_keyfiles); i++)
+		r = keycfg_add(cfg, default_keyfiles[i]);
+	return r;
+}
+
+/* ---------- authorized_keys ---------- */
+
+struct keytype {
+	const char *name;
+	unsigned strings;  /* SSH strings in a plain key's blob; 0 = certificate (type checked) */
+	const char *curve; /* the blob's second string, for ECDSA */
+	unsigned pklen;    /* length of an Ed25519 key (the second string) */
+};
+
+static const struct keytype keytypes[] = {
+        {"ssh-rsa", 3, NULL, 0},
+        {"ssh-dss", 5, NULL, 0},
+        {"ssh-ed25519", 2, NULL, 32},
+        {"ecdsa-sha2-nistp256", 3, "nistp256", 0},
+        {"ecdsa-sha2-nistp384", 3, "nistp384", 0},
+        {"ecdsa-sha2-nistp521", 3, "nistp521", 0},
+        {"sk-ssh-ed25519@openssh.com", 3, NULL, 32},
+        {"sk-ecdsa-sha2-nistp256@openssh.com", 4, "nistp256", 0},
+        {"ssh-rsa-cert-v01@openssh.com", 0, NULL, 0},
+        {"ssh-dss-cert-v01@openssh.com", 0, NULL, 0},
+        {"ssh-ed25519-cert-v01@openssh.com", 0, NULL, 0},
+        {"ecdsa-sha2-nistp256-cert-v01@openssh.com", 0, NULL, 0},
+        {"ecdsa-sha2-nistp384-cert-v01@openssh.com", 0, NULL, 0},
+        {"ecdsa-sha2-nistp521-cert-v01@openssh.com", 0, NULL, 0},
+        {"sk-ssh-ed25519-cert-v01@openssh.com", 0, NULL, 0},
+        {"sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", 0, NULL, 0},
+};
+
+static const struct keytype *keytype_find(struct span name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keytypes); i++)
+		if (span_is(name, keytypes[i].name))
+			return &keytypes[i];
+	return NULL;
+}
+
+/* What is wrong with the decoded key BLOB of type KT, or NULL. */
+static const char *blob_check(const struct keytype *kt, const uint8_t *b, size_t n)
+{
+	struct span s[5];
+	size_t pos = 0;
+	unsigned count = 0;
+
+	while (pos < n) {
+		uint32_t len;
+
+		if (n - pos < 4)
+			return "malformed key data";
+		len = get_be32(b + pos);
+		pos += 4;
+		if (len > n - pos)
+			return "malformed key data";
+		if (count < ARRAY_SIZE(s))
+			s[count] = (struct span){(const char *)b + pos, len};
+		count++;
+		pos += len;
+		if (kt->strings == 0)
+			break; /* a certificate: only its type is checked */
+	}
+	if (count == 0)
+		return "malformed key data";
+	if (!span_is(s[0], kt->name))
+		return "the key data is of another type than the line says";
+	if (kt->strings == 0)
+		return NULL;
+	if (count != kt->strings)
+		return "malformed key data";
+	if (kt->curve && !span_is(s[1], kt->curve))
+		return "the key data is for another curve than the line says";
+	if (kt->pklen && s[1].n != kt->pklen)
+		return "malformed key data";
+	return NULL;
+}
+
+static struct span next_word(struct span l, size_t *i)
+{
+	size_t start;
+
+	while (*i < l.n && is_blank(l.p[*i]))
+		(*i)++;
+	start = *i;
+	while (*i < l.n && !is_blank(l.p[*i]))
+		(*i)++;
+	return (struct span){l.p + start, *i - start};
+}
+
+/* The element "SHA256:fp type[ options=...][ comment=...]" for one key line
+ * appended to LIST; what is not a key gets a reason in *why. Returns 0,
+ * -EBADMSG (*why set), -ENOMEM or -E2BIG. */
+static int key_line(struct span l, struct buf *list, const char **why)
+{
+	_cleanup_free_ uint8_t *blob = NULL;
+	uint8_t md[32];
+	char fp[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL_NO_PADDING)];
+	struct span opts = {NULL, 0}, type, b64, comment;
+	const struct keytype *kt;
+	const char *end;
+	size_t i = 0, bn, need;
+	int r;
+
+	type = next_word(l, &i);
+	kt = keytype_find(type);
+	if (!kt) {
+		/* options first: they end at a blank outside double quotes */
+		bool q = false;
+
+		for (i = 0; i < l.n && (q || !is_blank(l.p[i])); i++) {
+			if (l.p[i] == '\\' && i + 1 < l.n && l.p[i + 1] == '"')
+				i++;
+			else if (l.p[i] == '"')
+				q = !q;
+		}
+		if (q) {
+			*why = "unterminated quote in the options";
+			return -EBADMSG;
+		}
+		opts = (struct span){l.p, i};
+		type = next_word(l, &i);
+		if (type.n == 0) {
+			*why = "no key type";
+			return -EBADMSG;
+		}
+		kt = keytype_find(type);
+		if (!kt) {
+			*why = "unknown key type";
+			return -EBADMSG;
+		}
+	}
+	b64 = next_word(l, &i);
+	if (b64.n == 0) {
+		*why = "no key data after the key type";
+		return -EBADMSG;
+	}
+	while (i < l.n && is_blank(l.p[i]))
+		i++;
+	comment = (struct span){l.p + i, l.n - i};
+	while (comment.n && is_blank(comment.p[comment.n - 1]))
+		comment.n--;
+
+	blob = malloc(b64.n / 4 * 3 + 3);
+	if (!blob)
+		return -ENOMEM;
+	if (sodium_base642bin(blob, b64.n / 4 * 3 + 3, b64.p, b64.n, NULL, &bn, &end,
+	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    end != b64.p + b64.n) {
+		*why = "the key data is not valid base64";
+		return -EBADMSG;
+	}
+	*why = blob_check(kt, blob, bn);
+	if (*why)
+		return -EBADMSG;
+	r = hash_buffer(HASH_SHA256, blob, bn, md);
+	if (r < 0)
+		return r == -ENOMEM ? r : -EIO;
+	sodium_bin2base64(fp, sizeof(fp), md, sizeof(md),
+	                  sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+
+	need = 7 + strlen(fp) + 1 + type.n + (opts.n ? 9 + opts.n : 0) +
+	       (comment.n ? 9 + comment.n : 0);
+	if (list->n + 1 + need > OBJ_MAX_VALUE)
+		return -E2BIG;
+	r = list->n ? buf_append(list, "\n", 1) : 0;
+	if (r == 0)
+		r = buf_append(list, "SHA256:", 7);
+	if (r == 0)
+		r = buf_append(list, fp, strlen(fp));
+	if (r == 0)
+		r = buf_append(list, " ", 1);
+	if (r == 0)
+		r = buf_append(list, type.p, type.n);
+	if (r == 0 && opts.n)
+		r = buf_append(list, " options=", 9);
+	if (r == 0 && opts.n)
+		r = buf_append(list, opts.p, opts.n);
+	if (r == 0 && comment.n)
+		r = buf_append(list, " comment=", 9);
+	if (r == 0 && comment.n)
+		r = buf_append(list, comment.p, comment.n);
+	return r;
+}
+
+int accounts_parse_keys(const struct collect_ctx *ctx, const char *path, const char *buf,
+                        size_t len, struct buf *list)
+{
+	const char *line, *why;
+	size_t pos = 0, n;
+	unsigned lineno = 0, keys = 0;
+	int r;
+
+	while (rootfs_next_line(buf, len, &pos, &line, &n, &lineno)) {
+		struct span l = {line, n};
+
+		while (l.n && is_blank(l.p[0])) {
+			l.p++;
+			l.n--;
+		}
+		if (l.n == 0 || l.p[0] == '#')
+			continue;
+		if (l.n > ACCOUNTS_MAX_KEY_LINE) {
+			collect_problem(ctx, path, lineno, -EBADMSG,
+			                "line longer than %u bytes: not read as a key",
+			                ACCOUNTS_MAX_KEY_LINE);
+			continue;
+		}
+		if (memchr(l.p, '\0', l.n)) {
+			collect_problem(ctx, path, lineno, -EBADMSG, "line contains a NUL byte");
+			continue;
+		}
+		if (keys == ACCOUNTS_MAX_KEYS) {
+			collect_problem(ctx, path, lineno, -E2BIG,
+			                "more than %u keys: the user's keys are not recorded",
+			                ACCOUNTS_MAX_KEYS);
+			return -E2BIG;
+		}
+		r = key_line(l, list, &why);
+		if (r == -EBADMSG) {
+			collect_problem(ctx, path, lineno, -EBADMSG, "not a key: %s", why);
+			continue;
+		}
+		if (r == -E2BIG)
+			collect_problem(ctx, path, lineno, -E2BIG,
+			                "the keys take more than %u bytes: the user's keys are not "
+			                "recorded",
+			                OBJ_MAX_VALUE);
+		if (r < 0)
+			return r;
+		keys++;
+	}
+	return 0;
+}
+
+/* ---------- users ---------- */
+
+/* One membership listed in /etc/group. */
+struct member {
+	struct span user;
+	const struct entry *group;
+};
+
+struct members {
+	const char *path; /* of /etc/group, for problems */
+	struct member *v;
+	size_t n, cap;
+	bool over; /* more than ACCOUNTS_MAX_MEMBERS */
+};
+
+static int cmp_member(const void *a, const void *b)
+{
+	const struct member *x = a, *y = b;
+	int c = span_cmp(x->user, y->user);
+
+	return c ? c : span_cmp(x->group->f[0], y->group->f[0]);
+}
+
+/*
+ * Every membership of every valid line of /etc/group, duplicates of a
+ * group name included: initgroups() scans the whole file, so a second
+ * "sudo:x:27:mallory" line does give mallory the group.
+ */
+static int members_build(const struct table *g, struct members *m)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		const struct entry *e = &g->e[i];
+		struct span el;
+		size_t pos = 0;
+
+		if (e->bad != BAD_NONE)
+			continue;
+		while (list_next(e->f[3], &pos, &el)) {
+			if (m->n == ACCOUNTS_MAX_MEMBERS) {
+				m->over = true;
+				return 0;
+			}
+			if (m->n == m->cap) {
+				size_t cap = m->cap ? m->cap * 2 : 256;
+				struct member *nv = realloc(m->v, cap * sizeof(*nv));
+
+				if (!nv)
+					return -ENOMEM;
+				m->v = nv;
+				m->cap = cap;
+			}
+			m->v[m->n++] = (struct member){el, e};
+		}
+	}
+	if (m->n)
+		qsort(m->v, m->n, sizeof(*m->v), cmp_member);
+	return 0;
+}
+
+/* Supplementary groups of USER into the open record (present even when none). */
+static int user_groups(const struct collect_ctx *ctx, const struct members *m, struct span user,
+                       struct obj_set *out)
+{
+	size_t lo = 0, hi = m->n, total = 0, start;
+	char q[QUOTE_BYTES];
+	int r;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (span_cmp(m->v[mid].user, user) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	start = lo;
+	for (size_t i = start; i < m->n && span_cmp(m->v[i].user, user) == 0; i++)
+		total += m->v[i].group->f[0].n + 1;
+	if (total > OBJ_MAX_VALUE) {
+		collect_problem(ctx, m->path, 0, -E2BIG,
+		                "user '%s' is listed in too many groups: their groups are not "
+		                "recorded",
+		                quote(user, q, sizeof(q)));
+		return 0;
+	}
+	r = obj_list_touch(out, UA_GROUPS);
+	for (size_t i = start; r == 0 && i < m->n && span_cmp(m->v[i].user, user) == 0; i++) {
+		struct span g = m->v[i].group->f[0];
+
+		if (i > start && span_cmp(g, m->v[i - 1].group->f[0]) == 0)
+			continue;
+		r = obj_list_add(out, UA_GROUPS, g.p, g.n);
+	}
+	return r;
+}
+
+static bool is_des_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '/';
+}
+
+/* A string crypt(3) could have produced: "$id$...", or traditional 13-character DES. */
+static bool is_crypt(struct span t)
+{
+	if (t.n == 0)
+		return false;
+	if (t.p[0] == '$')
+		return true;
+	if (t.n != 13)
+		return false;
+	for (size_t i = 0; i < t.n; i++)
+		if (!is_des_char(t.p[i]))
+			return false;
+	return true;
+}
+
+/*
+ * The password value of secret S: "empty", "none", or "set"/"locked" with
+ * the first DIGEST_HEX bytes of the keyed BLAKE2b of S without its leading
+ * '!', so that locking and unlocking keep the digest. "!" and "!!" (a lock
+ * with no password behind it, as useradd and passwd -l leave) are locked;
+ * "*", "!*" and anything else crypt(3) cannot have made are none.
+ */
+static void password_value(const struct collect_ctx *ctx, struct span s, char *out, size_t size)
+{
+	uint8_t d[crypto_generichash_BYTES];
+	char hex[DIGEST_HEX * 2 + 1];
+	struct span t = s;
+	const char *state;
+
+	if (s.n == 0) {
+		snprintf(out, size, "empty");
+		return;
+	}
+	while (t.n && t.p[0] == '!') {
+		t.p++;
+		t.n--;
+	}
+	if (t.n > 0 && !is_crypt(t)) { /* t.n == 0: S was all '!' */
+		snprintf(out, size, "none");
+		return;
+	}
+	state = t.n == s.n ? "set" : "locked";
+	if (!ctx->secret_key) {
+		snprintf(out, size, "%s", state);
+		return;
+	}
+	crypto_generichash(d, sizeof(d), (const unsigned char *)t.p, t.n, ctx->secret_key,
+	                   COLLECT_KEY_BYTES);
+	sodium_bin2hex(hex, sizeof(hex), d, DIGEST_HEX);
+	snprintf(out, size, "%s %s", state, hex);
+	sodium_memzero(d, sizeof(d));
+}
+
+/* Expands the AuthorizedKeysFile pattern PAT for user U as sshd does. */
+static int keyfile_path(const char *pat, const struct entry *u, char **ret)
+{
+	struct span home = u->f[5], name = u->f[0];
+	struct buf b = {0};
+	char num[16];
+	size_t n = strlen(pat);
+	int r = 0;
+
+	snprintf(num, sizeof(num), "%" PRIu32, u->id[0]);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (pat[i] != '%') {
+			r = buf_append(&b, pat + i, 1);
+			continue;
+		}
+		if (++i == n)
+			r = -EINVAL;
+		else if (pat[i] == 'h')
+			r = buf_append(&b, home.p, home.n);
+		else if (pat[i] == 'u')
+			r = buf_append(&b, name.p, name.n);
+		else if (pat[i] == 'U')
+			r = buf_append(&b, num, strlen(num));
+		else if (pat[i] == '%')
+			r = buf_append(&b, "%", 1);
+		else
+			r = -EINVAL;
+	}
+	if (r == 0 && (b.n == 0 || b.p[0] != '/')) {
+		/* relative to the home directory */
+		struct buf abs = {0};
+
+		r = buf_append(&abs, home.p, home.n);
+		if (r == 0)
+			r = buf_append(&abs, "/", 1);
+		if (r == 0)
+			r = buf_append(&abs, b.p, b.n);
+		buf_free(&b);
+		b = abs;
+	}
+	if (r == 0 && b.n >= PATH_MAX)
+		r = -ENAMETOOLONG;
+	if (r == 0)
+		r = buf_append(&b, "", 1); /* the NUL */
+	if (r < 0) {
+		buf_free(&b);
+		return r;
+	}
+	*ret = (char *)b.p;
+	return 0;
+}
+
+/* The keys of user U into the open record: absent when a key file exists
+ * but cannot be read, present and empty when there are none. */
+static int user_keys(const struct collect_ctx *ctx, const struct accounts_keycfg *cfg,
+                     const struct entry *u, struct obj_set *out)
+{
+	struct buf list = {0};
+	bool failed = false;
+	int r = 0;
+
+	for (unsigned i = 0; i < cfg->n; i++) {
+		_cleanup_free_ char *path = NULL, *data = NULL;
+		size_t len;
+
+		r = keyfile_path(cfg->file[i], u, &path);
+		if (r == -ENOMEM)
+			goto out;
+		if (r < 0) {
+			char q[QUOTE_BYTES];
+
+			collect_problem(ctx, "/etc/passwd", u->line, r,
+			                "user '%s': an AuthorizedKeysFile path cannot be made: %s",
+			                quote(u->f[0], q, sizeof(q)), log_cause(r));
+			failed = true;
+			continue;
+		}
+		r = rootfs_read(ctx->rootfd, path, ROOTFS_MAX_FILE, &data, &len, NULL);
+		if (r == -ENOENT || r == -ENOTDIR)
+			continue;
+		if (r == -ENOMEM)
+			goto out;
+		if (r < 0) {
+			report_read(ctx, path, r, "the user's keys are not recorded");
+			failed = true;
+			continue;
+		}
+		r = accounts_parse_keys(ctx, path, data, len, &list);
+		if (r == -ENOMEM)
+			goto out;
+		if (r < 0)
+			failed = true;
+	}
+	r = 0;
+	if (!failed) {
+		struct bytes el;
+		size_t pos = 0;
+
+		r = obj_list_touch(out, UA_AUTHORIZED_KEYS);
+		while (r == 0 && obj_list_next((struct bytes){list.p, list.n}, &pos, &el))
+			r = obj_list_add(out, UA_AUTHORIZED_KEYS, (const char *)el.p, el.n);
+	}
+out:
+	buf_free(&list);
+	return r;
+}
+
+/*
+ * One user into OUT. SHADOW_COMPLETE: a user missing from SH has no shadow
+ * entry (rather than one that could not be read). M: the memberships, or
+ * NULL when unknown; KEYS: NULL when keys are not collected.
+ */
+static int user_record(const struct collect_ctx *ctx, const struct table *pw, const struct entry *u,
+                       const struct table *sh, bool shadow_complete, const struct members *m,
+                       const struct accounts_keycfg *keys, struct obj_set *out)
+{
+	struct span secret = u->f[1];
+	const char *fixed = NULL;
+	char num[16], pwv[64], q[QUOTE_BYTES];
+	int r;
+
+	obj_begin(out, u->f[0].p, u->f[0].n);
+	snprintf(num, sizeof(num), "%" PRIu32, u->id[0]);
+	obj_set_str(out, UA_UID, num);
+	snprintf(num, sizeof(num), "%" PRIu32, u->id[1]);
+	obj_set_str(out, UA_GID, num);
+	obj_set_value(out, UA_GECOS, u->f[4].p, u->f[4].n);
+	obj_set_value(out, UA_HOME, u->f[5].p, u->f[5].n);
+	obj_set_value(out, UA_SHELL, u->f[6].p, u->f[6].n);
+
+	/* anything but "x" in passwd is in force and shadow is not consulted */
+	if (span_is(secret, "x")) {
+		const struct entry *s = table_find(sh, u->f[0]);
+
+		if (s)
+			secret = s->f[1];
+		else
+			fixed = shadow_complete ? "none" : ""; /* "": unknown, left absent */
+	}
+	if (!fixed)
+		password_value(ctx, secret, pwv, sizeof(pwv));
+	if (!fixed || fixed[0])
+		obj_set_str(out, UA_PASSWORD, fixed ? fixed : pwv);
+	if (m) {
+		r = user_groups(ctx, m, u->f[0], out);
+		if (r == -ENOMEM) {
+			obj_abort(out);
+			return r;
+		}
+	}
+	if (keys) {
+		r = user_keys(ctx, keys, u, out);
+		if (r == -ENOMEM) {
+			obj_abort(out);
+			return r;
+		}
+	}
+	r = obj_end(out);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		collect_problem(ctx, pw->path, u->line, r, "user '%s' cannot be recorded: %s",
+		                quote(u->f[0], q, sizeof(q)), log_cause(r));
+	return 0;
+}
+
+int accounts_parse_users(const struct collect_ctx *ctx, const struct accounts_text *passwd,
+                         const struct accounts_text *shadow, const struct accounts_text *group,
+                         const struct accounts_keycfg *keys, struct obj_set *out)
+{
+	struct table pw = {0}, sh = {0}, gr = {0};
+	struct members m = {0};
+	bool groups, shadow_complete;
+	int r;
+
+	r = table_parse(&fmt_passwd, passwd, &pw);
+	if (r == 0)
+		r = table_parse(&fmt_shadow, shadow, &sh);
+	if (r == 0)
+		r = table_parse(&fmt_group, group, &gr);
+	m.path = group->path;
+	if (r == 0)
+		r = members_build(&gr, &m);
+	if (r < 0)
+		goto out;
+	table_report(ctx, &pw);
+	table_report(ctx, &sh);
+	/* group's malformed lines are the group collector's to report */
+	table_report_truncated(ctx, &gr);
+	if (m.over)
+		collect_problem(ctx, gr.path, 0, -E2BIG,
+		                "more than %u memberships: users' groups are not recorded",
+		                ACCOUNTS_MAX_MEMBERS);
+	groups = group->p && !gr.truncated && !m.over;
+	/* an unreadable shadow says nothing about the passwords kept there */
+	shadow_complete = (shadow->p && !sh.truncated) ||
+	                  (!shadow->p && (shadow->err == 0 || shadow->err == -ENOENT));
+	for (size_t i = 0; i < pw.n; i++) {
+		const struct entry *u = &pw.e[i];
+
+		if (u->bad != BAD_NONE || u->dup)
+			continue;
+		r = user_record(ctx, &pw, u, &sh, shadow_complete, groups ? &m : NULL, keys, out);
+		if (r < 0)
+			goto out;
+	}
+	obj_set_sort(out);
+out:
+	free(m.v);
+	table_free(&pw);
+	table_free(&sh);
+	table_free(&gr);
+	return r;
+}
+
+/* ---------- groups ---------- */
+
+int accounts_parse_groups(const struct collect_ctx *ctx, const struct accounts_text *group,
+                          const struct accounts_text *gshadow, struct obj_set *out)
+{
+	struct table gr = {0}, gs = {0};
+	char num[16], q[QUOTE_BYTES];
+	int r;
+
+	r = table_parse(&fmt_group, group, &gr);
+	if (r == 0)
+		r = table_parse(&fmt_gshadow, gshadow, &gs);
+	if (r < 0)
+		goto out;
+	table_report(ctx, &gr);
+	table_report(ctx, &gs);
+	for (size_t i = 0; i < gr.n; i++) {
+		const struct entry *g = &gr.e[i], *s;
+
+		if (g->bad != BAD_NONE || g->dup)
+			continue;
+		obj_begin(out, g->f[0].p, g->f[0].n);
+		snprintf(num, sizeof(num), "%" PRIu32, g->id[0]);
+		obj_set_str(out, GA_GID, num);
+		add_list(out, GA_MEMBERS, g->f[3]);
+		/* gshadow's field 2 is a password: never read into anything */
+		s = table_find(&gs, g->f[0]);
+		if (s)
+			add_list(out, GA_ADMINISTRATORS, s->f[2]);
+		r = obj_end(out);
+		if (r == -ENOMEM)
+			goto out;
+		if (r < 0)
+			collect_problem(ctx, gr.path, g->line, r,
+			                "group '%s' cannot be recorded: %s",
+			                quote(g->f[0], q, sizeof(q)), log_cause(r));
+		r = 0;
+	}
+	obj_set_sort(out);
+out:
+	table_free(&gr);
+	table_free(&gs);
+	return r;
+}
+
+/* ---------- the collectors ---------- */
+
+/* Reads T->path whole into *mem (wiped by the caller); a missing optional
+ * file is not reported. Returns 0 or -ENOMEM. */
+static int text_read(const struct collect_ctx *ctx, struct accounts_text *t, char **mem,
+                     bool required, const char *consequence)
+{
+	size_t n;
+	int r = rootfs_read(ctx->rootfd, t->path, ROOTFS_MAX_FILE, mem, &n, NULL);
+
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		t->err = r;
+		if (r != -ENOENT || required)
+			report_read(ctx, t->path, r, consequence);
+		return 0;
+	}
+	t->p = *mem;
+	t->n = n;
+	return 0;
+}
+
+int collect_users(const struct collect_ctx *ctx, struct obj_set *out)
+{
+	struct accounts_text pw = {.path = "/etc/passwd"}, sh = {.path = "/etc/shadow"},
+	                     gr = {.path = "/etc/group"};
+	char *pwm = NULL, *shm = NULL, *grm = NULL;
+	struct accounts_keycfg cfg = {0};
+	int r;
+
+	if (sodium_init() < 0)
+		return -EIO;
+	r = text_read(ctx, &pw, &pwm, true, "no users are recorded");
+	if (r == 0 && pw.p)
+		r = text_read(ctx, &sh, &shm, false, "passwords kept there are not recorded");
+	if (r == 0 && pw.p)
+		r = text_read(ctx, &gr, &grm, true, "users' groups are not recorded");
+	if (r == 0 && pw.p)
+		r = accounts_keycfg_load(ctx, &cfg);
+	if (r == 0)
+		r = accounts_parse_users(ctx, &pw, &sh, &gr, &cfg, out);
+	accounts_keycfg_free(&cfg);
+	wipe_free(pwm, pw.n);
+	wipe_free(shm, sh.n);
+	wipe_free(grm, gr.n);
+	return r;
+}
+
+int collect_groups(const struct collect_ctx *ctx, struct obj_set *out)
+{
+	struct accounts_text gr = {.path = "/etc/group"}, gs = {.path = "/etc/gshadow"};
+	char *grm = NULL, *gsm = NULL;
+	int r;
+
+	r = text_read(ctx, &gr, &grm, true, "no groups are recorded");
+	if (r == 0 && gr.p)
+		r = text_read(ctx, &gs, &gsm, false, "group administrators are not recorded");
+	if (r == 0)
+		r = accounts_parse_groups(ctx, &gr, &gs, out);
+	wipe_free(grm, gr.n);
+	wipe_free(gsm, gs.n);
+	return r;
+}

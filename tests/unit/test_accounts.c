@@ -1,0 +1,1645 @@
+/* SPDX-License-Identifier: ISC */
+/* Unit tests for baseline/accounts.c: users, groups and SSH keys collected from fake roots. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "baseline/accounts.h"
+
+#define MAX_PROBLEMS 64
+
+struct problem {
+	char path[512];
+	unsigned line;
+	int err;
+	char msg[600];
+};
+
+struct fixture {
+	char tmp[64];
+	char root[96];
+	int rootfd;
+	uint8_t key[COLLECT_KEY_BYTES];
+	struct collect_ctx ctx;
+	struct problem p[MAX_PROBLEMS];
+	size_t np; /* problems reported (only the first MAX_PROBLEMS are kept) */
+};
+
+/* ---------- keys made with ssh-keygen (fingerprints from ssh-keygen -lf) ---------- */
+
+#define K1   "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGIx7ILSN2/S7eYxlB/zOsrC/xhRIvCb6iHvrdT8gCk/"
+#define K1FP "SHA256:L0M4zT8NXqFETD4cxaJLbKtAFhuHBSpbe7j6ND4yMIw"
+#define K2                                                                                         \
+	"ecdsa-sha2-nistp256 "                                                                     \
+	"AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBELwc8HEEJi0+yHmipO8ywBU/"            \
+	"xKYJ4SQtOqJrsprzSYF1qp4UzSe6F4b1U7oD3HofU4lcY6a0p7XGgjpMeeEqTM="
+#define K2FP "SHA256:cRl87AYhSY8SqIRdIMSjRQ3VtKak1dLjMK70FkHr8sk"
+#define K3                                                                                         \
+	"ssh-rsa "                                                                                 \
+	"AAAAB3NzaC1yc2EAAAADAQABAAAAgQC7fH3UJd/C3K/2uf9lWp3L3uk83v6/"                             \
+	"PTzlcL62bjhLSGoszEs8e4LcYBHnRwHY/ROIo9ahjYE3IS/b+Z0mf+8Vi30k0IvjnfeU2I/"                  \
+	"urIorWT3IZ+vSFJFZpDlTV6+MCI2Ew28pWdYFzFgnAAVexvMcXwotuiG7QYzJMWiIK2sNdQ=="
+#define K3FP "SHA256:INowobYwaQxd9OSrHUY4dFZ0hCLqxA3z9THprewlGxQ"
+/* K1 certified by a CA; the fingerprint is of the certificate blob */
+#define CERT                                                                                       \
+	"ssh-ed25519-cert-v01@openssh.com "                                                        \
+	"AAAAIHNzaC1lZDI1NTE5LWNlcnQtdjAxQG9wZW5zc2guY29tAAAAIJsr+dovDz2+"                         \
+	"ZkgDIRSkdoAIWwt9eoSl1Ae+CyrQ7TaKAAAAIGIx7ILSN2/S7eYxlB/zOsrC/xhRIvCb6iHvrdT8gCk/"         \
+	"AAAAAAAAAAAAAAABAAAABWFsaWNlAAAACQAAAAVhbGljZQAAAAAAAAAA//////////"                       \
+	"8AAAAAAAAAggAAABVwZXJtaXQtWDExLWZvcndhcmRpbmcAAAAAAAAAF3Blcm1pdC1hZ2VudC1mb3J3YXJkaW5nA"  \
+	"AAAAAAAABZwZXJtaXQtcG9ydC1mb3J3YXJkaW5nAAAAAAAAAApwZXJtaXQtcHR5AAAAAAAAAA5wZXJtaXQtdXNl"  \
+	"ci1yYwAAAAAAAAAAAAAAMwAAAAtzc2gtZWQyNTUxOQAAACAP8t0U2Anbprh7p7VngE2pYvoYZTPumGQwAwW4Lwvc" \
+	"iQAAAFMAAAALc3NoLWVkMjU1MTkAAABAkhgz4fMcVYVbsEbFkyuHFKUNejQ3kJM2q1g4ypRDaj1+"             \
+	"u9Z0PUKmqzEuicJrywj02TLQLLyIyVUd7M4ZlovkBw=="
+#define CERTFP "SHA256:uwhN3/Wszb73GIbRheGZ9ZvInaYbyOQVsui8Npbs6XE"
+
+/* ---------- the base root ---------- */
+
+/* Secrets carry "S4lt" and "H4sh" so that a leak is easy to find. */
+#define ROOT_SECRET  "$6$S4ltR00t$H4shR00tAbCdEfGhIjKlMnOp"
+#define ALICE_SECRET "$y$j9T$S4ltAl1ce$H4shAl1ceQrStUvWxYz"
+#define BOB_SECRET   "$6$S4ltB0b$H4shB0bZyXwVuTsRqPoN"
+
+static const char base_passwd[] = "root:x:0:0:root:/root:/bin/bash\n"
+                                  "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+                                  "alice:x:1000:1000:Alice Liddell,,,:/home/alice:/bin/bash\n"
+                                  "bob:x:1001:1001::/home/bob:/bin/sh\n"
+                                  "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+
+static const char base_shadow[] = "root:" ROOT_SECRET ":19000:0:99999:7:::\n"
+                                  "daemon:*:19000:0:99999:7:::\n"
+                                  "alice:" ALICE_SECRET ":19000:0:99999:7:::\n"
+                                  "bob:!" BOB_SECRET ":19000:0:99999:7:::\n"
+                                  "nobody:*:19000:0:99999:7:::\n";
+
+static const char base_group[] = "root:x:0:\n"
+                                 "sudo:x:27:alice\n"
+                                 "adm:x:4:alice,bob\n"
+                                 "alice:x:1000:\n"
+                                 "bob:x:1001:\n"
+                                 "nogroup:x:65534:\n";
+
+static const char base_gshadow[] = "root:*::\n"
+                                   "sudo:*:root:alice\n"
+                                   "adm:!$6$S4ltGr0up$H4shGr0up:alice:alice,bob\n"
+                                   "alice:!::\n"
+                                   "bob:!::\n";
+
+static const char base_alice_keys[] =
+        "# alice's keys\n" K1 " alice@laptop\n\n"
+        "from=\"10.0.0.1\",command=\"echo \\\"hi there\\\"\" " K2 "\n";
+
+#define ALICE_K1 K1FP " ssh-ed25519 comment=alice@laptop"
+#define ALICE_K2                                                                                   \
+	K2FP " ecdsa-sha2-nistp256 options=from=\"10.0.0.1\",command=\"echo \\\"hi there\\\"\""
+#define ALICE_KEYS ALICE_K1 "\n" ALICE_K2
+
+/* ---------- helpers ---------- */
+
+static void on_problem(void *userdata, const char *path, unsigned line, int err, const char *msg)
+{
+	struct fixture *f = userdata;
+
+	if (f->np < MAX_PROBLEMS) {
+		struct problem *p = &f->p[f->np];
+
+		snprintf(p->path, sizeof(p->path), "%s", path);
+		p->line = line;
+		p->err = err;
+		snprintf(p->msg, sizeof(p->msg), "%s", msg);
+	}
+	f->np++;
+}
+
+static void mkdirs(struct fixture *f, const char *rel)
+{
+	char path[1024], *s;
+
+	snprintf(path, sizeof(path), "%s%s", f->root, rel);
+	for (s = path + strlen(f->root) + 1; (s = strchr(s, '/')); s++) {
+		*s = '\0';
+		if (mkdir(path, 0755) < 0)
+			assert_int_equal(errno, EEXIST);
+		*s = '/';
+	}
+	if (mkdir(path, 0755) < 0)
+		assert_int_equal(errno, EEXIST);
+}
+
+static void parent_dirs(struct fixture *f, const char *rel)
+{
+	char dir[1024], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", rel);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdirs(f, dir);
+	}
+}
+
+/* Writes REL (as inside the root) with N bytes of DATA, making parent directories. */
+static void put_n(struct fixture *f, const char *rel, const void *data, size_t n)
+{
+	char path[1024];
+	FILE *fp;
+
+	parent_dirs(f, rel);
+	snprintf(path, sizeof(path), "%s%s", f->root, rel);
+	unlink(path);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(data, 1, n, fp), n);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void put(struct fixture *f, const char *rel, const char *text)
+{
+	put_n(f, rel, text, strlen(text));
+}
+
+static void del(struct fixture *f, const char *rel)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s%s", f->root, rel);
+	assert_int_equal(unlink(path), 0);
+}
+
+static void link_in(struct fixture *f, const char *target, const char *rel)
+{
+	char path[1024];
+
+	parent_dirs(f, rel);
+	snprintf(path, sizeof(path), "%s%s", f->root, rel);
+	assert_int_equal(symlink(target, path), 0);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path) < 0 ? -1 : 0;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f || sodium_init() < 0)
+		return -1;
+	snprintf(f->tmp, sizeof(f->tmp), "/tmp/fim-test-accounts.XXXXXX");
+	if (!mkdtemp(f->tmp))
+		return -1;
+	snprintf(f->root, sizeof(f->root), "%s/root", f->tmp);
+	if (mkdir(f->root, 0755) < 0)
+		return -1;
+	f->rootfd = open(f->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (f->rootfd < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(f->key); i++)
+		f->key[i] = (uint8_t)(0xa0 + i);
+	f->ctx = (struct collect_ctx){
+	        .rootfd = f->rootfd,
+	        .secret_key = f->key,
+	        .problem = on_problem,
+	        .userdata = f,
+	};
+	put(f, "/etc/passwd", base_passwd);
+	put(f, "/etc/shadow", base_shadow);
+	put(f, "/etc/group", base_group);
+	put(f, "/etc/gshadow", base_gshadow);
+	put(f, "/home/alice/.ssh/authorized_keys", base_alice_keys);
+	mkdirs(f, "/home/bob");
+	mkdirs(f, "/root");
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	close(f->rootfd);
+	nftw(f->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static struct obj_set *collect(struct fixture *f, enum fim_kind kind)
+{
+	struct obj_set *s;
+
+	f->np = 0;
+	assert_int_equal(obj_set_new(kind, &s), 0);
+	assert_int_equal(collect_for(kind)(&f->ctx, s), 0);
+	return s;
+}
+
+static struct obj_set *users(struct fixture *f)
+{
+	return collect(f, KIND_USER);
+}
+
+static struct obj_set *groups(struct fixture *f)
+{
+	return collect(f, KIND_GROUP);
+}
+
+static const char *err_name(int err)
+{
+	static char other[16];
+
+	switch (-err) {
+	case EBADMSG:
+		return "EBADMSG";
+	case ENOENT:
+		return "ENOENT";
+	case EINVAL:
+		return "EINVAL";
+	case EISDIR:
+		return "EISDIR";
+	case E2BIG:
+		return "E2BIG";
+	case ELOOP:
+		return "ELOOP";
+	case EOPNOTSUPP:
+		return "EOPNOTSUPP";
+	case EACCES:
+		return "EACCES";
+	}
+	snprintf(other, sizeof(other), "%d", err);
+	return other;
+}
+
+/* The problems as "path:line:ERR" lines, compared with WANT. */
+static void assert_problems(struct fixture *f, const char *want)
+{
+	char got[8192] = "";
+	size_t o = 0;
+
+	for (size_t i = 0; i < f->np && i < MAX_PROBLEMS; i++)
+		o += (size_t)snprintf(got + o, sizeof(got) - o, "%s%s:%u:%s", i ? "\n" : "",
+		                      f->p[i].path, f->p[i].line, err_name(f->p[i].err));
+	if (strcmp(got, want) != 0) {
+		for (size_t i = 0; i < f->np && i < MAX_PROBLEMS; i++)
+			print_message("problem: %s:%u: %s\n", f->p[i].path, f->p[i].line,
+			              f->p[i].msg);
+	}
+	assert_string_equal(got, want);
+}
+
+static void assert_msg(struct fixture *f, size_t i, const char *substring)
+{
+	assert_true(i < f->np);
+	if (!strstr(f->p[i].msg, substring))
+		print_message("message %zu: %s\n", i, f->p[i].msg);
+	assert_non_null(strstr(f->p[i].msg, substring));
+}
+
+/* The ids of S joined by spaces. */
+static void assert_ids(const struct obj_set *s, const char *want)
+{
+	char got[4096] = "";
+	size_t o = 0;
+
+	for (size_t i = 0; i < obj_set_count(s); i++) {
+		const struct obj_rec *r = obj_set_at(s, i);
+
+		assert_true(o + r->id.n + 2 < sizeof(got));
+		if (i)
+			got[o++] = ' ';
+		memcpy(got + o, r->id.p, r->id.n);
+		o += r->id.n;
+		got[o] = '\0';
+	}
+	assert_string_equal(got, want);
+}
+
+static const struct obj_rec *find(const struct obj_set *s, const char *id)
+{
+	const struct obj_rec *r = obj_set_find(s, id, strlen(id));
+
+	if (!r)
+		print_message("no object '%s'\n", id);
+	assert_non_null(r);
+	return r;
+}
+
+/* Attribute ATTR of ID is WANT (NULL: absent). */
+static void assert_val(const struct obj_set *s, const char *id, unsigned attr, const char *want)
+{
+	const struct obj_rec *r = find(s, id);
+	char *got;
+
+	if (!want) {
+		assert_false(r->attrs & ATTR_BIT(attr));
+		return;
+	}
+	if (!(r->attrs & ATTR_BIT(attr)))
+		print_message("%s: attribute %s absent\n", id, attr_name(r->kind, attr));
+	assert_true(r->attrs & ATTR_BIT(attr));
+	got = strndup((const char *)r->val[attr].p, r->val[attr].n);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/* Every object is in both sets; ID differs in exactly MASK, the others not at all. */
+static void assert_only_change(const struct obj_set *a, const struct obj_set *b, const char *id,
+                               attrset_t mask)
+{
+	assert_int_equal(obj_set_count(a), obj_set_count(b));
+	for (size_t i = 0; i < obj_set_count(a); i++) {
+		const struct obj_rec *ra = obj_set_at(a, i), *rb = obj_set_at(b, i);
+		bool target = ra->id.n == strlen(id) && memcmp(ra->id.p, id, ra->id.n) == 0;
+		attrset_t d;
+
+		assert_int_equal(ra->id.n, rb->id.n);
+		assert_memory_equal(ra->id.p, rb->id.p, ra->id.n);
+		assert_int_equal(ra->attrs, rb->attrs);
+		d = obj_diff(ra, rb, attr_all(ra->kind));
+		if (d != (target ? mask : 0))
+			print_message("%.*s: differs in %#x\n", (int)ra->id.n, ra->id.p, d);
+		assert_int_equal(d, target ? mask : 0);
+	}
+}
+
+/* "STATE HEX" as the collector must compute it for SECRET (without leading '!'). */
+static void expect_pw(struct fixture *f, char *out, size_t size, const char *state,
+                      const char *secret)
+{
+	uint8_t d[crypto_generichash_BYTES];
+	char hex[33];
+
+	crypto_generichash(d, sizeof(d), (const uint8_t *)secret, strlen(secret), f->key,
+	                   sizeof(f->key));
+	sodium_bin2hex(hex, sizeof(hex), d, 16);
+	snprintf(out, size, "%s %s", state, hex);
+}
+
+/* A made-up Ed25519 key line "ssh-ed25519 BASE64" whose key bytes are all SEED,
+ * and its element "SHA256:fp ssh-ed25519". */
+static void synth_key(uint8_t seed, char *line, size_t lsize, char *elem, size_t esize)
+{
+	uint8_t blob[51] = {0,   0,   0,   11,  's', 's', 'h', '-', 'e', 'd',
+	                    '2', '5', '5', '1', '9', 0,   0,   0,   32};
+	uint8_t md[32];
+	char b64[80], fp[48];
+
+	memset(blob + 19, seed, 32);
+	sodium_bin2base64(b64, sizeof(b64), blob, sizeof(blob), sodium_base64_VARIANT_ORIGINAL);
+	crypto_hash_sha256(md, blob, sizeof(blob));
+	sodium_bin2base64(fp, sizeof(fp), md, sizeof(md),
+	                  sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+	snprintf(line, lsize, "ssh-ed25519 %s", b64);
+	snprintf(elem, esize, "SHA256:%s ssh-ed25519", fp);
+}
+
+/* Base64 of an SSH blob made of the strings S[0..n). */
+static void blob_b64(char *out, size_t size, size_t n, const char *const *s, const size_t *len)
+{
+	uint8_t blob[512];
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		assert_true(o + 4 + len[i] <= sizeof(blob));
+		blob[o] = (uint8_t)(len[i] >> 24);
+		blob[o + 1] = (uint8_t)(len[i] >> 16);
+		blob[o + 2] = (uint8_t)(len[i] >> 8);
+		blob[o + 3] = (uint8_t)len[i];
+		memcpy(blob + o + 4, s[i], len[i]);
+		o += 4 + len[i];
+	}
+	sodium_bin2base64(out, size, blob, o, sodium_base64_VARIANT_ORIGINAL);
+}
+
+/* ---------- the base root ---------- */
+
+static void test_normal(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *u = users(f), *g;
+	char want[128];
+
+	assert_problems(f, "");
+	assert_ids(u, "alice bob daemon nobody root");
+	assert_val(u, "root", UA_UID, "0");
+	assert_val(u, "root", UA_GID, "0");
+	assert_val(u, "root", UA_GECOS, "root");
+	assert_val(u, "root", UA_HOME, "/root");
+	assert_val(u, "root", UA_SHELL, "/bin/bash");
+	expect_pw(f, want, sizeof(want), "set", ROOT_SECRET);
+	assert_val(u, "root", UA_PASSWORD, want);
+	assert_val(u, "root", UA_GROUPS, "");
+	assert_val(u, "root", UA_AUTHORIZED_KEYS, "");
+
+	assert_val(u, "daemon", UA_PASSWORD, "none");
+	assert_val(u, "daemon", UA_HOME, "/usr/sbin");
+
+	assert_val(u, "alice", UA_UID, "1000");
+	assert_val(u, "alice", UA_GECOS, "Alice Liddell,,,");
+	expect_pw(f, want, sizeof(want), "set", ALICE_SECRET);
+	assert_val(u, "alice", UA_PASSWORD, want);
+	assert_val(u, "alice", UA_GROUPS, "adm\nsudo");
+	assert_val(u, "alice", UA_AUTHORIZED_KEYS, ALICE_KEYS);
+
+	assert_val(u, "bob", UA_GECOS, "");
+	expect_pw(f, want, sizeof(want), "locked", BOB_SECRET);
+	assert_val(u, "bob", UA_PASSWORD, want);
+	assert_val(u, "bob", UA_GROUPS, "adm");
+	assert_val(u, "bob", UA_AUTHORIZED_KEYS, "");
+
+	assert_val(u, "nobody", UA_UID, "65534");
+	assert_val(u, "nobody", UA_PASSWORD, "none");
+	assert_val(u, "nobody", UA_GROUPS, "");
+	assert_val(u, "nobody", UA_AUTHORIZED_KEYS, "");
+	obj_set_free(u);
+
+	g = groups(f);
+	assert_problems(f, "");
+	assert_ids(g, "adm alice bob nogroup root sudo");
+	assert_val(g, "root", GA_GID, "0");
+	assert_val(g, "root", GA_MEMBERS, "");
+	assert_val(g, "root", GA_ADMINISTRATORS, "");
+	assert_val(g, "sudo", GA_GID, "27");
+	assert_val(g, "sudo", GA_MEMBERS, "alice");
+	assert_val(g, "sudo", GA_ADMINISTRATORS, "root");
+	assert_val(g, "adm", GA_MEMBERS, "alice\nbob");
+	assert_val(g, "adm", GA_ADMINISTRATORS, "alice");
+	assert_val(g, "nogroup", GA_GID, "65534");
+	assert_val(g, "nogroup", GA_ADMINISTRATORS, NULL); /* no gshadow entry */
+	obj_set_free(g);
+}
+
+/* The same root collected twice gives the same records. */
+static void test_stable(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *a = users(f), *b = users(f);
+
+	assert_only_change(a, b, "", 0);
+	obj_set_free(a);
+	obj_set_free(b);
+	a = groups(f);
+	b = groups(f);
+	assert_only_change(a, b, "", 0);
+	obj_set_free(a);
+	obj_set_free(b);
+}
+
+/* ---------- drift ---------- */
+
+/* Collects KIND, writes REL = TEXT, collects again: only ID differs, in MASK,
+ * and its ATTR is then WANT. */
+static void drift(struct fixture *f, enum fim_kind kind, const char *rel, const char *text,
+                  const char *id, attrset_t mask, unsigned attr, const char *want)
+{
+	struct obj_set *a = collect(f, kind), *b;
+
+	put(f, rel, text);
+	b = collect(f, kind);
+	assert_problems(f, "");
+	assert_only_change(a, b, id, mask);
+	assert_val(b, id, attr, want);
+	obj_set_free(a);
+	obj_set_free(b);
+}
+
+static void test_drift_shell(void **state)
+{
+	struct fixture *f = *state;
+
+	drift(f, KIND_USER, "/etc/passwd",
+	      "root:x:0:0:root:/root:/bin/bash\n"
+	      "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+	      "alice:x:1000:1000:Alice Liddell,,,:/home/alice:/bin/bash\n"
+	      "bob:x:1001:1001::/home/bob:/bin/bash\n"
+	      "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+	      "bob", ATTR_BIT(UA_SHELL), UA_SHELL, "/bin/bash");
+}
+
+static void test_drift_uid0(void **state)
+{
+	struct fixture *f = *state;
+
+	drift(f, KIND_USER, "/etc/passwd",
+	      "root:x:0:0:root:/root:/bin/bash\n"
+	      "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+	      "alice:x:1000:1000:Alice Liddell,,,:/home/alice:/bin/bash\n"
+	      "bob:x:0:1001::/home/bob:/bin/sh\n"
+	      "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+	      "bob", ATTR_BIT(UA_UID), UA_UID, "0");
+}
+
+static void test_drift_gecos(void **state)
+{
+	struct fixture *f = *state;
+
+	drift(f, KIND_USER, "/etc/passwd",
+	      "root:x:0:0:root:/root:/bin/bash\n"
+	      "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+	      "alice:x:1000:1000:Alice Liddell,,,:/home/alice:/bin/bash\n"
+	      "bob:x:1001:1001:Bob Builder,,,:/home/bob:/bin/sh\n"
+	      "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+	      "bob", ATTR_BIT(UA_GECOS), UA_GECOS, "Bob Builder,,,");
+}
+
+static void test_drift_home(void **state)
+{
+	struct fixture *f = *state;
+
+	drift(f, KIND_USER, "/etc/passwd",
+	      "root:x:0:0:root:/root:/bin/bash\n"
+	      "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+	      "alice:x:1000:1000:Alice Liddell,,,:/home/alice:/bin/bash\n"
+	      "bob:x:1001:1001::/root:/bin/sh\n"
+	      "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+	      "bob", ATTR_BIT(UA_HOME), UA_HOME, "/root");
+}
+
+/* Alice's home moves away from her keys: both attributes change. */
+static void test_drift_home_keys(void **state)
+{
+	struct fixture *f = *state;
+
+	drift(f, KIND_USER, "/etc/passwd",
+	      "root:x:0:0:root:/root:/bin/bash\n"
+	      "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+	      "alice:x:1000:1000:Alice Liddell,,,:/srv/alice:/bin/bash\n"
+	      "bob:x:1001:1001::/home/bob:/bin/sh\n"
+	      "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+	      "alice", ATTR_BIT(UA_HOME) | ATTR_BIT(UA_AUTHORIZED_KEYS), UA_AUTHORIZED_KEYS, "");
+}
+
+static void test_drift_password_changed(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *a = users(f), *b;
+	char before[128], after[128];
+
+	put(f, "/etc/shadow",
+	    "root:" ROOT_SECRET ":19000:0:99999:7:::\n"
+	    "daemon:*:19000:0:99999:7:::\n"
+	    "alice:$y$j9T$S4ltN3w$H4shN3wQrStUvWxYz:19100:0:99999:7:::\n"
+	    "bob:!" BOB_SECRET ":19000:0:99999:7:::\n"
+	    "nobody:*:19000:0:99999:7:::\n");
+	b = users(f);
+	assert_problems(f, "");
+	assert_only_change(a, b, "alice", ATTR_BIT(UA_PASSWORD));
+	expect_pw(f, before, sizeof(before), "set", ALICE_SECRET);
+	expect_pw(f, after, sizeof(after), "set", "$y$j9T$S4ltN3w$H4shN3wQrStUvWxYz");
+	assert_string_not_equal(before, after);
+	assert_val(a, "alice", UA_PASSWORD, before);
+	assert_val(b, "alice", UA_PASSWORD, after);
+	obj_set_free(a);
+	obj_set_free(b);
+}
+
+/* Unlocking keeps the digest: only the state moves from locked to set. */
+static void test_drift_unlocked(void **state)
+{
+	struct fixture *f = *state;
+	char want[128], locked[128];
+
+	/* the digest does not see the '!' */
+	expect_pw(f, want, sizeof(want), "set", BOB_SECRET);
+	expect_pw(f, locked, sizeof(locked), "locked", BOB_SECRET);
+	assert_string_equal(want + strlen("set "), locked + strlen("locked "));
+	drift(f, KIND_USER, "/etc/shadow",
+	      "root:" ROOT_SECRET ":19000:0:99999:7:::\n"
+	      "daemon:*:19000:0:99999:7:::\n"
+	      "alice:" ALICE_SECRET ":19000:0:99999:7:::\n"
+	      "bob:" BOB_SECRET ":19000:0:99999:7:::\n"
+	      "nobody:*:19000:0:99999:7:::\n",
+	      "bob", ATTR_BIT(UA_PASSWORD), UA_PASSWORD, want);
+}
+
+static void test_drift_emptied(void **state)
+{
+	struct fixture *f = *state;
+
+	drift(f, KIND_USER, "/etc/shadow",
+	      "root:" ROOT_SECRET ":19000:0:99999:7:::\n"
+	      "daemon:*:19000:0:99999:7:::\n"
+	      "alice::19000:0:99999:7:::\n"
+	      "bob:!" BOB_SECRET ":19000:0:99999:7:::\n"
+	      "nobody:*:19000:0:99999:7:::\n",
+	      "alice", ATTR_BIT(UA_PASSWORD), UA_PASSWORD, "empty");
+}
+
+/* An attacker's hash written into /etc/passwd is in force and bypasses shadow. */
+static void test_drift_hash_in_passwd(void **state)
+{
+	struct fixture *f = *state;
+	char want[128];
+
+	expect_pw(f, want, sizeof(want), "set", "$6$ev1l$attackerhash");
+	drift(f, KIND_USER, "/etc/passwd",
+	      "root:x:0:0:root:/root:/bin/bash\n"
+	      "daemon:$6$ev1l$attackerhash:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+	      "alice:x:1000:1000:Alice Liddell,,,:/home/alice:/bin/bash\n"
+	      "bob:x:1001:1001::/home/bob:/bin/sh\n"
+	      "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+	      "daemon", ATTR_BIT(UA_PASSWORD), UA_PASSWORD, want);
+}
+
+/* An empty field in /etc/passwd is an empty password, whatever shadow says. */
+static void test_drift_empty_in_passwd(void **state)
+{
+	struct fixture *f = *state;
+
+	drift(f, KIND_USER, "/etc/passwd",
+	      "root::0:0:root:/root:/bin/bash\n"
+	      "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+	      "alice:x:1000:1000:Alice Liddell,,,:/home/alice:/bin/bash\n"
+	      "bob:x:1001:1001::/home/bob:/bin/sh\n"
+	      "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+	      "root", ATTR_BIT(UA_PASSWORD), UA_PASSWORD, "empty");
+}
+
+/* Moving the very same hash from shadow into passwd changes no attribute: the
+ * digest is of the secret only (the file rule on /etc/passwd sees it). */
+static void test_same_hash_moved_to_passwd(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *a = users(f), *b;
+
+	put(f, "/etc/passwd",
+	    "root:x:0:0:root:/root:/bin/bash\n"
+	    "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+	    "alice:" ALICE_SECRET ":1000:1000:Alice Liddell,,,:/home/alice:/bin/bash\n"
+	    "bob:x:1001:1001::/home/bob:/bin/sh\n"
+	    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+	put(f, "/etc/shadow",
+	    "root:" ROOT_SECRET ":19000:0:99999:7:::\n"
+	    "daemon:*:19000:0:99999:7:::\n"
+	    "alice:*:19000:0:99999:7:::\n"
+	    "bob:!" BOB_SECRET ":19000:0:99999:7:::\n"
+	    "nobody:*:19000:0:99999:7:::\n");
+	b = users(f);
+	assert_problems(f, "");
+	assert_only_change(a, b, "", 0);
+	obj_set_free(a);
+	obj_set_free(b);
+}
+
+static void test_drift_added_to_group(void **state)
+{
+	struct fixture *f = *state;
+	static const char group[] = "root:x:0:\n"
+	                            "sudo:x:27:alice,bob\n"
+	                            "adm:x:4:alice,bob\n"
+	                            "alice:x:1000:\n"
+	                            "bob:x:1001:\n"
+	                            "nogroup:x:65534:\n";
+	struct obj_set *ga = groups(f), *ua = users(f), *gb, *ub;
+
+	put(f, "/etc/group", group);
+	ub = users(f);
+	assert_problems(f, "");
+	gb = groups(f);
+	assert_problems(f, "");
+	assert_only_change(ua, ub, "bob", ATTR_BIT(UA_GROUPS));
+	assert_val(ub, "bob", UA_GROUPS, "adm\nsudo");
+	assert_only_change(ga, gb, "sudo", ATTR_BIT(GA_MEMBERS));
+	assert_val(gb, "sudo", GA_MEMBERS, "alice\nbob");
+	obj_set_free(ga);
+	obj_set_free(gb);
+	obj_set_free(ua);
+	obj_set_free(ub);
+}
+
+static void test_drift_administrators(void **state)
+{
+	struct fixture *f = *state;
+
+	drift(f, KIND_GROUP, "/etc/gshadow",
+	      "root:*::\n"
+	      "sudo:*:root,bob:alice\n"
+	      "adm:!$6$S4ltGr0up$H4shGr0up:alice:alice,bob\n"
+	      "alice:!::\n"
+	      "bob:!::\n",
+	      "sudo", ATTR_BIT(GA_ADMINISTRATORS), GA_ADMINISTRATORS, "bob\nroot");
+}
+
+static void test_drift_key_added(void **state)
+{
+	struct fixture *f = *state;
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s\n", base_alice_keys, K3 " r");
+	drift(f, KIND_USER, "/home/alice/.ssh/authorized_keys", text, "alice",
+	      ATTR_BIT(UA_AUTHORIZED_KEYS), UA_AUTHORIZED_KEYS,
+	      K3FP " ssh-rsa comment=r\n" ALICE_KEYS);
+}
+
+static void test_drift_key_removed(void **state)
+{
+	struct fixture *f = *state;
+
+	drift(f, KIND_USER, "/home/alice/.ssh/authorized_keys", K1 " alice@laptop\n", "alice",
+	      ATTR_BIT(UA_AUTHORIZED_KEYS), UA_AUTHORIZED_KEYS, ALICE_K1);
+}
+
+static void test_drift_key_options(void **state)
+{
+	struct fixture *f = *state;
+
+	drift(f, KIND_USER, "/home/alice/.ssh/authorized_keys",
+	      K1 " alice@laptop\n"
+	         "from=\"10.0.0.2\",command=\"echo \\\"hi there\\\"\" " K2 "\n",
+	      "alice", ATTR_BIT(UA_AUTHORIZED_KEYS), UA_AUTHORIZED_KEYS,
+	      ALICE_K1 "\n" K2FP " ecdsa-sha2-nistp256 options=from=\"10.0.0.2\","
+	               "command=\"echo \\\"hi there\\\"\"");
+}
+
+static void test_drift_key_comment(void **state)
+{
+	struct fixture *f = *state;
+
+	drift(f, KIND_USER, "/home/alice/.ssh/authorized_keys",
+	      K1 " mallory@evil\n"
+	         "from=\"10.0.0.1\",command=\"echo \\\"hi there\\\"\" " K2 "\n",
+	      "alice", ATTR_BIT(UA_AUTHORIZED_KEYS), UA_AUTHORIZED_KEYS,
+	      K1FP " ssh-ed25519 comment=mallory@evil\n" ALICE_K2);
+}
+
+/* authorized_keys2 is read by default: attackers hide keys there. */
+static void test_drift_key_in_keys2(void **state)
+{
+	struct fixture *f = *state;
+
+	drift(f, KIND_USER, "/home/bob/.ssh/authorized_keys2", K3 "\n", "bob",
+	      ATTR_BIT(UA_AUTHORIZED_KEYS), UA_AUTHORIZED_KEYS, K3FP " ssh-rsa");
+}
+
+/* ---------- secrets ---------- */
+
+static bool leaks(const uint8_t *p, size_t n)
+{
+	static const char *const needles[] = {"S4lt", "H4sh", "attackerhash"};
+
+	for (size_t k = 0; k < ARRAY_SIZE(needles); k++)
+		if (n >= strlen(needles[k]) && memmem(p, n, needles[k], strlen(needles[k])))
+			return true;
+	return false;
+}
+
+static void assert_no_leak(struct fixture *f, const struct obj_set *s)
+{
+	for (size_t i = 0; i < obj_set_count(s); i++) {
+		const struct obj_rec *r = obj_set_at(s, i);
+
+		assert_false(leaks(r->id.p, r->id.n));
+		for (unsigned a = 0; a < ATTR_KIND_MAX; a++)
+			if (r->attrs & ATTR_BIT(a)) {
+				if (leaks(r->val[a].p, r->val[a].n))
+					print_message("leak in %.*s %u\n", (int)r->id.n, r->id.p,
+					              a);
+				assert_false(leaks(r->val[a].p, r->val[a].n));
+			}
+	}
+	for (size_t i = 0; i < f->np && i < MAX_PROBLEMS; i++) {
+		assert_false(leaks((const uint8_t *)f->p[i].msg, strlen(f->p[i].msg)));
+		assert_false(leaks((const uint8_t *)f->p[i].path, strlen(f->p[i].path)));
+	}
+}
+
+/* Hashes in valid and broken lines of every file: none reaches a value or a message. */
+static void test_secret_never_leaks(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+
+	put(f, "/etc/passwd",
+	    "root:x:0:0:root:/root:/bin/bash\n"
+	    "daemon:$6$S4ltD$H4shD:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+	    "alice:x:1000:1000:Alice Liddell,,,:/home/alice:/bin/bash\n"
+	    "bob:x:1001:1001::/home/bob:/bin/sh\n"
+	    "broken:$6$S4ltE$H4shE:1002\n"
+	    "root:$6$S4ltF$H4shF:0:0::/:/bin/sh\n"
+	    "$6$S4ltG/H4shG:x:1:1::/:/bin/sh\n"
+	    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+	put(f, "/etc/shadow",
+	    "root:" ROOT_SECRET ":19000:0:99999:7:::\n"
+	    "alice:" ALICE_SECRET ":19000:0:99999:7:::\n"
+	    "bob:!" BOB_SECRET "\n"
+	    "bob:$6$S4ltX$H4shX:19000:0:99999:7:::\n"
+	    "alice:$6$S4ltY$H4shY:19000:0:99999:7:::\n"
+	    "$6$S4ltZ$H4shZ\n"
+	    "bad name $6$S4ltW$H4shW:x:19000:0:99999:7:::\n"
+	    "\n"
+	    "+$6$S4ltV$H4shV:x:19000:0:99999:7:::\n");
+	put(f, "/etc/gshadow",
+	    "root:$6$S4ltG1$H4shG1::\n"
+	    "sudo:$6$S4ltG2$H4shG2:root:alice\n"
+	    "sudo:$6$S4ltG3$H4shG3:alice:alice\n"
+	    "$6$S4ltG4$H4shG4\n");
+	put(f, "/etc/group", "root:$6$S4ltG5$H4shG5:0:\nsudo:x:27:alice\n$6$S4ltG6$H4shG6:x:5\n");
+	s = users(f);
+	assert_problems(f, "/etc/passwd:5:EBADMSG\n"
+	                   "/etc/passwd:6:EBADMSG\n"
+	                   "/etc/passwd:7:EBADMSG\n"
+	                   "/etc/shadow:3:EBADMSG\n"
+	                   "/etc/shadow:5:EBADMSG\n"
+	                   "/etc/shadow:6:EBADMSG\n"
+	                   "/etc/shadow:7:EBADMSG\n"
+	                   "/etc/shadow:9:EBADMSG");
+	assert_no_leak(f, s);
+	{
+		char want[128];
+
+		expect_pw(f, want, sizeof(want), "set", "$6$S4ltX$H4shX"); /* line 4 is in force */
+		assert_val(s, "bob", UA_PASSWORD, want);
+	}
+	obj_set_free(s);
+	s = groups(f);
+	assert_problems(f, "/etc/group:3:EBADMSG\n/etc/gshadow:3:EBADMSG\n/etc/gshadow:4:EBADMSG");
+	assert_no_leak(f, s);
+	obj_set_free(s);
+}
+
+/* ---------- malformed input ---------- */
+
+static void test_malformed_passwd(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+	char *text, *o;
+	static const char head[] = "root:x:0:0:root:/root:/bin/bash\n"  /* 1 */
+	                           "short:x:1:1\n"                      /* 2 */
+	                           ":x:2:2::/:/bin/sh\n"                /* 3 */
+	                           "+nisuser::::::\n"                   /* 4 */
+	                           "-nisexcl:x:3:3::/:/bin/sh\n"        /* 5 */
+	                           "bad name:x:4:4::/:/bin/sh\n"        /* 6 */
+	                           "bad/name:x:5:5::/:/bin/sh\n"        /* 7 */
+	                           "uidx:x:12a:5::/:/bin/sh\n"          /* 8 */
+	                           "uidbig:x:4294967295:5::/:/bin/sh\n" /* 9 */
+	                           "gidempty:x:6:::/:/bin/sh\n"         /* 10 */
+	                           "root:x:1:1:second:/:/bin/sh\n"      /* 11 */
+	                           "\n"                                 /* 12 */
+	                           "# comment:x:0:0::/:/bin/sh\n"       /* 13 */
+	                           "ok:x:007:7::/home/ok:/bin/sh\n"     /* 14 */
+	                           "  \tlead:x:8:8::/:/bin/sh\n"        /* 15: libc skips blanks */
+	                           "plus:x:+5:5::/:/bin/sh\n"           /* 16 */
+	                           "gidbig:x:5:99999999999999999999999::/:/bin/sh\n" /* 17 */
+	                           "maxid:x:4294967294:0::/:/bin/sh\n"               /* 18 */
+	                           "nul"; /* 19, continued */
+	static const char nul_rest[] = ":x:9:9::/:/bin/sh\n";
+	size_t n = sizeof(head) - 1 + 1 + sizeof(nul_rest) - 1 + ACCOUNTS_MAX_LINE + 40 + 40;
+
+	text = malloc(n);
+	assert_non_null(text);
+	o = text;
+	memcpy(o, head, sizeof(head) - 1);
+	o += sizeof(head) - 1;
+	*o++ = '\0';
+	memcpy(o, nul_rest, sizeof(nul_rest) - 1);
+	o += sizeof(nul_rest) - 1;
+	/* 20: a line over the limit */
+	memcpy(o, "long:x:10:10:", 13);
+	o += 13;
+	memset(o, 'g', ACCOUNTS_MAX_LINE);
+	o += ACCOUNTS_MAX_LINE;
+	memcpy(o, ":/:/bin/sh\n", 11);
+	o += 11;
+	/* 21: no newline at the end */
+	memcpy(o, "last:x:11:11::/:/bin/sh", 23);
+	o += 23;
+	put_n(f, "/etc/passwd", text, (size_t)(o - text));
+	free(text);
+
+	s = users(f);
+	assert_problems(f, "/etc/passwd:2:EBADMSG\n"
+	                   "/etc/passwd:3:EBADMSG\n"
+	                   "/etc/passwd:4:EBADMSG\n"
+	                   "/etc/passwd:5:EBADMSG\n"
+	                   "/etc/passwd:6:EBADMSG\n"
+	                   "/etc/passwd:7:EBADMSG\n"
+	                   "/etc/passwd:8:EBADMSG\n"
+	                   "/etc/passwd:9:EBADMSG\n"
+	                   "/etc/passwd:10:EBADMSG\n"
+	                   "/etc/passwd:11:EBADMSG\n"
+	                   "/etc/passwd:16:EBADMSG\n"
+	                   "/etc/passwd:17:EBADMSG\n"
+	                   "/etc/passwd:19:EBADMSG\n"
+	                   "/etc/passwd:20:EBADMSG");
+	assert_msg(f, 0, "4 fields where 7 are expected");
+	assert_msg(f, 1, "empty user name");
+	assert_msg(f, 2, "NIS");
+	assert_msg(f, 3, "NIS");
+	assert_msg(f, 4, "whitespace");
+	assert_msg(f, 5, "'/'");
+	assert_msg(f, 6, "uid is not a decimal number");
+	assert_msg(f, 7, "uid is out of range");
+	assert_msg(f, 8, "empty gid");
+	assert_msg(f, 9, "duplicate user 'root': the first entry, on line 1, is in force");
+	assert_msg(f, 10, "uid is not a decimal number");
+	assert_msg(f, 11, "gid is out of range");
+	assert_msg(f, 12, "NUL");
+	assert_msg(f, 13, "longer than 65536");
+	assert_ids(s, "last lead maxid ok root");
+	assert_val(s, "root", UA_GECOS, "root"); /* the first entry */
+	assert_val(s, "ok", UA_UID, "7");
+	assert_val(s, "lead", UA_UID, "8");
+	assert_val(s, "maxid", UA_UID, "4294967294");
+	assert_val(s, "last", UA_SHELL, "/bin/sh");
+	obj_set_free(s);
+}
+
+static void test_malformed_shadow(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+	char want[128];
+
+	put(f, "/etc/shadow",
+	    "root:" ROOT_SECRET ":19000:0:99999:7:::\n" /* 1 */
+	    "alice:" ALICE_SECRET ":19000:0:99999:7\n"  /* 2: 6 fields */
+	    "bob:!" BOB_SECRET ":19000:0:99999:7:::\n"  /* 3 */
+	    "root:*:19000:0:99999:7:::\n"               /* 4: duplicate */
+	    ":*:19000:0:99999:7:::\n"                   /* 5 */
+	    "   \n"                                     /* 6: blank */
+	    "daemon:*:19000:0:99999:7:::\n");           /* 7 */
+	s = users(f);
+	assert_problems(f, "/etc/shadow:2:EBADMSG\n/etc/shadow:4:EBADMSG\n/etc/shadow:5:EBADMSG");
+	assert_msg(f, 0, "6 fields where 9 are expected");
+	assert_msg(f, 1, "duplicate user entry: the first one, on line 1, is in force");
+	assert_msg(f, 2, "empty user name");
+	expect_pw(f, want, sizeof(want), "set", ROOT_SECRET);
+	assert_val(s, "root", UA_PASSWORD, want);
+	assert_val(s, "alice", UA_PASSWORD, "none"); /* no usable entry: no password */
+	expect_pw(f, want, sizeof(want), "locked", BOB_SECRET);
+	assert_val(s, "bob", UA_PASSWORD, want);
+	assert_val(s, "nobody", UA_PASSWORD, "none");
+	obj_set_free(s);
+}
+
+static void test_malformed_group(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+
+	put(f, "/etc/group",
+	    "root:x:0:\n"                 /* 1 */
+	    "sudo:x:27:alice\n"           /* 2 */
+	    "adm:x:four:alice,bob\n"      /* 3 */
+	    "wheel:x:10\n"                /* 4 */
+	    "sudo:x:27:bob\n"             /* 5: duplicate */
+	    "+:::\n"                      /* 6 */
+	    "staff:x:50: carol, ,dave,\n" /* 7 */
+	    "-x:x:1:\n");                 /* 8 */
+	put(f, "/etc/gshadow",
+	    "root:*::\n"       /* 1 */
+	    "sudo:*:root\n"    /* 2: 3 fields */
+	    "staff:!:carol:\n" /* 3 */
+	    "staff:!:bob:\n"); /* 4: duplicate */
+	s = groups(f);
+	assert_problems(f, "/etc/group:3:EBADMSG\n"
+	                   "/etc/group:4:EBADMSG\n"
+	                   "/etc/group:5:EBADMSG\n"
+	                   "/etc/group:6:EBADMSG\n"
+	                   "/etc/group:8:EBADMSG\n"
+	                   "/etc/gshadow:2:EBADMSG\n"
+	                   "/etc/gshadow:4:EBADMSG");
+	assert_msg(f, 0, "gid is not a decimal number");
+	assert_msg(f, 1, "3 fields where 4 are expected");
+	assert_msg(f, 2, "duplicate group 'sudo': the first entry, on line 2, is in force");
+	assert_msg(f, 6, "duplicate group entry");
+	assert_ids(s, "root staff sudo");
+	assert_val(s, "sudo", GA_MEMBERS, "alice");
+	assert_val(s, "sudo", GA_ADMINISTRATORS, NULL);
+	assert_val(s, "staff", GA_MEMBERS, "carol\ndave");
+	assert_val(s, "staff", GA_ADMINISTRATORS, "carol");
+	obj_set_free(s);
+
+	/* users see the membership of the duplicate sudo line: initgroups() does */
+	s = users(f);
+	assert_problems(f, "");
+	assert_val(s, "alice", UA_GROUPS, "sudo");
+	assert_val(s, "bob", UA_GROUPS, "sudo");
+	obj_set_free(s);
+}
+
+static void test_malformed_keys(void **state)
+{
+	struct fixture *f = *state;
+	char text[4096], b64[512], b64b[512], elem[256], line[256];
+	struct obj_set *s;
+	static const char pk[32] = {1};
+	static const char *const mismatch[] = {"ssh-ed25519", pk};
+	static const size_t mismatch_len[] = {11, 32};
+	static const char *const curve[] = {"ecdsa-sha2-nistp256", "nistp384", "QQQQ"};
+	static const size_t curve_len[] = {19, 8, 4};
+
+	blob_b64(b64, sizeof(b64), 2, mismatch, mismatch_len);
+	blob_b64(b64b, sizeof(b64b), 3, curve, curve_len);
+	synth_key(7, line, sizeof(line), elem, sizeof(elem));
+	snprintf(
+	        text, sizeof(text),
+	        "ssh-foo AAAAC3NzaC1lZDI1NTE5AAAAIGIx7ILSN2/S7eYxlB/zOsrC/xhRIvCb6iHvrdT8gCk/\n" /* 1 */
+	        "ssh-ed25519 AAAA!!!!\n"          /* 2 */
+	        "ssh-rsa %s\n"                    /* 3 */
+	        "ecdsa-sha2-nistp256 %s\n"        /* 4 */
+	        "command=\"unterminated " K1 "\n" /* 5 */
+	        "ssh-ed25519\n"                   /* 6 */
+	        "no-pty\n"                        /* 7 */
+	        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGIx7ILSN2/S7eYxlB/zOsrC/xhRIvCb6iHvrdT8gCk\n" /* 8 */
+	        "%s good one\n"                               /* 9 */
+	        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGIx\n", /* 10: blob too short */
+	        b64, b64b, line);
+	put(f, "/home/bob/.ssh/authorized_keys", text);
+	s = users(f);
+	assert_problems(f, "/home/bob/.ssh/authorized_keys:1:EBADMSG\n"
+	                   "/home/bob/.ssh/authorized_keys:2:EBADMSG\n"
+	                   "/home/bob/.ssh/authorized_keys:3:EBADMSG\n"
+	                   "/home/bob/.ssh/authorized_keys:4:EBADMSG\n"
+	                   "/home/bob/.ssh/authorized_keys:5:EBADMSG\n"
+	                   "/home/bob/.ssh/authorized_keys:6:EBADMSG\n"
+	                   "/home/bob/.ssh/authorized_keys:7:EBADMSG\n"
+	                   "/home/bob/.ssh/authorized_keys:8:EBADMSG\n"
+	                   "/home/bob/.ssh/authorized_keys:10:EBADMSG");
+	assert_msg(f, 0, "not a key: unknown key type");
+	assert_msg(f, 1, "not valid base64");
+	assert_msg(f, 2, "another type");
+	assert_msg(f, 3, "another curve");
+	assert_msg(f, 4, "unterminated quote");
+	assert_msg(f, 5, "no key data");
+	assert_msg(f, 6, "no key type");
+	assert_msg(f, 7, "not valid base64"); /* padding missing */
+	assert_msg(f, 8, "malformed key data");
+	snprintf(text, sizeof(text), "%s comment=good one", elem);
+	assert_val(s, "bob", UA_AUTHORIZED_KEYS, text);
+	assert_val(s, "alice", UA_AUTHORIZED_KEYS, ALICE_KEYS);
+	obj_set_free(s);
+}
+
+static void test_malformed_sshd_config(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+
+	put(f, "/etc/ssh/sshd_config",
+	    "# test\n"                                 /* 1 */
+	    "AuthorizedKeysFile \".ssh/unterminated\n" /* 2 */
+	    "AuthorizedKeysFile\n"                     /* 3 */
+	    "Include a.conf \"b.conf\n"                /* 4 */
+	    "authorizedkeysfile=.ssh/a%z .ssh/ok\n"    /* 5 */
+	    "AuthorizedKeysFile .ssh/late\n");         /* 6: too late */
+	put(f, "/home/alice/.ssh/ok", K3 "\n");
+	put(f, "/home/alice/.ssh/late", K1 "\n");
+	put(f, "/etc/ssh/a.conf", "AuthorizedKeysFile .ssh/late\n"); /* not followed */
+	s = users(f);
+	assert_problems(f, "/etc/ssh/sshd_config:2:EBADMSG\n"
+	                   "/etc/ssh/sshd_config:3:EBADMSG\n"
+	                   "/etc/ssh/sshd_config:4:EBADMSG\n"
+	                   "/etc/ssh/sshd_config:5:EBADMSG");
+	assert_msg(f, 0, "unterminated quote");
+	assert_msg(f, 1, "without a value");
+	assert_msg(f, 2, "unterminated quote");
+	assert_msg(f, 3, "unknown %-token");
+	assert_val(s, "alice", UA_AUTHORIZED_KEYS, K3FP " ssh-rsa");
+	assert_val(s, "bob", UA_AUTHORIZED_KEYS, "");
+	obj_set_free(s);
+}
+
+/* ---------- missing and unreadable files ---------- */
+
+static void test_missing_shadow(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+
+	del(f, "/etc/shadow");
+	del(f, "/etc/gshadow");
+	s = users(f);
+	assert_problems(f, "");
+	assert_ids(s, "alice bob daemon nobody root");
+	assert_val(s, "root", UA_PASSWORD, "none");
+	assert_val(s, "alice", UA_PASSWORD, "none");
+	assert_val(s, "alice", UA_GROUPS, "adm\nsudo");
+	obj_set_free(s);
+	s = groups(f);
+	assert_problems(f, "");
+	assert_val(s, "sudo", GA_MEMBERS, "alice");
+	assert_val(s, "sudo", GA_ADMINISTRATORS, NULL);
+	assert_val(s, "root", GA_ADMINISTRATORS, NULL);
+	obj_set_free(s);
+}
+
+/* A shadow that cannot be read says nothing: passwords kept there are absent,
+ * not "none"; a secret in passwd is still known. */
+static void test_unreadable_shadow(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+
+	del(f, "/etc/shadow");
+	mkdirs(f, "/etc/shadow");
+	put(f, "/etc/passwd",
+	    "root:x:0:0:root:/root:/bin/bash\n"
+	    "daemon:*:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n");
+	s = users(f);
+	assert_problems(f, "/etc/shadow:0:EISDIR");
+	assert_msg(f, 0, "is a directory");
+	assert_val(s, "root", UA_PASSWORD, NULL);
+	assert_val(s, "root", UA_UID, "0");
+	assert_val(s, "daemon", UA_PASSWORD, "none");
+	obj_set_free(s);
+}
+
+static void test_missing_passwd_group(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+
+	del(f, "/etc/group");
+	s = users(f);
+	assert_problems(f, "/etc/group:0:ENOENT");
+	assert_ids(s, "alice bob daemon nobody root");
+	assert_val(s, "alice", UA_GROUPS, NULL); /* unknown, not empty */
+	assert_val(s, "alice", UA_AUTHORIZED_KEYS, ALICE_KEYS);
+	obj_set_free(s);
+	s = groups(f);
+	assert_problems(f, "/etc/group:0:ENOENT");
+	assert_ids(s, "");
+	obj_set_free(s);
+
+	del(f, "/etc/passwd");
+	s = users(f);
+	assert_problems(f, "/etc/passwd:0:ENOENT");
+	assert_msg(f, 0, "does not exist");
+	assert_ids(s, "");
+	obj_set_free(s);
+}
+
+/* ---------- symlinks, FIFOs and other files ---------- */
+
+/* An absolute link in the image points into the image, never to the host. */
+static void test_ssh_symlink_outside(void **state)
+{
+	struct fixture *f = *state;
+	char host[256], hostfile[300];
+	struct obj_set *s;
+	FILE *fp;
+
+	/* a directory on the host, outside the root, holding another key */
+	snprintf(host, sizeof(host), "%s/host", f->tmp);
+	assert_int_equal(mkdir(host, 0755), 0);
+	snprintf(hostfile, sizeof(hostfile), "%s/authorized_keys", host);
+	fp = fopen(hostfile, "w");
+	assert_non_null(fp);
+	fputs(K3 " host-key\n", fp);
+	fclose(fp);
+
+	link_in(f, host, "/home/bob/.ssh"); /* absolute, host path */
+	put(f, "/etc/ssh/sshd_config", "AuthorizedKeysFile .ssh/authorized_keys %h/up/keys\n");
+	link_in(f, "../../../../../../../../../../srv", "/home/bob/up"); /* ".." stays in */
+	put(f, "/srv/keys", K1 " srv\n");
+	s = users(f);
+	assert_problems(f, "");
+	assert_val(s, "bob", UA_AUTHORIZED_KEYS, K1FP " ssh-ed25519 comment=srv");
+	obj_set_free(s);
+
+	/* the same host path inside the root is what is read */
+	put(f, hostfile, K2 " in-image\n");
+	s = users(f);
+	assert_problems(f, "");
+	assert_val(s, "bob", UA_AUTHORIZED_KEYS,
+	           K1FP " ssh-ed25519 comment=srv\n" K2FP " ecdsa-sha2-nistp256 comment=in-image");
+	obj_set_free(s);
+}
+
+/* A home that is a link to "/" is "/" of the image. */
+static void test_home_symlink_root(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+
+	del(f, "/home/alice/.ssh/authorized_keys");
+	link_in(f, "/", "/home/carol");
+	put(f, "/etc/passwd", "carol:x:1002:1002::/home/carol:/bin/sh\n");
+	put(f, "/.ssh/authorized_keys", K3 " at-root\n");
+	s = users(f);
+	assert_problems(f, "");
+	assert_val(s, "carol", UA_AUTHORIZED_KEYS, K3FP " ssh-rsa comment=at-root");
+	assert_val(s, "carol", UA_PASSWORD, "none");
+	obj_set_free(s);
+}
+
+static void test_fifo_keys(void **state)
+{
+	struct fixture *f = *state;
+	char path[512];
+	struct obj_set *s;
+
+	del(f, "/home/alice/.ssh/authorized_keys");
+	snprintf(path, sizeof(path), "%s/home/alice/.ssh/authorized_keys", f->root);
+	assert_int_equal(mkfifo(path, 0644), 0);
+	put(f, "/home/alice/.ssh/authorized_keys2", K1 "\n");
+	mkdirs(f, "/home/bob/.ssh/authorized_keys");
+	s = users(f);
+	assert_problems(f, "/home/alice/.ssh/authorized_keys:0:EINVAL\n"
+	                   "/home/bob/.ssh/authorized_keys:0:EISDIR");
+	assert_msg(f, 0, "not a regular file");
+	assert_msg(f, 0, "keys are not recorded");
+	assert_val(s, "alice", UA_AUTHORIZED_KEYS, NULL);
+	assert_val(s, "bob", UA_AUTHORIZED_KEYS, NULL);
+	assert_val(s, "alice", UA_SHELL, "/bin/bash");
+	assert_val(s, "root", UA_AUTHORIZED_KEYS, "");
+	obj_set_free(s);
+}
+
+/* ".ssh" that is a file: no key file can exist below it. */
+static void test_ssh_not_a_directory(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+
+	put(f, "/home/bob/.ssh", "not a directory\n");
+	s = users(f);
+	assert_problems(f, "");
+	assert_val(s, "bob", UA_AUTHORIZED_KEYS, "");
+	obj_set_free(s);
+}
+
+/* ---------- names ---------- */
+
+static void test_odd_names(void **state)
+{
+	struct fixture *f = *state;
+	static const char passwd[] = "j\xc3\xb6s\xc3\xa9:x:2000:2000::/home/jose:/bin/sh\n"
+	                             "\xff\xfe:x:2001:2001::/:/bin/sh\n"
+	                             "a\x01"
+	                             "b:x:2002:2002::/:/bin/sh\n"
+	                             "host$:x:2003:2003:machine:/:/bin/false\n"
+	                             "a;b\\c'd:x:2004:2004::/:/bin/sh\n"
+	                             "\xff\xfe:x:0:0::/:/bin/sh\n"
+	                             "tab\tname:x:2005:2005::/:/bin/sh\n";
+	static const char group[] = "odd:x:3000:\xff\xfe,j\xc3\xb6s\xc3\xa9,host$\n";
+	struct obj_set *s;
+	const struct obj_rec *r;
+
+	put(f, "/etc/passwd", passwd);
+	put(f, "/etc/group", group);
+	s = users(f);
+	assert_problems(f, "/etc/passwd:6:EBADMSG\n/etc/passwd:7:EBADMSG");
+	assert_msg(f, 0, "duplicate user '\\xff\\xfe'");
+	assert_null(strchr(f->p[0].msg, '\xff'));
+	assert_msg(f, 1, "whitespace");
+	assert_int_equal(obj_set_count(s), 5);
+	assert_val(s, "j\xc3\xb6s\xc3\xa9", UA_GROUPS, "odd");
+	assert_val(s, "\xff\xfe", UA_UID, "2001");
+	assert_val(s, "\xff\xfe", UA_GROUPS, "odd");
+	assert_val(s,
+	           "a\x01"
+	           "b",
+	           UA_UID, "2002");
+	assert_val(s, "host$", UA_GROUPS, "odd");
+	assert_val(s, "a;b\\c'd", UA_UID, "2004");
+	r = find(s, "\xff\xfe");
+	assert_int_equal(r->id.n, 2);
+	obj_set_free(s);
+	s = groups(f);
+	assert_problems(f, "");
+	assert_val(s, "odd", GA_MEMBERS, "host$\nj\xc3\xb6s\xc3\xa9\n\xff\xfe");
+	obj_set_free(s);
+}
+
+/* ---------- passwords ---------- */
+
+static void test_password_states(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+	char want[128];
+
+	put(f, "/etc/passwd",
+	    "e:x:1:1::/:/bin/sh\n"
+	    "star:x:2:1::/:/bin/sh\n"
+	    "bang:x:3:1::/:/bin/sh\n"
+	    "bangbang:x:4:1::/:/bin/sh\n"
+	    "bangstar:x:5:1::/:/bin/sh\n"
+	    "banggarbage:x:17:1::/:/bin/sh\n"
+	    "xx:x:6:1::/:/bin/sh\n"
+	    "des:x:7:1::/:/bin/sh\n"
+	    "des12:x:8:1::/:/bin/sh\n"
+	    "des13bad:x:9:1::/:/bin/sh\n"
+	    "sha:x:10:1::/:/bin/sh\n"
+	    "locked:x:11:1::/:/bin/sh\n"
+	    "locked2:x:12:1::/:/bin/sh\n"
+	    "noshadow:x:13:1::/:/bin/sh\n"
+	    "pstar:*:14:1::/:/bin/sh\n"
+	    "phash:$1$abc$def:15:1::/:/bin/sh\n"
+	    "plocked:!$1$abc$def:16:1::/:/bin/sh\n");
+	put(f, "/etc/shadow",
+	    "e::19000:0:99999:7:::\n"
+	    "star:*:19000:0:99999:7:::\n"
+	    "bang:!:19000:0:99999:7:::\n"
+	    "bangbang:!!:19000:0:99999:7:::\n"
+	    "bangstar:!*:19000:0:99999:7:::\n"
+	    "banggarbage:!garbage:19000:0:99999:7:::\n"
+	    "xx:x:19000:0:99999:7:::\n"
+	    "des:abcdefghijk.m:19000:0:99999:7:::\n"
+	    "des12:abcdefghijkl:19000:0:99999:7:::\n"
+	    "des13bad:ab$defghijklm:19000:0:99999:7:::\n"
+	    "sha:$6$s$h:19000:0:99999:7:::\n"
+	    "locked:!$6$s$h:19000:0:99999:7:::\n"
+	    "locked2:!!$6$s$h:19000:0:99999:7:::\n"
+	    "pstar:$6$s$h:19000:0:99999:7:::\n"
+	    "phash:$6$s$h:19000:0:99999:7:::\n");
+	s = users(f);
+	assert_problems(f, "");
+	assert_val(s, "e", UA_PASSWORD, "empty");
+	assert_val(s, "star", UA_PASSWORD, "none");
+	expect_pw(f, want, sizeof(want), "locked", ""); /* a lock with nothing behind it */
+	assert_val(s, "bang", UA_PASSWORD, want);
+	assert_val(s, "bangbang", UA_PASSWORD, want);
+	assert_val(s, "bangstar", UA_PASSWORD, "none");
+	assert_val(s, "banggarbage", UA_PASSWORD, "none");
+	assert_val(s, "xx", UA_PASSWORD, "none");
+	expect_pw(f, want, sizeof(want), "set", "abcdefghijk.m");
+	assert_val(s, "des", UA_PASSWORD, want);
+	assert_val(s, "des12", UA_PASSWORD, "none");
+	assert_val(s, "des13bad", UA_PASSWORD, "none");
+	expect_pw(f, want, sizeof(want), "set", "$6$s$h");
+	assert_val(s, "sha", UA_PASSWORD, want);
+	expect_pw(f, want, sizeof(want), "locked", "$6$s$h");
+	assert_val(s, "locked", UA_PASSWORD, want);
+	assert_val(s, "locked2", UA_PASSWORD, want);
+	assert_val(s, "noshadow", UA_PASSWORD, "none");
+	assert_val(s, "pstar", UA_PASSWORD, "none"); /* passwd's "*" is in force */
+	expect_pw(f, want, sizeof(want), "set", "$1$abc$def");
+	assert_val(s, "phash", UA_PASSWORD, want);
+	expect_pw(f, want, sizeof(want), "locked", "$1$abc$def");
+	assert_val(s, "plocked", UA_PASSWORD, want);
+	obj_set_free(s);
+
+	/* without a key only the state is recorded */
+	f->ctx.secret_key = NULL;
+	s = users(f);
+	assert_val(s, "sha", UA_PASSWORD, "set");
+	assert_val(s, "locked", UA_PASSWORD, "locked");
+	obj_set_free(s);
+}
+
+/* A different key gives different digests (the digest is keyed). */
+static void test_password_keyed(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *a = users(f), *b;
+
+	f->key[0] ^= 1;
+	b = users(f);
+	assert_int_equal(obj_set_count(a), obj_set_count(b));
+	for (size_t i = 0; i < obj_set_count(a); i++) {
+		const struct obj_rec *ra = obj_set_at(a, i), *rb = obj_set_at(b, i);
+		bool digest = ra->id.n != 6 || memcmp(ra->id.p, "daemon", 6) != 0;
+
+		if (ra->id.n == 6 && memcmp(ra->id.p, "nobody", 6) == 0)
+			digest = false;
+		assert_int_equal(obj_diff(ra, rb, attr_all(KIND_USER)),
+		                 digest ? ATTR_BIT(UA_PASSWORD) : 0);
+	}
+	obj_set_free(a);
+	obj_set_free(b);
+}
+
+/* ---------- sshd_config ---------- */
+
+static void test_sshd_tokens(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+
+	put(f, "/etc/ssh/sshd_config",
+	    "Port 22\n"
+	    "  AuthorizedKeysFile   /etc/ssh/keys/%u \".ssh/my keys\" %h/.ssh/x%%y /k/%U\n"
+	    "Match User alice\n"
+	    "  AuthorizedKeysFile /nowhere\n");
+	put(f, "/etc/ssh/keys/alice", K1 " a\n");
+	put(f, "/home/alice/.ssh/my keys", K2 " b\n");
+	put(f, "/home/alice/.ssh/x%y", K3 " c\n");
+	put(f, "/k/1001", K3 " bob-by-uid\n");
+	s = users(f);
+	assert_problems(f, "");
+	assert_val(s, "alice", UA_AUTHORIZED_KEYS,
+	           K3FP " ssh-rsa comment=c\n" K1FP " ssh-ed25519 comment=a\n" K2FP
+	                " ecdsa-sha2-nistp256 comment=b");
+	assert_val(s, "bob", UA_AUTHORIZED_KEYS, K3FP " ssh-rsa comment=bob-by-uid");
+	obj_set_free(s);
+}
+
+static void test_sshd_include(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+
+	put(f, "/etc/ssh/sshd_config",
+	    "Include /etc/ssh/sshd_config.d/*.conf\n"
+	    "AuthorizedKeysFile .ssh/top\n");
+	put(f, "/etc/ssh/sshd_config.d/10-a.conf", "# nothing here\nPasswordAuthentication no\n");
+	put(f, "/etc/ssh/sshd_config.d/20-b.conf", "AuthorizedKeysFile .ssh/from_b\n");
+	put(f, "/etc/ssh/sshd_config.d/30-c.conf", "AuthorizedKeysFile .ssh/from_c\n");
+	put(f, "/etc/ssh/sshd_config.d/.05-hidden.conf", "AuthorizedKeysFile .ssh/hidden\n");
+	put(f, "/etc/ssh/sshd_config.d/01-x.conf.disabled", "AuthorizedKeysFile .ssh/disabled\n");
+	put(f, "/home/alice/.ssh/from_b", K1 "\n");
+	put(f, "/home/alice/.ssh/from_c", K2 "\n");
+	put(f, "/home/alice/.ssh/top", K2 "\n");
+	put(f, "/home/alice/.ssh/hidden", K2 "\n");
+	put(f, "/home/alice/.ssh/disabled", K2 "\n");
+	s = users(f);
+	assert_problems(f, "");
+	assert_val(s, "alice", UA_AUTHORIZED_KEYS, K1FP " ssh-ed25519");
+	obj_set_free(s);
+
+	/* a relative Include is under /etc/ssh; a Match ends the global part */
+	put(f, "/etc/ssh/sshd_config", "Include extra.conf\nAuthorizedKeysFile .ssh/top\n");
+	put(f, "/etc/ssh/extra.conf", "Match Group adm\nAuthorizedKeysFile .ssh/from_b\n");
+	s = users(f);
+	assert_problems(f, "");
+	assert_val(s, "alice", UA_AUTHORIZED_KEYS, ALICE_KEYS); /* the default files */
+	obj_set_free(s);
+}
+
+static void test_sshd_none_and_loops(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+
+	put(f, "/etc/ssh/sshd_config", "AuthorizedKeysFile none\n");
+	s = users(f);
+	assert_problems(f, "");
+	assert_val(s, "alice", UA_AUTHORIZED_KEYS, "");
+	obj_set_free(s);
+
+	/* a file that includes itself: bounded, reported, defaults kept */
+	put(f, "/etc/ssh/sshd_config", "Include sshd_config\n");
+	s = users(f);
+	assert_problems(f, "/etc/ssh/sshd_config:1:ELOOP");
+	assert_val(s, "alice", UA_AUTHORIZED_KEYS, ALICE_KEYS);
+	obj_set_free(s);
+
+	/* a file including itself twice per level: the file count bound ends it */
+	put(f, "/etc/ssh/sshd_config", "Include sshd_config sshd_config\n");
+	s = users(f);
+	assert_true(f->np >= 1);
+	assert_val(s, "alice", UA_AUTHORIZED_KEYS, ALICE_KEYS);
+	obj_set_free(s);
+
+	put(f, "/etc/ssh/sshd_config", "Include /etc/*/x.conf\n");
+	s = users(f);
+	assert_problems(f, "/etc/ssh/sshd_config:1:EOPNOTSUPP");
+	obj_set_free(s);
+}
+
+/* ---------- the key parser ---------- */
+
+static void test_parse_keys(void **state)
+{
+	struct fixture *f = *state;
+	struct buf list = {0};
+	char *got;
+	static const char text[] =
+	        "  " K1 "   alice at laptop  \r\n"
+	        "\t# comment\n"
+	        "command=\"echo \\\"a b\\\"\",no-pty " K3 " x\n"
+	        "cert-authority,principals=\"a,b\" " K1 "\n" CERT " alice@laptop\n"
+	        "restrict\t" K2 "\n";
+
+	f->np = 0;
+	assert_int_equal(accounts_parse_keys(&f->ctx, "/k", text, sizeof(text) - 1, &list), 0);
+	assert_problems(f, "");
+	got = strndup((const char *)list.p, list.n);
+	assert_string_equal(got, K1FP
+	                    " ssh-ed25519 comment=alice at laptop\n" K3FP
+	                    " ssh-rsa options=command=\"echo \\\"a b\\\"\",no-pty comment=x\n" K1FP
+	                    " ssh-ed25519 options=cert-authority,principals=\"a,b\"\n" CERTFP
+	                    " ssh-ed25519-cert-v01@openssh.com comment=alice@laptop\n" K2FP
+	                    " ecdsa-sha2-nistp256 options=restrict");
+	free(got);
+	buf_free(&list);
+}
+
+static void test_key_bounds(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = (ACCOUNTS_MAX_KEYS + 1) * (sizeof(K1) + 1) + 1;
+	char *text = malloc(n), *o = text;
+	struct obj_set *s;
+
+	assert_non_null(text);
+	for (unsigned i = 0; i <= ACCOUNTS_MAX_KEYS; i++) {
+		memcpy(o, K1 "\n", sizeof(K1));
+		o += sizeof(K1);
+	}
+	put_n(f, "/home/bob/.ssh/authorized_keys", text, (size_t)(o - text));
+	free(text);
+	s = users(f);
+	assert_problems(f, "/home/bob/.ssh/authorized_keys:10001:E2BIG");
+	assert_val(s, "bob", UA_AUTHORIZED_KEYS, NULL);
+	assert_val(s, "alice", UA_AUTHORIZED_KEYS, ALICE_KEYS);
+	obj_set_free(s);
+}
+
+static void test_keyfile_bound(void **state)
+{
+	struct fixture *f = *state;
+	char text[1024] = "AuthorizedKeysFile";
+	struct obj_set *s;
+
+	for (unsigned i = 0; i < ACCOUNTS_MAX_KEYFILES + 3; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), " .ssh/k%u", i);
+	strcat(text, "\n");
+	put(f, "/etc/ssh/sshd_config", text);
+	put(f, "/home/alice/.ssh/k31", K1 "\n");
+	put(f, "/home/alice/.ssh/k32", K2 "\n");
+	s = users(f);
+	assert_problems(f, "/etc/ssh/sshd_config:1:E2BIG");
+	assert_val(s, "alice", UA_AUTHORIZED_KEYS, K1FP " ssh-ed25519");
+	obj_set_free(s);
+}
+
+/* The buffer-level parsers without a root: keys absent when not asked for. */
+static void test_parse_users_buffers(void **state)
+{
+	struct fixture *f = *state;
+	struct accounts_text pw = {"/etc/passwd", base_passwd, sizeof(base_passwd) - 1, 0};
+	struct accounts_text sh = {"/etc/shadow", NULL, 0, -ENOENT};
+	struct accounts_text gr = {"/etc/group", base_group, sizeof(base_group) - 1, 0};
+	struct obj_set *s;
+
+	assert_int_equal(obj_set_new(KIND_USER, &s), 0);
+	f->np = 0;
+	assert_int_equal(accounts_parse_users(&f->ctx, &pw, &sh, &gr, NULL, s), 0);
+	assert_problems(f, "");
+	assert_ids(s, "alice bob daemon nobody root");
+	assert_val(s, "alice", UA_AUTHORIZED_KEYS, NULL);
+	assert_val(s, "alice", UA_PASSWORD, "none");
+	assert_val(s, "bob", UA_GROUPS, "adm");
+	obj_set_free(s);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+	        T(test_normal),
+	        T(test_stable),
+	        T(test_drift_shell),
+	        T(test_drift_uid0),
+	        T(test_drift_gecos),
+	        T(test_drift_home),
+	        T(test_drift_home_keys),
+	        T(test_drift_password_changed),
+	        T(test_drift_unlocked),
+	        T(test_drift_emptied),
+	        T(test_drift_hash_in_passwd),
+	        T(test_drift_empty_in_passwd),
+	        T(test_same_hash_moved_to_passwd),
+	        T(test_drift_added_to_group),
+	        T(test_drift_administrators),
+	        T(test_drift_key_added),
+	        T(test_drift_key_removed),
+	        T(test_drift_key_options),
+	        T(test_drift_key_comment),
+	        T(test_drift_key_in_keys2),
+	        T(test_secret_never_leaks),
+	        T(test_malformed_passwd),
+	        T(test_malformed_shadow),
+	        T(test_malformed_group),
+	        T(test_malformed_keys),
+	        T(test_malformed_sshd_config),
+	        T(test_missing_shadow),
+	        T(test_unreadable_shadow),
+	        T(test_missing_passwd_group),
+	        T(test_ssh_symlink_outside),
+	        T(test_home_symlink_root),
+	        T(test_fifo_keys),
+	        T(test_ssh_not_a_directory),
+	        T(test_odd_names),
+	        T(test_password_states),
+	        T(test_password_keyed),
+	        T(test_sshd_tokens),
+	        T(test_sshd_include),
+	        T(test_sshd_none_and_loops),
+	        T(test_parse_keys),
+	        T(test_key_bounds),
+	        T(test_keyfile_bound),
+	        T(test_parse_users_buffers),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
