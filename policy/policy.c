@@ -781,8 +781,7 @@ static int parse_obj_rule(struct line *l, enum fim_kind kind, bool exclude)
 		r = next_pattern(l, &t, NULL);
 		if (r < 0)
 			return r;
-		body = pattern_body(&t, NULL);
-		if (r == 0 || body.len == 0)
+		if (r == 0 || (body = pattern_body(&t, NULL)).len == 0)
 			return line_fail(l, l->pos, -EINVAL, "missing name pattern after 'name='");
 		rule.glob = strndup(body.s, body.len);
 		r = 0;
