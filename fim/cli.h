@@ -24,12 +24,34 @@ struct fim_opts {
 	bool quick;         /* check: re-hash only files whose inode/size/times differ */
 	bool keep_cache;    /* leave the pages of files fim read cached */
 	bool nice;          /* idle CPU and I/O priority */
+	/* command options (accepted anywhere on the line) */
+	const char *sign_key;        /* baseline, accept: sign with this secret key */
+	const char *verify_key;      /* check, show, verify, accept: require this signer */
+	const char *passphrase_file; /* key generate, baseline, accept */
+	const char *out;             /* key generate: directory */
+	const char *alerts;          /* check: append drift to this alert trail */
+	const char *alerts_key;      /* check, log verify: key of the trail's chain */
+	const char *reason;          /* accept: why */
+	const char *kind;            /* accept: every drifted object of this kind */
+	bool all;                    /* accept: everything that drifted */
+	/* set by accept to run a check into its own sink (no alert trail) */
+	const struct report_ops *report_ops;
+	void *report_user;
 };
 
 int cmd_baseline(struct fim_opts *o, int argc, char **argv);
 int cmd_check(struct fim_opts *o, int argc, char **argv);
 int cmd_show(struct fim_opts *o, int argc, char **argv);
 int cmd_policy(struct fim_opts *o, int argc, char **argv);
+int cmd_key(struct fim_opts *o, int argc, char **argv);
+int cmd_verify(struct fim_opts *o, int argc, char **argv);
+int cmd_accept(struct fim_opts *o, int argc, char **argv);
+int cmd_history(struct fim_opts *o, int argc, char **argv);
+int cmd_log(struct fim_opts *o, int argc, char **argv);
+
+/* Prints the accept history of object ID of KIND (indented lines, or
+ * JSON lines). Returns 0 or a negative errno. */
+int history_show(struct store *s, bool json, enum fim_kind kind, const char *id);
 
 /* Loads the policy, printing "fim: FILE:LINE:COL: MESSAGE" on failure.
  * Returns 0 or FIM_EXIT_POLICY. */

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "objects.h"
 #include "progress.h"
+#include "trust.h"
 
 struct baseline_run {
 	const char *db;
@@ -166,6 +167,30 @@ static int write_meta(struct baseline_run *b, const struct fim_opts *o, const st
 	return r;
 }
 
+/* Accepts recorded in the previous baseline stay in the history of the new one. */
+static int carry_history(const struct fim_opts *o, struct store_writer *w)
+{
+	struct store_iter *it = NULL;
+	struct store *s;
+	struct bytes e;
+	uint64_t seq;
+	int r;
+
+	if (store_open(o->db, &s) < 0)
+		return 0; /* no usable previous baseline: nothing to carry */
+	r = store_audit_iter(s, &it);
+	while (r >= 0 && (r = store_audit_next(it, &seq, &e)) > 0)
+		r = store_writer_audit(w, e.p, e.n, NULL);
+	store_iter_free(it);
+	store_close(s);
+	if (r == -EBADMSG) {
+		log_warn("%s: the previous baseline's accept history is damaged; not carried over",
+		         o->db);
+		r = 0;
+	}
+	return r;
+}
+
 /* The previous baseline, if any, tells how much there is to do. */
 static void start_progress(struct baseline_run *b, const struct fim_opts *o)
 {
@@ -186,6 +211,7 @@ int cmd_baseline(struct fim_opts *o, int argc, char **argv)
 {
 	static const struct walk_ops ops = {.entry = on_entry, .error = on_error};
 	struct baseline_run b = {.db = o->db};
+	struct sign_key signer = {0};
 	struct policy *p = NULL;
 	int rootfd = -1, ret, r;
 	double t0 = cli_now();
@@ -199,6 +225,10 @@ int cmd_baseline(struct fim_opts *o, int argc, char **argv)
 	if (ret)
 		return ret;
 	algo = cli_policy_hash(p);
+	/* a wrong passphrase must fail before the walk, with the old baseline intact */
+	ret = trust_load_signer(o, &signer);
+	if (ret)
+		goto out;
 	ret = FIM_EXIT_IO;
 	rootfd = cli_open_root(o);
 	if (rootfd < 0)
@@ -236,7 +266,14 @@ int cmd_baseline(struct fim_opts *o, int argc, char **argv)
 	if (r == -ENOMEM)
 		log_error("baseline: out of memory");
 	if (r == 0)
+		r = carry_history(o, b.w);
+	if (r == 0)
 		r = write_meta(&b, o, p, algo);
+	if (r == 0 && signer.sk) {
+		r = trust_sign(b.w, &signer);
+		if (r < 0)
+			log_error("%s: cannot sign the new baseline: %s", o->db, strerror(-r));
+	}
 	if (r == 0)
 		r = store_writer_commit(b.w);
 	else
@@ -261,6 +298,7 @@ out:
 		close(rootfd);
 	pipeline_free(b.pipe);
 	files_scratch_free(&b.scratch);
+	sign_key_free(&signer);
 	policy_free(p);
 	return ret;
 }

@@ -12,6 +12,8 @@
 #include "log.h"
 #include "objects.h"
 #include "progress.h"
+#include "trail.h"
+#include "trust.h"
 
 /* Per walked directory: the baseline's entries of the same directory, read
  * in the same (byte) order as the walk, so the two merge like sorted lists. */
@@ -28,7 +30,12 @@ struct check_run {
 	struct policy *old;           /* the baseline's policy, when it differs */
 	struct files_scratch scratch; /* for what the walker collects itself */
 	struct pipeline *pipe;
-	struct report rep;
+	struct report rep;  /* what drift is told to: main, or main and the trail */
+	struct report main; /* the report on stdout */
+	struct report tr;   /* JSON into the alert trail */
+	struct trail *trail;
+	FILE *trail_out;
+	const char *trail_path;
 	struct report_summary sum;
 	struct buf path; /* for baseline-only subtrees */
 	bool quick;      /* trust inode, size, mtime and ctime for the rest */
@@ -429,6 +436,45 @@ static const char *meta_text(struct store *s, const char *key, char *buf, size_t
 	return buf;
 }
 
+/* With --alerts (or "set alerts.file"), drift also goes, as JSON, into the
+ * hash-chained alert trail. Returns 0 or -1 (reported). */
+static int open_trail(struct check_run *c, const struct fim_opts *o, const struct policy *p)
+{
+	const char *path = o->alerts ? o->alerts : policy_get(p, "alerts.file");
+	const char *keyfile = o->alerts_key ? o->alerts_key : policy_get(p, "alerts.key");
+	uint8_t key[TRAIL_KEY_BYTES];
+	int r;
+
+	if (!path)
+		return 0;
+	c->trail_path = path;
+	if (keyfile) {
+		r = trail_load_key(keyfile, key);
+		if (r < 0) {
+			log_error("%s: cannot read the alert trail key: %s", keyfile,
+			          r == -EINVAL ? "shorter than 32 bytes" : trail_cause(r));
+			return -1;
+		}
+	}
+	r = trail_open(path, keyfile ? key : NULL, &c->trail);
+	explicit_bzero(key, sizeof(key));
+	if (r < 0) {
+		log_error("%s: cannot open the alert trail: %s", path, trail_cause(r));
+		return -1;
+	}
+	c->trail_out = trail_stream(c->trail);
+	if (!c->trail_out) {
+		log_error("%s: cannot open the alert trail: %s", path, strerror(errno));
+		return -1;
+	}
+	c->tr = (struct report){.ops = &report_json, .out = c->trail_out};
+	if (report_tee(&c->rep, &c->main, &c->tr) < 0) {
+		log_error("check: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* Loads the baseline's own policy when it differs from the one in force. */
 static int load_old_policy(struct check_run *c, bool *changed)
 {
@@ -469,6 +515,9 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 	ret = cli_open_store(o, &c.s);
 	if (ret)
 		goto out;
+	ret = trust_verify(o, p, c.s);
+	if (ret)
+		goto out;
 	ret = FIM_EXIT_BASELINE;
 	if (load_old_policy(&c, &info.policy_changed) < 0) {
 		log_error("%s: the baseline's policy is missing or corrupt; run 'fim baseline'",
@@ -495,8 +544,14 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 		log_error("check: out of memory");
 		goto out;
 	}
-	c.rep = (struct report){
-	        .ops = cli_report_ops(o), .out = stdout, .color = o->color, .verbose = o->verbose};
+	c.main = (struct report){.ops = o->report_ops ? o->report_ops : cli_report_ops(o),
+	                         .out = stdout,
+	                         .color = o->color,
+	                         .verbose = o->verbose,
+	                         .user = o->report_user};
+	c.rep = c.main;
+	if (!o->report_ops && open_trail(&c, o, p) < 0)
+		goto out;
 	r = c.rep.ops->begin(&c.rep, &info);
 	if (r == 0)
 		r = pipeline_new(o->jobs ? o->jobs : pipeline_default_jobs(),
@@ -538,6 +593,12 @@ out:
 	pipeline_free(c.pipe);
 	if (c.rep.ops)
 		c.rep.ops->free(&c.rep);
+	if (c.trail_out && fclose(c.trail_out) != 0 && ret < FIM_EXIT_USAGE) {
+		log_error("%s: cannot append to the alert trail: %s", c.trail_path,
+		          trail_cause(-errno));
+		ret = FIM_EXIT_IO;
+	}
+	trail_close(c.trail);
 	if (rootfd >= 0)
 		close(rootfd);
 	files_scratch_free(&c.scratch);

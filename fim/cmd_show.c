@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "jbytes.h"
 #include "log.h"
+#include "trust.h"
 
 static void show_human(const char *path, const struct file_rec *rec)
 {
@@ -110,6 +111,7 @@ static int show_obj(struct fim_opts *o, struct store *s, const char *arg, enum f
 		show_obj_json(&rec);
 	else
 		show_obj_human(&rec);
+	history_show(s, strcmp(o->format, "json") == 0, kind, name);
 	return 0;
 }
 
@@ -125,6 +127,11 @@ int cmd_show(struct fim_opts *o, int argc, char **argv)
 	ret = cli_open_store(o, &s);
 	if (ret)
 		return ret;
+	ret = trust_verify(o, NULL, s);
+	if (ret) {
+		store_close(s);
+		return ret;
+	}
 	for (int i = 1; i < argc; i++) {
 		struct file_rec rec;
 		enum fim_kind kind;
@@ -155,6 +162,7 @@ int cmd_show(struct fim_opts *o, int argc, char **argv)
 			show_json(argv[i], &rec);
 		else
 			show_human(argv[i], &rec);
+		history_show(s, strcmp(o->format, "json") == 0, KIND_FILE, argv[i]);
 	}
 	store_close(s);
 	return ret;

@@ -19,6 +19,11 @@ static void usage(FILE *f)
 	           "  check               compare the live system with the baseline\n"
 	           "  show PATH...        print baseline records\n"
 	           "  policy test PATH... show which rule and attributes apply\n"
+	           "  verify              check the baseline's signature\n"
+	           "  accept ID...|--all  take reviewed drift into the baseline\n"
+	           "  history             list accepts\n"
+	           "  key generate --out DIR   make a signing key pair\n"
+	           "  log verify FILE     check an alert trail's chain\n"
 	           "\n"
 	           "options:\n"
 	           "  -c, --policy FILE   policy file (default " FIM_DEFAULT_POLICY ")\n"
@@ -30,6 +35,13 @@ static void usage(FILE *f)
 	           "                      mtime or ctime differ from the baseline\n"
 	           "      --nice          run at idle CPU and I/O priority\n"
 	           "      --keep-cache    leave the pages of files read in the page cache\n"
+	           "      --sign-key FILE       sign the baseline (baseline, accept)\n"
+	           "      --verify-key FILE     require a valid signature by this key\n"
+	           "      --passphrase-file F   read the key's passphrase from F\n"
+	           "      --alerts FILE         append drift to this alert trail (check)\n"
+	           "      --alerts-key FILE     key of the trail's hash chain\n"
+	           "      --reason TEXT         why (accept); --all, --kind KIND\n"
+	           "      --out DIR             where key generate writes\n"
 	           "  -q, --quiet         only errors on stderr\n"
 	           "  -v, --verbose       more detail\n"
 	           "      --version       print the version\n"
@@ -73,6 +85,15 @@ int main(int argc, char **argv)
 		{ "quick", no_argument, NULL, 'Q' },
 		{ "nice", no_argument, NULL, 'N' },
 		{ "keep-cache", no_argument, NULL, 'K' },
+		{ "sign-key", required_argument, NULL, 1000 },
+		{ "verify-key", required_argument, NULL, 1001 },
+		{ "passphrase-file", required_argument, NULL, 1002 },
+		{ "out", required_argument, NULL, 1003 },
+		{ "alerts", required_argument, NULL, 1004 },
+		{ "alerts-key", required_argument, NULL, 1005 },
+		{ "reason", required_argument, NULL, 1006 },
+		{ "kind", required_argument, NULL, 1007 },
+		{ "all", no_argument, NULL, 1008 },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -128,6 +149,33 @@ int main(int argc, char **argv)
 		case 'K':
 			o.keep_cache = true;
 			break;
+		case 1000:
+			o.sign_key = optarg;
+			break;
+		case 1001:
+			o.verify_key = optarg;
+			break;
+		case 1002:
+			o.passphrase_file = optarg;
+			break;
+		case 1003:
+			o.out = optarg;
+			break;
+		case 1004:
+			o.alerts = optarg;
+			break;
+		case 1005:
+			o.alerts_key = optarg;
+			break;
+		case 1006:
+			o.reason = optarg;
+			break;
+		case 1007:
+			o.kind = optarg;
+			break;
+		case 1008:
+			o.all = true;
+			break;
 		case 'q':
 			o.verbose = 0;
 			break;
@@ -168,6 +216,16 @@ int main(int argc, char **argv)
 		return cmd_show(&o, argc, argv);
 	if (strcmp(cmd, "policy") == 0)
 		return cmd_policy(&o, argc, argv);
+	if (strcmp(cmd, "key") == 0)
+		return cmd_key(&o, argc, argv);
+	if (strcmp(cmd, "verify") == 0)
+		return cmd_verify(&o, argc, argv);
+	if (strcmp(cmd, "accept") == 0)
+		return cmd_accept(&o, argc, argv);
+	if (strcmp(cmd, "history") == 0)
+		return cmd_history(&o, argc, argv);
+	if (strcmp(cmd, "log") == 0)
+		return cmd_log(&o, argc, argv);
 	log_error("unknown command '%s' (see fim --help)", cmd);
 	return FIM_EXIT_USAGE;
 }

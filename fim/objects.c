@@ -322,3 +322,20 @@ int objects_check(const struct fim_opts *o, int rootfd, const struct policy *p,
 	sodium_memzero(key, sizeof(key));
 	return r;
 }
+
+int objects_collect(int rootfd, struct store *s, enum fim_kind kind, struct obj_set **ret,
+                    uint64_t *errors)
+{
+	uint8_t key[COLLECT_KEY_BYTES] = {0};
+	struct problem_sink ps = {.kind = kind};
+	struct bytes v;
+	int r;
+
+	if (store_meta(s, META_OBJECT_KEY, &v) == 0 && v.n == sizeof(key))
+		memcpy(key, v.p, sizeof(key));
+	r = collect(rootfd, key, kind, &ps, ret);
+	sodium_memzero(key, sizeof(key));
+	if (errors)
+		*errors += ps.errors;
+	return r;
+}

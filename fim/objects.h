@@ -31,3 +31,9 @@ int objects_baseline(const struct fim_opts *o, int rootfd, const struct policy *
 int objects_check(const struct fim_opts *o, int rootfd, const struct policy *p,
                   const struct policy *old, struct store *s, struct report *rep,
                   struct report_summary *sum);
+
+/* The live objects of KIND (sorted), with the password-digest key of the
+ * baseline S; problems are logged and counted in *errors. Returns 0 or a
+ * negative errno. */
+int objects_collect(int rootfd, struct store *s, enum fim_kind kind, struct obj_set **ret,
+                    uint64_t *errors);

@@ -76,3 +76,85 @@ struct bytes report_obj_value(const struct obj_rec *r, unsigned a)
 		return obj_secret_state(r->val[a]);
 	return r->val[a];
 }
+
+/* --- tee: one report into two sinks (the terminal and the alert trail) --- */
+
+struct tee_priv {
+	struct report *a, *b;
+};
+
+static int tee_begin(struct report *r, const struct report_info *info)
+{
+	struct tee_priv *t = r->priv;
+	int x = t->a->ops->begin(t->a, info), y = t->b->ops->begin(t->b, info);
+
+	return x < 0 ? x : y;
+}
+
+static int tee_drift(struct report *r, const struct drift *d)
+{
+	struct tee_priv *t = r->priv;
+	int x = t->a->ops->drift(t->a, d), y = t->b->ops->drift(t->b, d);
+
+	return x < 0 ? x : y;
+}
+
+static int tee_error(struct report *r, struct bytes id, int err)
+{
+	struct tee_priv *t = r->priv;
+	int x = t->a->ops->error(t->a, id, err), y = t->b->ops->error(t->b, id, err);
+
+	return x < 0 ? x : y;
+}
+
+static int tee_problem(struct report *r, enum fim_kind kind, const char *path, unsigned line,
+                       int err, const char *msg)
+{
+	struct tee_priv *t = r->priv;
+	int x = t->a->ops->problem(t->a, kind, path, line, err, msg);
+	int y = t->b->ops->problem(t->b, kind, path, line, err, msg);
+
+	return x < 0 ? x : y;
+}
+
+static int tee_end(struct report *r, const struct report_summary *s)
+{
+	struct tee_priv *t = r->priv;
+	int x = t->a->ops->end(t->a, s), y = t->b->ops->end(t->b, s);
+
+	return x < 0 ? x : y;
+}
+
+static void tee_free(struct report *r)
+{
+	struct tee_priv *t = r->priv;
+
+	if (!t)
+		return;
+	t->a->ops->free(t->a);
+	t->b->ops->free(t->b);
+	free(t);
+	r->priv = NULL;
+}
+
+static const struct report_ops report_tee_ops = {
+        .name = "tee",
+        .begin = tee_begin,
+        .drift = tee_drift,
+        .error = tee_error,
+        .problem = tee_problem,
+        .end = tee_end,
+        .free = tee_free,
+};
+
+int report_tee(struct report *out, struct report *a, struct report *b)
+{
+	struct tee_priv *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	t->a = a;
+	t->b = b;
+	*out = (struct report){.ops = &report_tee_ops, .out = a->out, .priv = t};
+	return 0;
+}

@@ -71,11 +71,17 @@ struct report {
 	bool color;
 	int verbose;
 	void *priv;
+	void *user; /* for a backend that needs the caller's context */
 };
 
 extern const struct report_ops report_human;
 extern const struct report_ops report_json;
 extern const struct report_ops report_null;
+
+/* Makes OUT a report that forwards every call to A, then B (which must
+ * outlive OUT; freeing OUT frees what they hold, not A and B themselves).
+ * Returns 0 or -ENOMEM. */
+int report_tee(struct report *out, struct report *a, struct report *b);
 
 /* Backend by name ("human", "json", "null") or NULL. */
 const struct report_ops *report_lookup(const char *name);

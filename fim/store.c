@@ -12,12 +12,13 @@
 #include <lmdb.h>
 
 #include "endian.h"
+#include "hash.h"
 #include "object.h"
 #include "store.h"
 
 #define CURRENT         "current"
 #define BASELINE_PREFIX "baseline."
-#define MAX_DBS         (4 + KIND__MAX)
+#define MAX_DBS         32 /* ours need 4 + KIND__MAX; more is what a digest must still see */
 #define KEY_MAX         (8 + FIM_MAX_NAME)
 #define MIB             ((size_t)1 << 20)
 #define MAP_START       (64 * MIB) /* also the head room kept free above twice the used size */
@@ -37,7 +38,9 @@ struct store {
 	MDB_txn *txn; /* the one read transaction, open until store_close */
 	MDB_dbi meta, files, nodes;
 	MDB_dbi objs[KIND__MAX];
-	uint32_t have_objs;           /* bit per kind whose database exists */
+	uint32_t have_objs; /* bit per kind whose database exists */
+	MDB_dbi audit;
+	bool have_audit;
 	uintptr_t map_start, map_end; /* the map, found from a value in it */
 };
 
@@ -57,6 +60,8 @@ struct store_writer {
 	MDB_dbi meta, files, nodes;
 	MDB_dbi objs[KIND__MAX];
 	uint32_t have_objs;
+	MDB_dbi audit;
+	bool have_audit;
 	size_t psize, batch_puts, batch_cost;
 	uint64_t next_id;
 	int err; /* first LMDB failure: the batch is lost, so every later call fails */
@@ -245,6 +250,12 @@ static int store_open_dbs(struct store *s)
 		if (rc == 0)
 			s->have_objs |= 1u << k;
 		else if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
+	if (!rc) {
+		rc = mdb_dbi_open(s->txn, "audit", 0, &s->audit);
+		s->have_audit = rc == 0;
+		if (rc == MDB_NOTFOUND)
 			rc = 0;
 	}
 	return rc == MDB_NOTFOUND ? -EBADMSG : mdb_err(rc);
@@ -506,6 +517,141 @@ int store_obj_next(struct store_iter *it, struct obj_rec *rec)
 		return -EBADMSG;
 	rec->id = (struct bytes){k.mv_data, k.mv_size};
 	return 1;
+}
+
+int store_audit_iter(struct store *s, struct store_iter **ret)
+{
+	struct store_iter *it = calloc(1, sizeof(*it));
+	int rc;
+
+	if (!it)
+		return -ENOMEM;
+	it->kind = KIND__MAX; /* marks an audit iteration */
+	if (!s->have_audit) {
+		it->done = true;
+		*ret = it;
+		return 0;
+	}
+	rc = mdb_cursor_open(s->txn, s->audit, &it->cur);
+	if (rc) {
+		free(it);
+		return mdb_err(rc);
+	}
+	*ret = it;
+	return 0;
+}
+
+int store_audit_next(struct store_iter *it, uint64_t *seq, struct bytes *entry)
+{
+	MDB_val k, v;
+	int rc;
+
+	if (it->done || it->kind != KIND__MAX)
+		return 0;
+	rc = mdb_cursor_get(it->cur, &k, &v, it->started ? MDB_NEXT : MDB_FIRST);
+	it->started = true;
+	if (rc == MDB_NOTFOUND) {
+		it->done = true;
+		return 0;
+	}
+	if (rc)
+		return mdb_err(rc);
+	if (k.mv_size != 8)
+		return -EBADMSG;
+	*seq = get_be64(k.mv_data);
+	*entry = (struct bytes){v.mv_data, v.mv_size};
+	return 1;
+}
+
+/* --- the digest a signature covers --- */
+
+static int digest_put(struct hash_ctx *h, const void *p, size_t n)
+{
+	uint8_t len[8];
+
+	put_be64(len, n);
+	if (hash_update(h, len, sizeof(len)) < 0 || (n && hash_update(h, p, n) < 0))
+		return -EIO;
+	return 0;
+}
+
+/* Every key and value of every named database in TXN, in name and key
+ * order, except the signature itself. */
+static int digest_txn(MDB_txn *txn, uint8_t out[STORE_DIGEST_BYTES])
+{
+	static const char tag[] = "fim-baseline-digest-v1";
+	struct hash_ctx *h = hash_new(HASH_SHA256);
+	MDB_cursor *names = NULL, *cur = NULL;
+	MDB_val nk, nv, k, v;
+	MDB_dbi main_dbi, dbi;
+	int rc, r = 0;
+
+	if (!h)
+		return -ENOMEM;
+	if (hash_init(h) < 0 || digest_put(h, tag, sizeof(tag) - 1) < 0) {
+		r = -EIO;
+		goto out;
+	}
+	rc = mdb_dbi_open(txn, NULL, 0, &main_dbi);
+	if (!rc)
+		rc = mdb_cursor_open(txn, main_dbi, &names);
+	for (rc = rc ? rc : mdb_cursor_get(names, &nk, &nv, MDB_FIRST); rc == 0 && r == 0;
+	     rc = mdb_cursor_get(names, &nk, &nv, MDB_NEXT)) {
+		char name[256];
+		uint64_t count = 0;
+		bool meta;
+
+		/* the main database holds only the names of the others */
+		if (nk.mv_size == 0 || nk.mv_size >= sizeof(name) ||
+		    memchr(nk.mv_data, 0, nk.mv_size)) {
+			r = -EBADMSG;
+			break;
+		}
+		memcpy(name, nk.mv_data, nk.mv_size);
+		name[nk.mv_size] = '\0';
+		meta = strcmp(name, "meta") == 0;
+		rc = mdb_dbi_open(txn, name, 0, &dbi);
+		if (!rc)
+			rc = mdb_cursor_open(txn, dbi, &cur);
+		if (rc)
+			break;
+		r = digest_put(h, name, nk.mv_size);
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && r == 0;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			if (meta && k.mv_size == strlen(META_SIGNATURE) &&
+			    memcmp(k.mv_data, META_SIGNATURE, k.mv_size) == 0)
+				continue;
+			r = digest_put(h, k.mv_data, k.mv_size);
+			if (r == 0)
+				r = digest_put(h, v.mv_data, v.mv_size);
+			count++;
+		}
+		mdb_cursor_close(cur);
+		cur = NULL;
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+		if (rc == 0 && r == 0) {
+			uint8_t c[8];
+			put_be64(c, count);
+			r = digest_put(h, c, sizeof(c));
+		}
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	if (r == 0 && rc)
+		r = mdb_err(rc);
+	if (r == 0 && hash_final(h, out) < 0)
+		r = -EIO;
+out:
+	if (names)
+		mdb_cursor_close(names);
+	hash_free(h);
+	return r;
+}
+
+int store_digest(struct store *s, uint8_t out[STORE_DIGEST_BYTES])
+{
+	return digest_txn(s->txn, out);
 }
 
 /* Parent and name of node ID. */
@@ -786,6 +932,250 @@ int store_writer_new(const char *dir, struct store_writer **ret)
 	return 0;
 }
 
+/* The current baseline copied into a fresh environment (mdb_env_copy2
+ * compacts it), to be changed and swapped in like a new one. */
+static int writer_copy_env(struct store_writer *w, const char *dir)
+{
+	MDB_env *cur = NULL;
+	struct stat st;
+	char *data = NULL;
+	size_t map = MAP_START;
+	int rc, r;
+
+	if (asprintf(&w->path, "%s/" BASELINE_PREFIX "XXXXXX", dir) < 0) {
+		w->path = NULL;
+		return -ENOMEM;
+	}
+	if (!mkdtemp(w->path))
+		return -errno;
+	w->name = strrchr(w->path, '/') + 1;
+	r = open_env_of(dir, &cur);
+	if (r < 0)
+		return r;
+	rc = mdb_env_copy2(cur, w->path, MDB_CP_COMPACT);
+	mdb_env_close(cur);
+	if (rc)
+		return mdb_err(rc);
+	if (asprintf(&data, "%s/data.mdb", w->path) < 0)
+		return -ENOMEM;
+	if (stat(data, &st) == 0)
+		map += 2 * (size_t)st.st_size;
+	free(data);
+	rc = mdb_env_create(&w->env);
+	if (rc) {
+		w->env = NULL;
+		return mdb_err(rc);
+	}
+	rc = mdb_env_set_maxdbs(w->env, MAX_DBS);
+	if (!rc)
+		rc = mdb_env_set_mapsize(w->env, map);
+	if (!rc)
+		rc = mdb_env_open(w->env, w->path, MDB_NOSYNC | MDB_NOTLS, 0600);
+	return mdb_err(rc);
+}
+
+/* Opens the databases a copied baseline has, and continues its node ids. */
+static int writer_adopt(struct store_writer *w)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	for (unsigned kd = KIND_FILE + 1; kd < KIND__MAX; kd++) {
+		rc = mdb_dbi_open(w->txn, kind_plural(kd), 0, &w->objs[kd]);
+		if (rc == 0)
+			w->have_objs |= 1u << kd;
+		else if (rc != MDB_NOTFOUND)
+			return mdb_err(rc);
+	}
+	rc = mdb_dbi_open(w->txn, "audit", 0, &w->audit);
+	w->have_audit = rc == 0;
+	if (rc && rc != MDB_NOTFOUND)
+		return mdb_err(rc);
+	rc = mdb_cursor_open(w->txn, w->nodes, &cur);
+	if (rc)
+		return mdb_err(rc);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return mdb_err(rc);
+	if (k.mv_size != 8)
+		return -EBADMSG;
+	w->next_id = get_be64(k.mv_data) + 1;
+	return 0;
+}
+
+int store_writer_update(const char *dir, struct store_writer **ret)
+{
+	struct store_writer *w = calloc(1, sizeof(*w));
+	int r;
+
+	if (!w)
+		return -ENOMEM;
+	w->dirfd = -1;
+	w->next_id = STORE_ROOT_ID + 1;
+	if ((w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		r = -errno;
+	else if (flock(w->dirfd, LOCK_EX | LOCK_NB) < 0)
+		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+	else
+		r = writer_copy_env(w, dir);
+	if (r >= 0)
+		remove_stale(w);
+	if (r >= 0)
+		r = writer_begin(w);
+	if (r >= 0)
+		r = writer_open_dbs(w);
+	if (r >= 0)
+		r = writer_adopt(w);
+	if (r < 0) {
+		store_writer_abort(w);
+		return r;
+	}
+	*ret = w;
+	return 0;
+}
+
+int store_writer_get(struct store_writer *w, uint64_t parent, const char *name, size_t nlen,
+                     struct file_rec *rec)
+{
+	uint8_t key[KEY_MAX];
+	MDB_val k, v;
+	int rc;
+
+	if (w->err)
+		return w->err;
+	if (nlen > FIM_MAX_NAME)
+		return -ENOENT;
+	k = key_of(key, parent, name, nlen);
+	rc = mdb_get(w->txn, w->files, &k, &v);
+	if (rc)
+		return mdb_err(rc);
+	return decode_value(&v, rec);
+}
+
+/* Deletes entry NAME of PARENT and, for a directory, everything below it. */
+static int writer_del_tree(struct store_writer *w, uint64_t parent, const char *name, size_t nlen,
+                           unsigned depth)
+{
+	uint8_t key[KEY_MAX], id[8];
+	struct file_rec rec;
+	MDB_val k, v;
+	int rc, r;
+
+	if (depth > FIM_MAX_DEPTH)
+		return -EBADMSG;
+	k = key_of(key, parent, name, nlen);
+	rc = mdb_get(w->txn, w->files, &k, &v);
+	if (rc)
+		return mdb_err(rc);
+	r = decode_value(&v, &rec);
+	if (r < 0)
+		return r;
+	if (rec.type == FT_DIR && rec.dirid) {
+		MDB_cursor *cur;
+		MDB_val ck, cv;
+
+		put_be64(id, rec.dirid);
+		for (;;) {
+			char child[FIM_MAX_NAME];
+			size_t cn;
+
+			rc = mdb_cursor_open(w->txn, w->files, &cur);
+			if (rc)
+				return mdb_err(rc);
+			ck = (MDB_val){8, id};
+			rc = mdb_cursor_get(cur, &ck, &cv, MDB_SET_RANGE);
+			if (rc == 0 && (ck.mv_size < 8 || memcmp(ck.mv_data, id, 8) != 0))
+				rc = MDB_NOTFOUND;
+			cn = rc == 0 ? ck.mv_size - 8 : 0;
+			if (rc == 0 && cn <= sizeof(child))
+				memcpy(child, (uint8_t *)ck.mv_data + 8, cn);
+			mdb_cursor_close(cur);
+			if (rc == MDB_NOTFOUND)
+				break;
+			if (rc)
+				return mdb_err(rc);
+			if (cn > sizeof(child))
+				return -EBADMSG;
+			r = writer_del_tree(w, rec.dirid, child, cn, depth + 1);
+			if (r < 0)
+				return r;
+		}
+		k = (MDB_val){8, id};
+		rc = mdb_del(w->txn, w->nodes, &k, NULL);
+		if (rc && rc != MDB_NOTFOUND)
+			return mdb_err(rc);
+	}
+	k = key_of(key, parent, name, nlen);
+	rc = mdb_del(w->txn, w->files, &k, NULL);
+	return rc ? mdb_err(rc) : 0;
+}
+
+int store_writer_del(struct store_writer *w, uint64_t parent, const char *name, size_t nlen)
+{
+	int r;
+
+	if (w->err)
+		return w->err;
+	if (nlen == 0 || nlen > FIM_MAX_NAME)
+		return -EINVAL;
+	r = writer_del_tree(w, parent, name, nlen, 0);
+	return r == -ENOENT || r == -EINVAL || r == -EBADMSG ? r : r < 0 ? writer_fail(w, r) : 0;
+}
+
+int store_writer_del_obj(struct store_writer *w, enum fim_kind kind, const char *id, size_t len)
+{
+	MDB_val k;
+	int rc;
+
+	if (w->err)
+		return w->err;
+	if ((unsigned)kind >= KIND__MAX || kind == KIND_FILE || !(w->have_objs & (1u << kind)) ||
+	    obj_key(id, len, &k) < 0)
+		return -ENOENT;
+	rc = mdb_del(w->txn, w->objs[kind], &k, NULL);
+	return rc == MDB_NOTFOUND ? -ENOENT : rc ? writer_fail(w, mdb_err(rc)) : 0;
+}
+
+int store_writer_audit(struct store_writer *w, const void *entry, size_t n, uint64_t *ret_seq)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint8_t seq[8];
+	uint64_t next = 1;
+	int rc, r;
+
+	if (w->err)
+		return w->err;
+	if (n > STORE_MAX_VALUE)
+		return -E2BIG;
+	if (!w->have_audit) {
+		rc = mdb_dbi_open(w->txn, "audit", MDB_CREATE, &w->audit);
+		if (rc)
+			return writer_fail(w, mdb_err(rc));
+		w->have_audit = true;
+	}
+	rc = mdb_cursor_open(w->txn, w->audit, &cur);
+	if (rc)
+		return writer_fail(w, mdb_err(rc));
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (rc == 0 && k.mv_size == 8)
+		next = get_be64(k.mv_data) + 1;
+	else if (rc && rc != MDB_NOTFOUND)
+		return writer_fail(w, mdb_err(rc));
+	put_be64(seq, next);
+	k = (MDB_val){8, seq};
+	v = (MDB_val){n, (void *)entry};
+	r = writer_put(w, w->audit, &k, &v);
+	if (r == 0 && ret_seq)
+		*ret_seq = next;
+	return r;
+}
+
 uint64_t store_writer_new_node(struct store_writer *w)
 {
 	return w->next_id++;
@@ -887,6 +1277,16 @@ int store_writer_put_obj(struct store_writer *w, const struct obj_rec *rec)
 	v = (MDB_val){w->enc.n, w->enc.p};
 	r = writer_put(w, w->objs[rec->kind], &k, &v);
 	return r < 0 ? r : writer_maybe_commit(w);
+}
+
+int store_writer_digest(struct store_writer *w, uint8_t out[STORE_DIGEST_BYTES])
+{
+	int r;
+
+	if (w->err)
+		return w->err;
+	r = digest_txn(w->txn, out);
+	return r < 0 ? writer_fail(w, r) : 0;
 }
 
 int store_writer_meta(struct store_writer *w, const char *key, const void *val, size_t n)

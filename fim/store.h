@@ -42,6 +42,9 @@
 #define META_HASH          "hash"          /* algorithm name */
 #define META_ROOT          "root"          /* --root the baseline was taken of */
 #define META_STATS         "stats"         /* text "files=N dirs=N errors=N" */
+#define META_SIGNATURE     "signature"     /* see trust.h; the only value the digest skips */
+
+#define STORE_DIGEST_BYTES 32
 
 struct store;
 struct store_writer;
@@ -100,6 +103,15 @@ int store_obj_get(struct store *s, enum fim_kind kind, const char *id, size_t le
 int store_obj_iter(struct store *s, enum fim_kind kind, struct store_iter **ret);
 int store_obj_next(struct store_iter *it, struct obj_rec *rec);
 
+/*
+ * SHA-256 over every key and value of every database of the baseline (in
+ * name and key order, lengths included), META_SIGNATURE excepted: what a
+ * signature covers. A record changed, added or removed, a swapped policy
+ * (it is meta), or a database added by hand all change it. Returns 0,
+ * -EBADMSG for a damaged store, or a negative errno.
+ */
+int store_digest(struct store *s, uint8_t out[STORE_DIGEST_BYTES]);
+
 /* Lets go of the map pages read so far (they stay cached; spans handed
  * out stay valid): keeps a long scan's resident memory bounded. */
 void store_trim(struct store *s);
@@ -115,6 +127,33 @@ int store_node_path(struct store *s, uint64_t id, char **ret, size_t *ret_len);
  * holds DIR, or a negative errno.
  */
 int store_writer_new(const char *dir, struct store_writer **ret);
+/*
+ * Starts a new baseline in DIR that begins as a copy of the current one
+ * (for fim accept): the same locking and atomic swap as store_writer_new;
+ * node ids continue after the copy's. Returns 0, -ENOENT (no baseline),
+ * -EBUSY, or a negative errno.
+ */
+int store_writer_update(const char *dir, struct store_writer **ret);
+
+/* Reads entry NAME of PARENT as W holds it now (spans valid until the
+ * next write). Returns 0, -ENOENT, -EBADMSG. */
+int store_writer_get(struct store_writer *w, uint64_t parent, const char *name, size_t nlen,
+                     struct file_rec *rec);
+/* Removes entry NAME of PARENT, and for a directory everything below it.
+ * Returns 0, -ENOENT, or a negative errno. */
+int store_writer_del(struct store_writer *w, uint64_t parent, const char *name, size_t nlen);
+/* Removes object ID of KIND. Returns 0, -ENOENT, or a negative errno. */
+int store_writer_del_obj(struct store_writer *w, enum fim_kind kind, const char *id, size_t len);
+/* Appends ENTRY to the "audit" database (key: sequence number from 1, u64
+ * BE); *ret_seq gets the number. Returns 0 or a negative errno. */
+int store_writer_audit(struct store_writer *w, const void *entry, size_t n, uint64_t *ret_seq);
+
+/* Accept history: the audit entries in order. store_audit_next returns 1
+ * with *seq and *entry (valid until store_close), 0 at the end, or a
+ * negative errno. Free with store_iter_free. */
+int store_audit_iter(struct store *s, struct store_iter **ret);
+int store_audit_next(struct store_iter *it, uint64_t *seq, struct bytes *entry);
+
 /* Allocates a fresh node id for a directory (ids start at STORE_ROOT_ID). */
 uint64_t store_writer_new_node(struct store_writer *w);
 /*
@@ -137,6 +176,9 @@ int store_writer_put_obj(struct store_writer *w, const struct obj_rec *rec);
 
 /* Sets meta KEY to VAL[0..n); same returns as store_writer_put. */
 int store_writer_meta(struct store_writer *w, const char *key, const void *val, size_t n);
+/* store_digest of what W holds so far (call last, before the signature). */
+int store_writer_digest(struct store_writer *w, uint8_t out[STORE_DIGEST_BYTES]);
+
 /* Commits, syncs and makes the new baseline current. On failure the
  * previous baseline stays current and the new one is removed. W is freed
  * in both cases (as by mdb_txn_commit) and must not be used again. */

@@ -63,9 +63,13 @@ struct setting_def {
 };
 
 static int check_hash(const struct line *l, const struct tok *t, const char *value);
+static int check_path(const struct line *l, const struct tok *t, const char *value);
 
 static const struct setting_def setting_defs[] = {
         {"hash", check_hash},
+        {"verify_key", check_path},
+        {"alerts.file", check_path},
+        {"alerts.key", check_path},
 };
 
 /* A rule for objects other than files: a kind and an fnmatch(3) pattern on the id. */
@@ -512,6 +516,14 @@ static int check_hash(const struct line *l, const struct tok *t, const char *val
 		return 0;
 	return line_fail(l, t->pos, -EINVAL,
 	                 "unknown hash algorithm '%s' (use sha256, sha512 or blake2b)", QTOK(t));
+}
+
+/* Paths in settings name files of the host fim runs on, not under --root. */
+static int check_path(const struct line *l, const struct tok *t, const char *value)
+{
+	if (value[0] == '/')
+		return 0;
+	return line_fail(l, t->pos, -EINVAL, "'%s' is not an absolute path", QTOK(t));
 }
 
 static int setting_index(const struct tok *key)

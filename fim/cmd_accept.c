@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: ISC */
+/* fim accept: take reviewed drift into the baseline, with who, when and why, and re-sign. */
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../baseline/files.h"
+#include "../baseline/rootfs.h"
+#include "jbytes.h"
+#include "log.h"
+#include "objects.h"
+#include "trust.h"
+
+#define ACCEPT_MAX_TARGETS 1000000
+
+/* One object to accept: a path, or KIND:NAME. */
+struct target {
+	enum fim_kind kind;
+	char *id;
+};
+
+struct accept_run {
+	struct fim_opts *o;
+	struct policy *p;
+	struct store *s; /* the current baseline, read-only */
+	struct store_writer *w;
+	int rootfd;
+	struct files_scratch scratch;
+	struct files_text text;
+	struct obj_set *live[KIND__MAX];
+	json_t *done; /* what was accepted, for the audit entry */
+	struct target *t;
+	size_t nt, cap;
+	uint64_t errors;
+	const char *filter; /* --kind */
+};
+
+static int target_add(struct accept_run *a, enum fim_kind kind, const char *id, size_t n)
+{
+	if (a->nt >= ACCEPT_MAX_TARGETS)
+		return -E2BIG;
+	if (a->nt == a->cap) {
+		size_t cap = a->cap ? 2 * a->cap : 64;
+		struct target *nt = realloc(a->t, cap * sizeof(*nt));
+		if (!nt)
+			return -ENOMEM;
+		a->t = nt;
+		a->cap = cap;
+	}
+	a->t[a->nt].kind = kind;
+	a->t[a->nt].id = strndup(id, n);
+	if (!a->t[a->nt].id)
+		return -ENOMEM;
+	a->nt++;
+	return 0;
+}
+
+/* --- --all / --kind: what a check reports is what may be accepted --- */
+
+static int rec_begin(struct report *r, const struct report_info *info)
+{
+	return 0;
+}
+
+static int rec_drift(struct report *r, const struct drift *d)
+{
+	struct accept_run *a = r->user;
+
+	if (a->filter && strcmp(a->filter, kind_name(d->kind)) != 0)
+		return 0;
+	if (memchr(d->id.p, '\0', d->id.n))
+		return 0;
+	return target_add(a, d->kind, (const char *)d->id.p, d->id.n);
+}
+
+static int rec_error(struct report *r, struct bytes id, int err)
+{
+	return 0;
+}
+
+static int rec_problem(struct report *r, enum fim_kind kind, const char *path, unsigned line,
+                       int err, const char *msg)
+{
+	return 0;
+}
+
+static int rec_end(struct report *r, const struct report_summary *s)
+{
+	return 0;
+}
+
+static void rec_free(struct report *r) {}
+
+static const struct report_ops report_record = {
+        .name = "record",
+        .begin = rec_begin,
+        .drift = rec_drift,
+        .error = rec_error,
+        .problem = rec_problem,
+        .end = rec_end,
+        .free = rec_free,
+};
+
+/* Runs a check whose drift becomes the targets. Returns 0 or an exit status. */
+static int targets_from_check(struct accept_run *a)
+{
+	struct fim_opts o = *a->o;
+	int ret;
+
+	o.report_ops = &report_record;
+	o.report_user = a;
+	o.alerts = NULL;
+	ret = cmd_check(&o, 1, (char *[]){(char *)"check", NULL});
+	if (ret >= FIM_EXIT_USAGE)
+		return ret;
+	if (ret & FIM_EXIT_UNREADABLE)
+		log_warn("accept: some objects could not be read; they are not accepted");
+	return 0;
+}
+
+/* --- recording one accepted object --- */
+
+static void note(struct accept_run *a, enum fim_kind kind, const char *id, const char *action,
+                 enum fim_kind ck, attrset_t changed)
+{
+	json_t *o = json_object(), *ch;
+	char q[8192], names[512] = "";
+
+	json_object_set_new(o, "object", json_string(kind_name(kind)));
+	jbytes_set(o, "id", id, strlen(id));
+	json_object_set_new(o, "action", json_string(action));
+	if (changed) {
+		ch = json_array();
+		for (unsigned i = 0; i < 32; i++)
+			if (changed & ATTR_BIT(i) && attr_name(ck, i))
+				json_array_append_new(ch, json_string(attr_name(ck, i)));
+		json_object_set_new(o, "changed", ch);
+		attr_format_set(ck, changed, names, sizeof(names));
+	}
+	json_array_append_new(a->done, o);
+	if (a->o->verbose)
+		printf("accepted: %s %s%s%s%s%s\n", action,
+		       kind == KIND_FILE ? "" : kind_name(kind), kind == KIND_FILE ? "" : " ",
+		       log_quote(id, strlen(id), q, sizeof(q)), names[0] ? ": " : "", names);
+}
+
+static int store_fail(const char *id, int r)
+{
+	log_error("%s: cannot update the new baseline: %s", id, strerror(-r));
+	return r;
+}
+
+/* The node id of directory DIR (absolute) as the new baseline holds it. */
+static int dir_node(struct accept_run *a, const char *dir, uint64_t *ret)
+{
+	uint64_t id = STORE_ROOT_ID;
+	const char *p = dir;
+
+	while (*p) {
+		struct file_rec rec;
+		size_t n;
+		int r;
+
+		while (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		if (n == 0)
+			break;
+		r = store_writer_get(a->w, id, p, n, &rec);
+		if (r < 0 || rec.type != FT_DIR || !rec.dirid)
+			return r < 0 ? r : -ENOTDIR;
+		id = rec.dirid;
+		p += n;
+	}
+	*ret = id;
+	return 0;
+}
+
+static int accept_file(struct accept_run *a, const char *path)
+{
+	const struct policy_rule *rule = policy_match(a->p, path, strlen(path));
+	bool selected = rule && !(rule->flags & RULE_EXCLUDE), have_base, live;
+	char q[8192], parent[PATH_MAX];
+	const char *name = strrchr(path, '/') + 1;
+	size_t plen = (size_t)(name - path);
+	struct file_rec base, rec;
+	uint64_t pid = 0;
+	struct stat st;
+	int dirfd = -1, r;
+
+	log_quote(path, strlen(path), q, sizeof(q));
+	if (strlen(path) >= sizeof(parent)) {
+		log_error("%s: path too long to accept", q);
+		return 1;
+	}
+	if (strcmp(path, "/") == 0) {
+		log_error("%s: the root itself cannot be accepted; run 'fim baseline'", q);
+		return 1;
+	}
+	memcpy(parent, path, plen);
+	parent[plen > 1 ? plen - 1 : 1] = '\0';
+	r = dir_node(a, parent, &pid);
+	if (r < 0) {
+		log_error("%s: its directory is not in the baseline; accept %s first", q, parent);
+		return 1;
+	}
+	have_base = store_writer_get(a->w, pid, name, strlen(name), &base) == 0 &&
+	            (base.flags & REC_IN_SCOPE);
+	dirfd = rootfs_open(a->rootfd, parent, O_PATH | O_DIRECTORY);
+	live = dirfd >= 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (live && selected) {
+		attrset_t changed = 0;
+
+		r = files_collect(&a->scratch, &a->text, dirfd, name, -1, &st, rule->attrs, NULL,
+		                  &rec);
+		if (r < 0) {
+			log_error("%s: cannot read it: %s; not accepted", q, log_cause(r));
+			close(dirfd);
+			a->errors++;
+			return 1;
+		}
+		rec.flags |= REC_IN_SCOPE;
+		if (have_base) {
+			changed = rec_diff(&base, &rec, rule->attrs | ATTR_BIT(ATTR_TYPE),
+			                   (rule->flags & RULE_GROWING) ? DIFF_GROWING : 0, false);
+			if (!changed) {
+				log_warn("%s: no drift to accept", q);
+				close(dirfd);
+				return 0;
+			}
+		}
+		rec.dirid = 0;
+		if (rec.type == FT_DIR)
+			rec.dirid = have_base && base.type == FT_DIR && base.dirid
+			                    ? base.dirid
+			                    : store_writer_new_node(a->w);
+		if (have_base && base.type == FT_DIR && rec.type != FT_DIR)
+			r = store_writer_del(a->w, pid, name, strlen(name));
+		r = r < 0 ? r : store_writer_put(a->w, pid, name, strlen(name), &rec);
+		close(dirfd);
+		if (r < 0)
+			return store_fail(q, r);
+		note(a, KIND_FILE, path, have_base ? "changed" : "added", KIND_FILE, changed);
+		return 0;
+	}
+	if (dirfd >= 0)
+		close(dirfd);
+	if (!live && have_base) {
+		r = store_writer_del(a->w, pid, name, strlen(name));
+		if (r < 0)
+			return store_fail(q, r);
+		note(a, KIND_FILE, path, "removed", KIND_FILE, 0);
+		return 0;
+	}
+	log_error("%s: %s; nothing to accept", q,
+	          live ? "not selected by the policy" : "neither on disk nor in the baseline");
+	return 1;
+}
+
+static int accept_object(struct accept_run *a, enum fim_kind kind, const char *id)
+{
+	const struct policy_rule *rule = policy_match_obj(a->p, kind, id, strlen(id));
+	bool selected = rule && !(rule->flags & RULE_EXCLUDE);
+	const struct obj_rec *live;
+	struct obj_rec base, put;
+	bool have_base;
+	char q[8192];
+	int r;
+
+	snprintf(q, sizeof(q), "%s:", kind_name(kind));
+	log_quote(id, strlen(id), q + strlen(q), sizeof(q) - strlen(q));
+	if (!a->live[kind]) {
+		r = objects_collect(a->rootfd, a->s, kind, &a->live[kind], &a->errors);
+		if (r < 0) {
+			log_error("%s: cannot collect them: %s", kind_plural(kind), strerror(-r));
+			return r;
+		}
+	}
+	live = obj_set_find(a->live[kind], id, strlen(id));
+	have_base = store_obj_get(a->s, kind, id, strlen(id), &base) == 0;
+	if (live && selected) {
+		attrset_t changed = 0;
+
+		put = *live;
+		put.attrs &= rule->attrs;
+		if (have_base) {
+			changed = obj_diff(&base, &put, rule->attrs);
+			if (!changed) {
+				log_warn("%s: no drift to accept", q);
+				return 0;
+			}
+		}
+		r = store_writer_put_obj(a->w, &put);
+		if (r < 0)
+			return store_fail(q, r);
+		note(a, kind, id, have_base ? "changed" : "added", kind, changed);
+		return 0;
+	}
+	if (!live && have_base) {
+		r = store_writer_del_obj(a->w, kind, id, strlen(id));
+		if (r < 0)
+			return store_fail(q, r);
+		note(a, kind, id, "removed", kind, 0);
+		return 0;
+	}
+	log_error("%s: %s; nothing to accept", q,
+	          live ? "not selected by the policy" : "neither live nor in the baseline");
+	return 1;
+}
+
+/* --- the audit entry --- */
+
+static json_t *who(void)
+{
+	json_t *o = json_object();
+	unsigned long login = (unsigned long)-1;
+	const char *sudo = getenv("SUDO_USER");
+	struct passwd *pw;
+	FILE *f;
+
+	json_object_set_new(o, "uid", json_integer((json_int_t)getuid()));
+	pw = getpwuid(getuid());
+	if (pw)
+		json_object_set_new(o, "user", json_string(pw->pw_name));
+	/* the login uid survives su and sudo: who really sat at the keyboard */
+	f = fopen("/proc/self/loginuid", "re");
+	if (f) {
+		if (fscanf(f, "%lu", &login) != 1)
+			login = (unsigned long)-1;
+		fclose(f);
+	}
+	if (login != (unsigned long)-1 && login != 4294967295UL) {
+		json_object_set_new(o, "login_uid", json_integer((json_int_t)login));
+		pw = getpwuid((uid_t)login);
+		if (pw)
+			json_object_set_new(o, "login_user", json_string(pw->pw_name));
+	}
+	if (sudo)
+		jbytes_set(o, "sudo_user", sudo, strlen(sudo));
+	return o;
+}
+
+static int write_audit(struct accept_run *a, const struct sign_key *signer)
+{
+	json_t *e = json_object();
+	char when[64], id[2 * SIGN_ID_BYTES + 1];
+	uint64_t seq = 0;
+	char *text;
+	int r;
+
+	cli_rfc3339(when, sizeof(when));
+	json_object_set_new(e, "time", json_string(when));
+	json_object_set_new(e, "by", who());
+	jbytes_set(e, "reason", a->o->reason, strlen(a->o->reason));
+	if (signer->sk) {
+		sign_id_hex(signer, id);
+		json_object_set_new(e, "signed_by", json_string(id));
+	}
+	json_object_set_new(e, "objects", json_incref(a->done));
+	text = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(e);
+	if (!text)
+		return -ENOMEM;
+	r = store_writer_audit(a->w, text, strlen(text), &seq);
+	free(text);
+	return r;
+}
+
+static int parse_targets(struct accept_run *a, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		enum fim_kind kind = KIND_FILE;
+		const char *name = argv[i];
+		size_t n;
+		int r;
+
+		if (!cli_object_arg(argv[i], &kind, &name)) {
+			if (argv[i][0] != '/') {
+				log_error("%s: not an absolute path or KIND:NAME", argv[i]);
+				return FIM_EXIT_USAGE;
+			}
+			kind = KIND_FILE;
+		}
+		n = strlen(name);
+		while (kind == KIND_FILE && n > 1 && name[n - 1] == '/')
+			n--;
+		r = target_add(a, kind, name, n);
+		if (r < 0) {
+			log_error("accept: %s", strerror(-r));
+			return FIM_EXIT_IO;
+		}
+	}
+	return 0;
+}
+
+static int cmp_target(const void *x, const void *y)
+{
+	const struct target *a = x, *b = y;
+
+	if (a->kind != b->kind)
+		return (int)a->kind - (int)b->kind;
+	return strcmp(a->id, b->id); /* parents before what is below them */
+}
+
+int cmd_accept(struct fim_opts *o, int argc, char **argv)
+{
+	struct accept_run a = {.o = o, .rootfd = -1, .filter = o->kind};
+	struct sign_key signer = {0};
+	struct bytes v, pd;
+	unsigned failed = 0;
+	int ret, r;
+
+	if (!o->reason || !o->reason[0]) {
+		log_error("accept: say why with --reason TEXT (it is kept in the baseline's "
+		          "history)");
+		return FIM_EXIT_USAGE;
+	}
+	if ((argc > 1) + o->all + !!o->kind != 1) {
+		log_error("accept: name what to accept: ID... (a path or KIND:NAME), --all, or "
+		          "--kind KIND");
+		return FIM_EXIT_USAGE;
+	}
+	if (o->kind &&
+	    (kind_lookup(o->kind, strlen(o->kind)) < 0 && strcmp(o->kind, "file") &&
+	     strcmp(o->kind, "user") && strcmp(o->kind, "group") && strcmp(o->kind, "service") &&
+	     strcmp(o->kind, "sudoers") && strcmp(o->kind, "cron"))) {
+		log_error("--kind: unknown kind '%s' (file, user, group, service, sudoers, cron)",
+		          o->kind);
+		return FIM_EXIT_USAGE;
+	}
+	if (o->kind && kind_lookup(o->kind, strlen(o->kind)) >= 0) /* plural accepted too */
+		a.filter = kind_name(kind_lookup(o->kind, strlen(o->kind)));
+	ret = cli_load_policy(o, &a.p);
+	if (ret)
+		return ret;
+	ret = cli_open_store(o, &a.s);
+	if (ret)
+		goto out;
+	ret = trust_verify(o, a.p, a.s);
+	if (ret)
+		goto out;
+	ret = FIM_EXIT_USAGE;
+	if (store_meta(a.s, META_POLICY_DIGEST, &pd) < 0 || pd.n != 32 ||
+	    memcmp(pd.p, policy_digest(a.p), 32) != 0) {
+		log_error("%s: the policy changed since the baseline; run 'fim baseline' to adopt "
+		          "it instead",
+		          o->db);
+		goto out;
+	}
+	if (store_meta(a.s, META_SIGNATURE, &v) == 0 && !o->sign_key) {
+		log_error("%s: the baseline is signed: give --sign-key to sign it again after the "
+		          "accept",
+		          o->db);
+		goto out;
+	}
+	ret = trust_load_signer(o, &signer);
+	if (ret)
+		goto out;
+	ret = FIM_EXIT_IO;
+	a.rootfd = cli_open_root(o);
+	if (a.rootfd < 0)
+		goto out;
+	a.done = json_array();
+	if (files_scratch_init(&a.scratch, cli_policy_hash(a.p)) < 0 || !a.done) {
+		log_error("accept: out of memory");
+		goto out;
+	}
+	ret = argc > 1 ? parse_targets(&a, argc, argv) : targets_from_check(&a);
+	if (ret)
+		goto out;
+	ret = FIM_EXIT_IO;
+	qsort(a.t, a.nt, sizeof(*a.t), cmp_target);
+	r = store_writer_update(o->db, &a.w);
+	if (r < 0) {
+		log_error("%s: cannot start the new baseline: %s", o->db,
+		          r == -EBUSY ? "another fim is writing there" : strerror(-r));
+		goto out;
+	}
+	for (size_t i = 0; i < a.nt && r >= 0; i++) {
+		r = a.t[i].kind == KIND_FILE ? accept_file(&a, a.t[i].id)
+		                             : accept_object(&a, a.t[i].kind, a.t[i].id);
+		if (r > 0)
+			failed++;
+	}
+	if (r >= 0 && json_array_size(a.done) == 0) {
+		log_warn("accept: nothing accepted; the baseline is unchanged");
+		store_writer_abort(a.w);
+		a.w = NULL;
+		ret = failed ? FIM_EXIT_USAGE : 0;
+		goto out;
+	}
+	if (r >= 0)
+		r = write_audit(&a, &signer);
+	if (r >= 0 && signer.sk)
+		r = trust_sign(a.w, &signer);
+	if (r >= 0)
+		r = store_writer_commit(a.w);
+	else
+		store_writer_abort(a.w);
+	a.w = NULL;
+	if (r < 0) {
+		log_error("%s: nothing accepted, the baseline is unchanged: %s", o->db,
+		          strerror(-r));
+		goto out;
+	}
+	if (o->verbose)
+		printf("fim accept: %zu objects accepted into %s%s\n", json_array_size(a.done),
+		       o->db, signer.sk ? ", signed" : "");
+	ret = failed ? FIM_EXIT_USAGE : 0;
+out:
+	store_writer_abort(a.w);
+	for (size_t i = 0; i < a.nt; i++)
+		free(a.t[i].id);
+	free(a.t);
+	for (unsigned k = 0; k < KIND__MAX; k++)
+		obj_set_free(a.live[k]);
+	json_decref(a.done);
+	files_text_free(&a.text);
+	files_scratch_free(&a.scratch);
+	if (a.rootfd >= 0)
+		close(a.rootfd);
+	sign_key_free(&signer);
+	store_close(a.s);
+	policy_free(a.p);
+	return ret;
+}
