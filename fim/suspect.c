@@ -138,16 +138,25 @@ static void group_facts(const struct suspect_ctx *c, struct drift *d, struct out
 
 /* Why the program a command line starts is risky, or NULL: it lives in a
  * temporary directory, or it or a directory above it is world-writable. */
-static const char *risky_command(const struct suspect_ctx *c, struct bytes cmd, char *path,
-                                 size_t size)
+static const char *risky_command(const struct suspect_ctx *c, struct bytes cmd, bool unit,
+                                 char *path, size_t size)
 {
 	static const char *const tmp[] = {"/tmp/", "/var/tmp/", "/dev/shm/"};
 	size_t i = 0, n;
 	struct stat st;
 
 	/* systemd's prefixes: @ - : + ! */
-	while (i < cmd.n && strchr("@-:+!", cmd.p[i]))
+	while (unit && i < cmd.n && strchr("@-:+!", cmd.p[i]))
 		i++;
+	/* %T and %V are systemd's specifiers for /tmp and /var/tmp */
+	if (unit && cmd.n - i >= 3 && cmd.p[i] == '%' &&
+	    (cmd.p[i + 1] == 'T' || cmd.p[i + 1] == 'V') && cmd.p[i + 2] == '/') {
+		n = cmd.n - i < size - 1 ? cmd.n - i : size - 1;
+		memcpy(path, cmd.p + i, n);
+		path[n] = '\0';
+		path[strcspn(path, " \t")] = '\0';
+		return "runs a program from a temporary directory";
+	}
 	for (n = 0; i + n < cmd.n && cmd.p[i + n] != ' ' && cmd.p[i + n] != '\t'; n++)
 		;
 	if (n == 0 || n >= size || cmd.p[i] != '/')
@@ -173,8 +182,19 @@ static const char *risky_command(const struct suspect_ctx *c, struct bytes cmd, 
 	return NULL;
 }
 
+/* Words before the command in a cron job element: a 5-field or @keyword
+ * schedule, then the user in system crontabs. */
+static size_t cron_words(struct bytes job, bool with_user)
+{
+	size_t sched = job.n && job.p[0] == '@' ? 1 : 5;
+
+	return sched + (with_user ? 1 : 0);
+}
+
+/* SKIP: a fixed number of words before the command (anacrontab), or
+ * SIZE_MAX for cron jobs (counted per job) with WITH_USER. */
 static void command_facts(const struct suspect_ctx *c, struct drift *d, struct out *o,
-                          unsigned attr, size_t skip_words)
+                          unsigned attr, size_t skip, bool with_user)
 {
 	struct bytes el;
 	size_t pos = 0;
@@ -184,44 +204,33 @@ static void command_facts(const struct suspect_ctx *c, struct drift *d, struct o
 		return;
 	while (next_new(d, attr, &pos, &el)) {
 		struct bytes cmd = el;
+		size_t words = skip == SIZE_MAX ? cron_words(el, with_user) : skip;
 		const char *why;
 
-		/* cron jobs: the schedule (and user) come first */
-		for (size_t w = 0; w < skip_words && cmd.n; w++) {
+		for (size_t w = 0; w < words && cmd.n; w++) {
 			const uint8_t *sp = memchr(cmd.p, ' ', cmd.n);
 			size_t k = sp ? (size_t)(sp - cmd.p) + 1 : cmd.n;
 			cmd.p += k;
 			cmd.n -= k;
 		}
-		why = risky_command(c, cmd, path, sizeof(path));
+		why = risky_command(c, cmd, attr == SA_EXEC_START && d->kind == KIND_SERVICE, path,
+		                    sizeof(path));
 		if (why)
 			fact(o, "%s: %s", why, log_quote(path, strlen(path), b, sizeof(b)));
 	}
 }
 
-/* Words before the command in a cron job element. */
-static size_t cron_words(struct bytes job, bool with_user)
-{
-	size_t sched = job.n && job.p[0] == '@' ? 1 : 5;
-
-	return sched + (with_user ? 1 : 0);
-}
-
 static void cron_facts(const struct suspect_ctx *c, struct drift *d, struct out *o)
 {
 	const struct obj_rec *a = d->oafter;
-	struct bytes first;
-	size_t pos = 0;
 
-	if (!has(a, CA_JOBS) || !obj_list_next(a->val[CA_JOBS], &pos, &first))
+	if (!has(a, CA_JOBS))
 		return;
 	/* per-user crontabs name no user in their lines; anacrontab has 3 words */
-	if (has(a, CA_USER))
-		command_facts(c, d, o, CA_JOBS, cron_words(first, false));
-	else if (eq(d->id, "/etc/anacrontab"))
-		command_facts(c, d, o, CA_JOBS, 3);
+	if (eq(d->id, "/etc/anacrontab"))
+		command_facts(c, d, o, CA_JOBS, 3, false);
 	else
-		command_facts(c, d, o, CA_JOBS, cron_words(first, true));
+		command_facts(c, d, o, CA_JOBS, SIZE_MAX, !has(a, CA_USER));
 }
 
 static void sudoers_facts(struct drift *d, struct out *o)
@@ -253,7 +262,7 @@ void suspect_facts(const struct suspect_ctx *c, struct drift *d, char *buf, size
 		group_facts(c, d, &o);
 		break;
 	case KIND_SERVICE:
-		command_facts(c, d, &o, SA_EXEC_START, 0);
+		command_facts(c, d, &o, SA_EXEC_START, 0, false);
 		break;
 	case KIND_CRON:
 		cron_facts(c, d, &o);
