@@ -63,12 +63,21 @@ static const char *q(struct bytes b, char *buf, size_t size)
 	return log_quote(b.p, b.n, buf, size);
 }
 
-/* Groups whose members may use sudo: "%group" principals with rules. */
+/* True when sudoers object ID[0..n) has rules. */
+static bool has_rules(const struct suspect_ctx *c, const void *id, size_t n)
+{
+	const struct obj_rec *r = obj_set_find(c->sudoers, id, n);
+
+	return r && has(r, SUA_RULES) && r->val[SUA_RULES].n > 0;
+}
+
+/* Groups whose members may use sudo: "%group" principals with rules, and
+ * groups named in a User_Alias that has rules. */
 static bool sudo_group(const struct suspect_ctx *c, struct bytes name)
 {
 	static const char *const usual[] = {"sudo", "wheel", "admin"};
 	char id[OBJ_MAX_ID + 2];
-	const struct obj_rec *r;
+	size_t n;
 
 	if (!c->sudoers) {
 		for (size_t i = 0; i < ARRAY_SIZE(usual); i++)
@@ -80,8 +89,23 @@ static bool sudo_group(const struct suspect_ctx *c, struct bytes name)
 		return false;
 	id[0] = '%';
 	memcpy(id + 1, name.p, name.n);
-	r = obj_set_find(c->sudoers, id, name.n + 1);
-	return r && has(r, SUA_RULES) && r->val[SUA_RULES].n > 0;
+	if (has_rules(c, id, name.n + 1))
+		return true;
+	n = obj_set_count(c->sudoers);
+	for (size_t i = 0; i < n; i++) {
+		const struct obj_rec *r = obj_set_at(c->sudoers, i);
+		static const char prefix[] = "User_Alias ";
+
+		if (r->id.n <= sizeof(prefix) - 1 || memcmp(r->id.p, prefix, sizeof(prefix) - 1) ||
+		    !has(r, SUA_MEMBERS) ||
+		    !obj_list_has(r->val[SUA_MEMBERS],
+		                  (struct bytes){(const uint8_t *)id, name.n + 1}))
+			continue;
+		/* the alias itself is the principal of a rule */
+		if (has_rules(c, r->id.p + sizeof(prefix) - 1, r->id.n - (sizeof(prefix) - 1)))
+			return true;
+	}
+	return false;
 }
 
 static bool shell_is_login(struct bytes sh)

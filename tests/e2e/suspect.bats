@@ -46,3 +46,23 @@ mkcron() {
 		return 1
 	fi
 }
+
+@test "suspect: a group granted sudo through a User_Alias is sudo-capable" {
+	mkdir -p "$ROOT/etc"
+	printf 'root:x:0:0:root:/root:/bin/bash\nsvc:x:998:998::/:/usr/sbin/nologin\n' >"$ROOT/etc/passwd"
+	printf 'root:x:0:\nops:x:50:\nsvc:x:998:\n' >"$ROOT/etc/group"
+	printf 'User_Alias ADMINS = %%ops, alice\nADMINS ALL=(ALL) ALL\n' >"$ROOT/etc/sudoers"
+	policy <<-'EOF'
+		users
+		groups
+	EOF
+	baseline
+	sed -i 's/^ops:x:50:$/ops:x:50:svc/' "$ROOT/etc/group"
+	expect_check 4 <<-'EOF'
+		changed group:ops members
+		changed user:svc groups
+		summary scanned=5 added=0 removed=0 changed=2 errors=0
+	EOF
+	assert_eq '["svc is a new member of a sudo-capable group"]' "$(jget group:ops fim.suspicious)"
+	assert_eq '["joined the sudo-capable group ops"]' "$(jget user:svc fim.suspicious)"
+}
