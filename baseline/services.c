@@ -272,6 +272,9 @@ int services_parse(const char *buf, size_t len, struct services_conf *conf, serv
 
 	if (!acc)
 		return -ENOMEM;
+	/* systemd drops a UTF-8 byte order mark; left in, it would hide the first header */
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		pos = 3;
 	while (pos < len && r >= 0) {
 		const char *l = buf + pos;
 		size_t n = 0, skip;
@@ -512,7 +515,8 @@ enum link_class {
 };
 
 struct wlink {
-	char *name;
+	char *name; /* the unit the link names */
+	char *wdir; /* the directory it is in, "multi-user.target.wants" */
 	enum link_class cls;
 };
 
@@ -521,7 +525,8 @@ struct state {
 	struct udir dirs[NDIRS];
 	struct unit *units;
 	size_t nunits, capunits;
-	struct wlink *wants; /* symlinks in *.wants/, *.requires/, *.upholds/ */
+	/* symlinks in *.wants/, *.requires/, *.upholds/: one per name and directory name */
+	struct wlink *wants;
 	size_t nwants, capwants;
 	struct unit **aliases; /* alias units sorted by final file */
 	size_t naliases;
@@ -555,8 +560,10 @@ static bool dir_has(const struct udir *d, const char *name)
 	return false;
 }
 
-static int add_wants(struct state *s, const char *name, enum link_class cls)
+static int add_wants(struct state *s, const char *name, const char *wdir, enum link_class cls)
 {
+	struct wlink *w;
+
 	if (s->nwants >= SERVICES_MAX_UNITS) {
 		s->too_many_wants = true;
 		return 0;
@@ -570,10 +577,13 @@ static int add_wants(struct state *s, const char *name, enum link_class cls)
 		s->wants = nv;
 		s->capwants = cap;
 	}
-	s->wants[s->nwants].cls = cls;
-	s->wants[s->nwants].name = strdup(name);
-	if (!s->wants[s->nwants].name)
+	w = &s->wants[s->nwants];
+	*w = (struct wlink){.cls = cls, .name = strdup(name), .wdir = strdup(wdir)};
+	if (!w->name || !w->wdir) {
+		free(w->name);
+		free(w->wdir);
 		return -ENOMEM;
+	}
 	s->nwants++;
 	return 0;
 }
@@ -613,7 +623,7 @@ static int scan_wants(struct state *s, unsigned d, const char *sub)
 		if (!services_name_valid(names[i], strlen(names[i])) ||
 		    fstatat(fd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode))
 			continue;
-		r = add_wants(s, names[i], cls);
+		r = add_wants(s, names[i], sub, cls);
 	}
 	rootfs_names_free(names, n);
 	return r;
@@ -956,12 +966,22 @@ static int files_grow(struct state *s)
 struct bad_ctx {
 	const struct collect_ctx *ctx;
 	const char *path;
+	unsigned problems;
 };
 
+/* Reports a malformed line, at most SERVICES_MAX_PROBLEMS per file: a crafted file must not
+ * flood the report. */
 static void on_bad_line(void *userdata, unsigned line, const char *msg)
 {
 	struct bad_ctx *b = userdata;
 
+	if (b->problems > SERVICES_MAX_PROBLEMS)
+		return;
+	if (b->problems++ == SERVICES_MAX_PROBLEMS) {
+		collect_problem(b->ctx, b->path, line, -EBADMSG,
+		                "further problems in this file not reported");
+		return;
+	}
 	collect_problem(b->ctx, b->path, line, -EBADMSG, "%s", msg);
 }
 
@@ -1034,7 +1054,8 @@ struct dropins {
 	size_t ndirs;
 	struct dropin *v;
 	size_t n;
-	bool full;
+	bool full;    /* some were left out: too many */
+	bool unknown; /* some directory could not be listed */
 };
 
 static void dropins_free(struct dropins *d)
@@ -1172,6 +1193,7 @@ static int find_dropins(struct state *s, const char *const *names, size_t nnames
 		if (r < 0) {
 			collect_problem(s->ctx, out->dirs[j], 0, r,
 			                "cannot list drop-in directory");
+			out->unknown = true;
 			r = r == -ENOMEM ? r : 0;
 			continue;
 		}
@@ -1248,6 +1270,8 @@ static int cmp_wlink(const void *a, const void *b)
 	const struct wlink *x = a, *y = b;
 	int c = strcmp(x->name, y->name);
 
+	if (!c)
+		c = strcmp(x->wdir, y->wdir);
 	return c ? c : (int)x->cls - (int)y->cls;
 }
 
@@ -1267,11 +1291,16 @@ static size_t wants_lower(struct state *s, const char *name)
 	return lo;
 }
 
+/* The best rank of the links naming NAME, in whatever directory. */
 static enum link_class wants_class(struct state *s, const char *name)
 {
-	size_t i = wants_lower(s, name);
+	enum link_class best = LC_NONE;
 
-	return i < s->nwants && strcmp(s->wants[i].name, name) == 0 ? s->wants[i].cls : LC_NONE;
+	for (size_t i = wants_lower(s, name); i < s->nwants && strcmp(s->wants[i].name, name) == 0;
+	     i++)
+		if (s->wants[i].cls < best)
+			best = s->wants[i].cls;
+	return best;
 }
 
 /* An instance whose fragment is its template's (enabled by a link, or linked to it). */
@@ -1544,7 +1573,10 @@ static int record_config(struct state *s, struct unit *u, const struct ufile *fr
 			break;
 		}
 		add_elem(out, SA_DROPINS, el, &b);
-		if (have && !f->err && services_conf_apply(&conf, &f->conf) == -E2BIG)
+		/* the effective values are known only if every drop-in in force was read */
+		if (f->err)
+			have = false;
+		if (have && services_conf_apply(&conf, &f->conf) == -E2BIG)
 			collect_problem(s->ctx, di.v[i].path, 0, -E2BIG,
 			                "too many ExecStart= or On*= settings, ignoring some");
 	}
@@ -1552,6 +1584,8 @@ static int record_config(struct state *s, struct unit *u, const struct ufile *fr
 		r = 0;
 	if (b.full)
 		collect_problem(s->ctx, u->res.path, 0, -E2BIG, "too many drop-ins to record");
+	if (di.full || di.unknown)
+		have = false;
 	if (r >= 0 && have && strcmp(type, "service") == 0)
 		add_list(out, SA_EXEC_START, &conf.exec_start);
 	if (r >= 0 && have && strcmp(type, "timer") == 0)
@@ -1559,6 +1593,20 @@ static int record_config(struct state *s, struct unit *u, const struct ufile *fr
 	services_conf_free(&conf);
 	dropins_free(&di);
 	return r;
+}
+
+/* The .wants/.requires/.upholds directories with a link of U's name, in any unit dir. */
+static void record_wanted_by(struct state *s, const struct unit *u, struct obj_set *out)
+{
+	struct budget b = {0};
+
+	obj_list_touch(out, SA_WANTED_BY);
+	for (size_t i = wants_lower(s, u->name);
+	     i < s->nwants && strcmp(s->wants[i].name, u->name) == 0; i++)
+		add_elem(out, SA_WANTED_BY, s->wants[i].wdir, &b);
+	if (b.full)
+		collect_problem(s->ctx, u->res.path, 0, -E2BIG,
+		                "too many links wanting %s to record", u->name);
 }
 
 static int record_unit(struct state *s, struct unit *u, struct obj_set *out)
@@ -1594,6 +1642,7 @@ static int record_unit(struct state *s, struct unit *u, struct obj_set *out)
 				add_elem(out, SA_ALIASES, s->aliases[i]->name, &b);
 	}
 	if (!res->masked) {
+		record_wanted_by(s, u, out);
 		r = record_config(s, u, frag, out);
 		if (r < 0) {
 			obj_abort(out);
@@ -1648,7 +1697,8 @@ static int add_instances(struct state *s)
 		struct unit *t, *u;
 		size_t ti;
 
-		if (!instance_of(s->wants[i].name, tmpl, sizeof(tmpl)) ||
+		if ((i && strcmp(s->wants[i - 1].name, s->wants[i].name) == 0) ||
+		    !instance_of(s->wants[i].name, tmpl, sizeof(tmpl)) ||
 		    find_unit(s, sorted, s->wants[i].name) || !(t = find_unit(s, sorted, tmpl)))
 			continue;
 		ti = (size_t)(t - s->units);
@@ -1679,8 +1729,10 @@ static void state_free(struct state *s)
 		free(s->units[i].active);
 	}
 	free(s->units);
-	for (size_t i = 0; i < s->nwants; i++)
+	for (size_t i = 0; i < s->nwants; i++) {
 		free(s->wants[i].name);
+		free(s->wants[i].wdir);
+	}
 	free(s->wants);
 	free(s->aliases);
 	for (size_t i = 0; i < s->capfiles; i++) {
@@ -1722,13 +1774,15 @@ static int collect(struct state *s, struct obj_set *out)
 		s->units[n++] = s->units[i];
 	}
 	s->nunits = n;
-	/* of links with one name, the best ranked one counts */
+	/* of links with one name in directories of one name, the best ranked one counts */
 	if (s->nwants > 1)
 		qsort(s->wants, s->nwants, sizeof(*s->wants), cmp_wlink);
 	n = 0;
 	for (size_t i = 0; i < s->nwants; i++) {
-		if (n && strcmp(s->wants[n - 1].name, s->wants[i].name) == 0) {
+		if (n && strcmp(s->wants[n - 1].name, s->wants[i].name) == 0 &&
+		    strcmp(s->wants[n - 1].wdir, s->wants[i].wdir) == 0) {
 			free(s->wants[i].name);
+			free(s->wants[i].wdir);
 			continue;
 		}
 		s->wants[n++] = s->wants[i];
@@ -1757,8 +1811,14 @@ static int collect(struct state *s, struct obj_set *out)
  * enabled-runtime, linked, linked-runtime, alias, masked, masked-runtime,
  * static, indirect, disabled, generated, transient, or bad when the
  * fragment cannot be resolved or read), dropins ("PATH sha256:hex"),
- * exec_start (services), schedule (timers), aliases, and active when the
- * root is the running system and its systemd answers.
+ * exec_start (services) and schedule (timers), both absent when a drop-in
+ * in force cannot be read or listed, aliases, wanted_by (the
+ * "TARGET.wants" directories, .requires and .upholds too, with a link of
+ * the unit's name in any unit dir: vendor links start a unit at boot as
+ * well, though systemctl calls it disabled), and active when the root is
+ * the running system and its systemd answers. Masked units have neither
+ * dropins nor wanted_by. At most SERVICES_MAX_PROBLEMS malformed lines
+ * are reported per file.
  */
 int collect_services(const struct collect_ctx *ctx, struct obj_set *out)
 {

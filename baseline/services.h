@@ -5,9 +5,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define SERVICES_MAX_LINE   65536        /* longest logical line (continuations joined) */
-#define SERVICES_MAX_VALUES 1024         /* most ExecStart= or On*= values kept per unit */
-#define SERVICES_MAX_BYTES  (256u << 10) /* most bytes of such values kept per unit */
+#define SERVICES_MAX_LINE     65536        /* longest logical line (continuations joined) */
+#define SERVICES_MAX_VALUES   1024         /* most ExecStart= or On*= values kept per unit */
+#define SERVICES_MAX_BYTES    (256u << 10) /* most bytes of such values kept per unit */
+#define SERVICES_MAX_PROBLEMS 100          /* malformed lines reported per file */
 
 /* A list of NUL-terminated strings, each without '\n', '\r' or NUL. */
 struct services_strv {
@@ -41,7 +42,8 @@ typedef void (*services_bad_fn)(void *userdata, unsigned line, const char *msg);
  * reads them; '#' and ';' start comment lines (also inside a continuation);
  * a trailing unescaped backslash joins the next line with a space. Every
  * other line must be "[Section]" or "Key=Value" (whitespace around both
- * trimmed): otherwise BAD is called and the line skipped. Over-long lines
+ * trimmed): otherwise BAD is called and the line skipped. A UTF-8 byte
+ * order mark at the start of BUF is skipped, as systemd does. Over-long lines
  * and values beyond SERVICES_MAX_VALUES/_BYTES are reported the same way
  * and dropped. Returns 0 or -ENOMEM (then *conf is freed).
  */

@@ -46,6 +46,7 @@ static const struct attr_def service_attrs[SA__MAX] = {
         [SA_EXEC_START] = {"exec_start", AF_LIST | AF_ORDERED},
         [SA_SCHEDULE] = {"schedule", AF_LIST | AF_ORDERED},
         [SA_ALIASES] = {"aliases", AF_LIST},
+        [SA_WANTED_BY] = {"wanted_by", AF_LIST},
 };
 
 static const struct attr_def sudoers_attrs[SUA__MAX] = {

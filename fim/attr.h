@@ -69,6 +69,8 @@ enum service_attr {
 	SA_EXEC_START, /* ordered list: the effective ExecStart= values after drop-ins */
 	SA_SCHEDULE,   /* list: a timer's On*= settings after drop-ins, "OnCalendar=daily" */
 	SA_ALIASES,    /* list: other names this unit is reachable by (symlinks) */
+	SA_WANTED_BY,  /* list: "TARGET.wants" / .requires / .upholds dirs that link this unit,
+	                * from any unit dir (vendor links too) */
 	SA__MAX,
 };
 

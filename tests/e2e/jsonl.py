@@ -29,12 +29,12 @@ KINDS = {
     "file": VOCAB,
     "user": "uid gid gecos home shell password groups authorized_keys".split(),
     "group": "gid members administrators".split(),
-    "service": "unit_file hash enabled dropins active exec_start schedule aliases".split(),
+    "service": "unit_file hash enabled dropins active exec_start schedule aliases wanted_by".split(),
     "sudoers": "rules members files".split(),
     "cron": "jobs env user hash mode schedule".split(),
 }
 LISTS = {"groups", "authorized_keys", "members", "administrators", "dropins", "exec_start",
-         "schedule", "aliases", "rules", "files", "jobs", "env"}
+         "schedule", "aliases", "wanted_by", "rules", "files", "jobs", "env"}
 PASSWORD_STATES = {"set", "locked", "empty", "none"}
 SEVERITY = {"low": 21, "medium": 47, "high": 73, "critical": 99}
 NUMERIC = {"uid", "gid", "size", "inode", "nlink"}

@@ -222,7 +222,7 @@ fp() {
 	ln -s /lib/systemd/system/foo.service "$ROOT/etc/systemd/system/multi-user.target.wants/foo.service"
 	ln -s /dev/null "$ROOT/etc/systemd/system/ssh.service"
 	expect_check 4 <<-'EOF'
-		changed service:foo.service enabled
+		changed service:foo.service enabled,wanted_by
 		changed service:ssh.service unit_file,enabled
 		summary scanned=16 added=0 removed=0 changed=2 errors=0
 	EOF
@@ -269,7 +269,7 @@ fp() {
 		users
 		!users name=alice
 		services
-		services name=foo.service -enabled severity=low
+		services name=foo.service -enabled -wanted_by severity=low
 	EOF
 	baseline
 	sed -i 's|^alice:x:1000:1000:Alice,,,:/home/alice:/bin/bash|alice:x:1000:1000:Alice,,,:/home/alice:/bin/zsh|' "$ROOT/etc/passwd"

@@ -23,6 +23,7 @@
 
 struct problem {
 	char path[256];
+	char msg[128];
 	unsigned line;
 	int err;
 };
@@ -30,7 +31,7 @@ struct problem {
 struct fixture {
 	char root[64];
 	int rootfd;
-	struct problem probs[64];
+	struct problem probs[256];
 	size_t nprobs;
 };
 
@@ -134,6 +135,7 @@ static void on_problem(void *userdata, const char *path, unsigned line, int err,
 	assert_true(f->nprobs < ARRAY_SIZE(f->probs));
 	p = &f->probs[f->nprobs++];
 	snprintf(p->path, sizeof(p->path), "%s", path);
+	snprintf(p->msg, sizeof(p->msg), "%s", msg);
 	p->line = line;
 	p->err = err;
 }
@@ -248,6 +250,7 @@ static void test_override(void **state)
 	check(a, "foo.service", SA_EXEC_START, "/usr/bin/foo -d");
 	check(a, "foo.service", SA_SCHEDULE, NULL);
 	check(a, "foo.service", SA_ALIASES, "");
+	check(a, "foo.service", SA_WANTED_BY, "");
 	check(a, "foo.service", SA_ACTIVE, NULL);
 
 	/* a copy in /etc wins over the vendor file; its ExecStart points to /tmp */
@@ -276,12 +279,16 @@ static void test_enable(void **state)
 	a = collect(f);
 	no_problems(f);
 	check(a, "foo.service", SA_ENABLED, "disabled");
+	check(a, "foo.service", SA_WANTED_BY, "multi-user.target.wants");
 	check(a, "multi-user.target", SA_ENABLED, "static");
+	check(a, "multi-user.target", SA_WANTED_BY, "");
 
 	ln(f, ETC "multi-user.target.wants/foo.service", LIB "foo.service");
 	b = collect(f);
 	no_problems(f);
 	check(b, "foo.service", SA_ENABLED, "enabled");
+	/* the same directory name in /etc: no new dependency */
+	check(b, "foo.service", SA_WANTED_BY, "multi-user.target.wants");
 	assert_int_equal(obj_set_count(b), 2);
 	assert_int_equal(diff(a, b, "foo.service"), ATTR_BIT(SA_ENABLED));
 	assert_int_equal(diff(a, b, "multi-user.target"), 0);
@@ -296,12 +303,14 @@ static void test_enable(void **state)
 	ln(f, ETC "basic.target.requires/foo.service", LIB "foo.service");
 	d = collect(f);
 	check(d, "foo.service", SA_ENABLED, "enabled");
+	check(d, "foo.service", SA_WANTED_BY, "basic.target.requires\nmulti-user.target.wants");
 	rm(f, ETC "basic.target.requires/foo.service");
 	rm(f, RUN "multi-user.target.wants/foo.service");
 	obj_set_free(d);
 	ln(f, ETC "x.target.upholds/foo.service", LIB "foo.service");
 	d = collect(f);
 	check(d, "foo.service", SA_ENABLED, "enabled");
+	check(d, "foo.service", SA_WANTED_BY, "multi-user.target.wants\nx.target.upholds");
 	obj_set_free(c);
 
 	/* "systemctl link": a link of the unit's own name; enabling still wins */
@@ -338,6 +347,7 @@ static void test_mask(void **state)
 	ln(f, ETC "multi-user.target.wants/foo.service", LIB "foo.service");
 	a = collect(f);
 	check(a, "foo.service", SA_ENABLED, "enabled");
+	check(a, "foo.service", SA_WANTED_BY, "multi-user.target.wants");
 
 	ln(f, ETC "foo.service", "/dev/null");
 	b = collect(f);
@@ -348,6 +358,7 @@ static void test_mask(void **state)
 	check(b, "foo.service", SA_DROPINS, NULL);
 	check(b, "foo.service", SA_EXEC_START, NULL);
 	check(b, "foo.service", SA_ALIASES, "");
+	check(b, "foo.service", SA_WANTED_BY, NULL);
 	assert_int_equal(diff(a, b, "foo.service"), ATTR_BIT(SA_UNIT_FILE) | ATTR_BIT(SA_ENABLED));
 
 	/* a relative link that resolves to /dev/null, and a runtime mask */
@@ -691,6 +702,69 @@ static void test_merged_usr(void **state)
 	obj_set_free(a);
 }
 
+static void test_wanted_by(void **state)
+{
+	struct fixture *f = *state;
+	static const char getty[] = "[Service]\nExecStart=/sbin/agetty %I\n"
+	                            "[Install]\nWantedBy=getty.target\n";
+	struct obj_set *a, *b, *c, *d;
+
+	put(f, LIB "foo.service", foo_unit);
+	put(f, LIB "static.service", "[Service]\nExecStart=/bin/s\n");
+	put(f, LIB "getty@.service", getty);
+	a = collect(f);
+	no_problems(f);
+	check(a, "foo.service", SA_WANTED_BY, "");
+	check(a, "static.service", SA_WANTED_BY, "");
+	check(a, "getty@.service", SA_WANTED_BY, "");
+
+	/* links among vendor files start units at boot, though systemctl is-enabled
+	 * does not count them: only wanted_by tells */
+	ln(f, LIB "multi-user.target.wants/foo.service", "../foo.service");
+	ln(f, LIB "sysinit.target.requires/static.service", "../static.service");
+	ln(f, LIB "getty.target.wants/getty@tty1.service", "../getty@.service");
+	/* a file that is no symlink, a name that is no unit, a dir that is no wants dir */
+	put(f, LIB "multi-user.target.wants/plain.service", "[Service]\nExecStart=/bin/p\n");
+	ln(f, LIB "multi-user.target.wants/bad name.service", "../foo.service");
+	ln(f, LIB "x.target.other/foo.service", "../foo.service");
+	b = collect(f);
+	no_problems(f);
+	assert_int_equal(obj_set_count(b), 4);
+	check(b, "foo.service", SA_ENABLED, "disabled");
+	check(b, "foo.service", SA_WANTED_BY, "multi-user.target.wants");
+	assert_int_equal(diff(a, b, "foo.service"), ATTR_BIT(SA_WANTED_BY));
+	check(b, "static.service", SA_ENABLED, "static");
+	check(b, "static.service", SA_WANTED_BY, "sysinit.target.requires");
+	assert_int_equal(diff(a, b, "static.service"), ATTR_BIT(SA_WANTED_BY));
+	check(b, "getty@tty1.service", SA_ENABLED, "static");
+	check(b, "getty@tty1.service", SA_WANTED_BY, "getty.target.wants");
+	check(b, "getty@.service", SA_WANTED_BY, "");
+	assert_int_equal(diff(a, b, "getty@.service"), 0);
+
+	/* a link in /etc changes both */
+	ln(f, ETC "graphical.target.wants/foo.service", LIB "foo.service");
+	c = collect(f);
+	no_problems(f);
+	check(c, "foo.service", SA_ENABLED, "enabled");
+	check(c, "foo.service", SA_WANTED_BY, "graphical.target.wants\nmulti-user.target.wants");
+	assert_int_equal(diff(b, c, "foo.service"), ATTR_BIT(SA_ENABLED) | ATTR_BIT(SA_WANTED_BY));
+
+	/* one under /run, and one named after an alias counts for the alias */
+	ln(f, RUN "x.target.upholds/static.service", LIB "static.service");
+	ln(f, ETC "foo2.service", LIB "foo.service");
+	ln(f, ETC "y.target.wants/foo2.service", LIB "foo.service");
+	d = collect(f);
+	no_problems(f);
+	check(d, "static.service", SA_ENABLED, "enabled-runtime");
+	check(d, "static.service", SA_WANTED_BY, "sysinit.target.requires\nx.target.upholds");
+	check(d, "foo2.service", SA_WANTED_BY, "y.target.wants");
+	check(d, "foo.service", SA_WANTED_BY, "graphical.target.wants\nmulti-user.target.wants");
+	obj_set_free(a);
+	obj_set_free(b);
+	obj_set_free(c);
+	obj_set_free(d);
+}
+
 /* ---- bad input ---- */
 
 static void test_malformed(void **state)
@@ -769,7 +843,27 @@ static void test_unreadable(void **state)
 	check(a, "fifo.service", SA_ENABLED, "alias");
 	check(a, "fifo.service", SA_HASH, NULL);
 	check(a, "ok.service", SA_DROPINS, ETC "ok.service.d/y.conf unreadable");
-	check(a, "ok.service", SA_EXEC_START, "/bin/ok");
+	check(a, "ok.service", SA_HASH, sha("[Service]\nExecStart=/bin/ok\n"));
+	check(a, "ok.service", SA_ENABLED, "static");
+	check(a, "ok.service", SA_WANTED_BY, "");
+	/* what the drop-in says is unknown, so is the effective ExecStart */
+	check(a, "ok.service", SA_EXEC_START, NULL);
+	obj_set_free(a);
+
+	/* the same for a timer's schedule; a readable drop-in gives it back */
+	put(f, LIB "t.timer", "[Timer]\nOnCalendar=daily\n");
+	ln(f, ETC "t.timer.d/y.conf", "/srv/dir.conf");
+	a = collect(f);
+	assert_true(has_problem(f, ETC "t.timer.d/y.conf", 0, -EISDIR));
+	check(a, "t.timer", SA_SCHEDULE, NULL);
+	check(a, "t.timer", SA_DROPINS, ETC "t.timer.d/y.conf unreadable");
+	obj_set_free(a);
+	rm(f, ETC "t.timer.d/y.conf");
+	rm(f, ETC "ok.service.d/y.conf");
+	put(f, ETC "ok.service.d/y.conf", "[Service]\nExecStart=/bin/two\n");
+	a = collect(f);
+	check(a, "ok.service", SA_EXEC_START, "/bin/ok\n/bin/two");
+	check(a, "t.timer", SA_SCHEDULE, "OnCalendar=daily");
 	obj_set_free(a);
 
 	if (geteuid() != 0) { /* root reads anything */
@@ -780,6 +874,17 @@ static void test_unreadable(void **state)
 		assert_true(has_problem(f, LIB "secret.service", 0, -EACCES));
 		check(a, "secret.service", SA_ENABLED, "bad");
 		check(a, "secret.service", SA_HASH, NULL);
+		check(a, "secret.service", SA_WANTED_BY, "");
+		obj_set_free(a);
+
+		/* a drop-in directory that cannot be listed hides what applies */
+		full(f, ETC "ok.service.d", p, sizeof(p));
+		assert_int_equal(chmod(p, 0), 0);
+		a = collect(f);
+		assert_int_equal(chmod(p, 0755), 0);
+		assert_true(has_problem(f, ETC "ok.service.d", 0, -EACCES));
+		check(a, "ok.service", SA_DROPINS, "");
+		check(a, "ok.service", SA_EXEC_START, NULL);
 		obj_set_free(a);
 	}
 }
@@ -846,6 +951,64 @@ static void test_weird(void **state)
 	obj_set_free(a);
 }
 
+static void test_bom(void **state)
+{
+	struct fixture *f = *state;
+	static const char unit[] = "\xef\xbb\xbf[Service]\nExecStart=/bin/real\n";
+	static const char drop[] = "\xef\xbb\xbf[Service]\nExecStart=\nExecStart=/bin/drop\n";
+	static const char late[] = "[Service]\n\xef\xbb\xbf[Service]\nExecStart=/bin/late\n";
+	struct obj_set *a;
+	char exp[256];
+
+	/* systemd skips a byte order mark at the start of a file: the header counts */
+	put(f, LIB "bom.service", unit);
+	put(f, ETC "bom.service.d/x.conf", drop);
+	put(f, LIB "late.service", late);
+	a = collect(f);
+	/* only at the start: elsewhere it is part of the line */
+	assert_true(has_problem(f, LIB "late.service", 2, -EBADMSG));
+	assert_int_equal(f->nprobs, 1);
+	check(a, "bom.service", SA_HASH, sha(unit));
+	snprintf(exp, sizeof(exp), ETC "bom.service.d/x.conf %s", sha(drop));
+	check(a, "bom.service", SA_DROPINS, exp);
+	check(a, "bom.service", SA_EXEC_START, "/bin/drop");
+	check(a, "late.service", SA_EXEC_START, "/bin/late");
+	obj_set_free(a);
+}
+
+static void test_problem_flood(void **state)
+{
+	struct fixture *f = *state;
+	static const char line[] = "garbage\n";
+	static const char tail[] = "[Service]\nExecStart=/bin/x\n";
+	size_t n = 300 * (sizeof(line) - 1) + sizeof(tail);
+	char *buf = malloc(n), *p = buf;
+	struct obj_set *a;
+
+	assert_non_null(buf);
+	for (int i = 0; i < 300; i++)
+		p = stpcpy(p, line);
+	strcpy(p, tail);
+	put(f, LIB "flood.service", buf);
+	put(f, ETC "flood.service.d/x.conf", "[Service]\nnope\nnope\n");
+	a = collect(f);
+	/* SERVICES_MAX_PROBLEMS lines, then one problem saying the rest goes unreported */
+	assert_int_equal(f->nprobs, SERVICES_MAX_PROBLEMS + 1 + 2);
+	for (unsigned i = 1; i <= SERVICES_MAX_PROBLEMS + 1; i++)
+		assert_true(has_problem(f, LIB "flood.service", i, -EBADMSG));
+	assert_false(has_problem(f, LIB "flood.service", SERVICES_MAX_PROBLEMS + 2, -EBADMSG));
+	for (size_t i = 0; i < f->nprobs; i++)
+		if (f->probs[i].line == SERVICES_MAX_PROBLEMS + 1)
+			assert_string_equal(f->probs[i].msg,
+			                    "further problems in this file not reported");
+	/* the cap is per file */
+	assert_true(has_problem(f, ETC "flood.service.d/x.conf", 2, -EBADMSG));
+	assert_true(has_problem(f, ETC "flood.service.d/x.conf", 3, -EBADMSG));
+	check(a, "flood.service", SA_EXEC_START, "/bin/x");
+	obj_set_free(a);
+	free(buf);
+}
+
 static void test_active(void **state)
 {
 	struct fixture *f = *state;
@@ -899,6 +1062,7 @@ static void test_parse(void **state)
 	                           "  /b\n"
 	                           "ExecStart=/c\\";
 	static const char drop[] = "[Service]\nExecStart=\nExecStart=/z\n";
+	static const char bom[] = "\xef\xbb\xbf[Service]\nExecStart=/a\n\xef\xbb\xbfx\n";
 	struct services_conf c = {0}, d = {0};
 	struct bad_lines bad = {0};
 	char *big;
@@ -940,6 +1104,18 @@ static void test_parse(void **state)
 	services_conf_free(&c);
 	free(big);
 
+	/* a byte order mark is skipped at the start only; lines are still counted from it */
+	bad.n = 0;
+	assert_int_equal(services_parse(bom, sizeof(bom) - 1, &c, on_bad, &bad), 0);
+	assert_int_equal(bad.n, 1);
+	assert_int_equal(bad.line[0], 3);
+	assert_int_equal(c.exec_start.n, 1);
+	assert_string_equal(c.exec_start.v[0], "/a");
+	services_conf_free(&c);
+	assert_int_equal(services_parse("\xef\xbb", 2, &c, on_bad, &bad), 0);
+	assert_int_equal(bad.n, 2);
+	services_conf_free(&c);
+
 	/* unit names */
 	assert_true(services_name_valid("getty@tty1.service", 18));
 	assert_true(services_name_valid("getty@.service", 14));
@@ -966,10 +1142,13 @@ int main(void)
 	        T(test_instance),
 	        T(test_generated_transient),
 	        T(test_merged_usr),
+	        T(test_wanted_by),
 	        T(test_malformed),
 	        T(test_unreadable),
 	        T(test_outside_root),
 	        T(test_weird),
+	        T(test_bom),
+	        T(test_problem_flood),
 	        T(test_active),
 	        cmocka_unit_test(test_parse),
 	};
