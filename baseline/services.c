@@ -359,9 +359,12 @@ int services_conf_apply(struct services_conf *base, const struct services_conf *
 
 /* ---- unit names ---- */
 
+/* Not "scope": scopes are only ever made at run time (a login's
+ * session-N.scope, a container's), never from a unit file, and would be
+ * reported added and removed with every login. */
 static const char *const unit_types[] = {
-        "service",   "socket", "timer", "path",  "target", "mount",
-        "automount", "swap",   "slice", "scope", "device",
+        "service", "socket",    "timer", "path",  "target",
+        "mount",   "automount", "swap",  "slice", "device",
 };
 
 static bool name_char(char c)
