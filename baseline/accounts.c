@@ -14,7 +14,7 @@
 #include "accounts.h"
 #include "rootfs.h"
 
-#define MAX_FIELDS  7   /* fields kept per entry (shadow's later ones are only counted) */
+#define MAX_FIELDS  9   /* fields kept per entry (more are only counted) */
 #define QUOTE_BYTES 100 /* a name quoted in a problem message */
 #define DIGEST_HEX  16  /* bytes of the password digest shown, as hex */
 
@@ -57,6 +57,44 @@ static void wipe_free(char *p, size_t n)
 
 /* ---------- account files: one entry per line ---------- */
 
+/*
+ * Lines are read the way glibc's files backend (nss_files, glibc 2.36, as
+ * tried with getent and getpwnam on crafted files) reads them, so that the
+ * entry recorded is the one the system uses:
+ *
+ * - Leading whitespace is skipped; empty lines and '#' comments are not
+ *   entries. The line ends at '\n' only: a '\r' before it, and trailing
+ *   whitespace, belong to the last field ("/bin/sh\r" is the shell). A NUL
+ *   byte ends the line.
+ * - passwd: name:passwd:uid:gid:gecos:dir:shell. Missing fields after the
+ *   gid are empty ("svc::0:0" is uid 0 with an empty password and no home
+ *   or shell); extra colons belong to the shell. Fewer than four fields
+ *   leave the gid empty, and the line is ignored.
+ * - group: name:passwd:gid:members, members empty when missing, extra
+ *   colons part of the member list ("a:b" is one member).
+ * - gshadow: every field may be missing; extra colons belong to the members.
+ * - shadow: the seven fields after the password are numbers or empty; the
+ *   line must have 9 fields, or 8 with a non-empty expiry date (glibc then
+ *   wants more input), else it is ignored; so is a CRLF line (the flag
+ *   field "\r" is not a number).
+ * - A uid, gid or shadow number is read as strtoul does, to the end of its
+ *   field: leading whitespace and one '+' or '-' are taken ("+0", " 0" and
+ *   "-0" are 0), nothing may follow the digits ("0abc", "0x10", "1 " are
+ *   refused), and the value must fit 32 bits after strtoul's negation
+ *   modulo 2^64: "-1" and 4294967296 are refused, but "-18446744073709551615"
+ *   is 1 and 4294967295, (uid_t)-1, is taken. An empty uid or gid is
+ *   refused, an empty shadow number is taken as unset.
+ * - Names starting with '+' or '-' (NIS compatibility) are listed by
+ *   getpwent but never resolved by name or id by nss_files: not recorded.
+ * - The first entry of a name is the one getpwnam returns.
+ *
+ * A line glibc uses is recorded even when irregular (field count, number
+ * form, CR, NUL, a name with '/' or whitespace), and the irregularity is
+ * reported too. Two cases glibc resolves fim cannot record and only
+ * reports: an empty name, and a name longer than OBJ_MAX_ID; lines longer
+ * than ACCOUNTS_MAX_LINE are not read at all (a bound).
+ */
+
 enum bad {
 	BAD_NONE,
 	BAD_LONG,
@@ -64,11 +102,20 @@ enum bad {
 	BAD_FIELDS,
 	BAD_NAME_EMPTY,
 	BAD_NAME_NIS,
-	BAD_NAME_CHAR,
 	BAD_NAME_LONG,
 	BAD_ID_EMPTY,
 	BAD_ID_CHAR,
 	BAD_ID_RANGE,
+};
+
+/* Irregularities of an entry glibc nonetheless uses (bits of entry.odd). */
+enum {
+	ODD_FIELDS = 1 << 0, /* not the format's field count */
+	ODD_CR = 1 << 1,     /* ends in '\r', kept in the last field */
+	ODD_NUL = 1 << 2,    /* cut at a NUL byte */
+	ODD_NAME = 1 << 3,   /* the name contains '/' or whitespace */
+	ODD_FORM = 1 << 4,   /* bit << k: numeric field k not in plain decimal */
+	ODD_NOID = 1 << 6,   /* bit << k: numeric field k is 4294967295 */
 };
 
 struct entry {
@@ -78,7 +125,8 @@ struct entry {
 	unsigned nf;    /* fields on the line */
 	unsigned first; /* of a duplicate: the line of the entry in force */
 	uint8_t bad;    /* enum bad */
-	uint8_t bad_id; /* which numeric field is bad */
+	uint8_t bad_id; /* which numeric field is bad (shadow: its position) */
+	uint8_t odd;    /* ODD_* */
 	bool dup;
 };
 
@@ -89,12 +137,13 @@ struct format {
 	unsigned idfield[2]; /* their positions */
 	const char *idname[2];
 	bool secret; /* quote nothing of this file */
+	bool rest;   /* the last field takes the rest of the line (else: shadow's numbers) */
 };
 
-static const struct format fmt_passwd = {"user", 7, 2, {2, 3}, {"uid", "gid"}, false};
-static const struct format fmt_shadow = {"user", 9, 0, {0, 0}, {NULL, NULL}, true};
-static const struct format fmt_group = {"group", 4, 1, {2, 0}, {"gid", NULL}, false};
-static const struct format fmt_gshadow = {"group", 4, 0, {0, 0}, {NULL, NULL}, true};
+static const struct format fmt_passwd = {"user", 7, 2, {2, 3}, {"uid", "gid"}, false, true};
+static const struct format fmt_shadow = {"user", 9, 0, {0, 0}, {NULL, NULL}, true, false};
+static const struct format fmt_group = {"group", 4, 1, {2, 0}, {"gid", NULL}, false, true};
+static const struct format fmt_gshadow = {"group", 4, 0, {0, 0}, {NULL, NULL}, true, true};
 
 struct table {
 	const struct format *fmt;
@@ -113,7 +162,7 @@ static void table_free(struct table *t)
 	*t = (struct table){0};
 }
 
-static enum bad check_name(struct span s)
+static enum bad check_name(struct span s, uint8_t *odd)
 {
 	if (s.n == 0)
 		return BAD_NAME_EMPTY;
@@ -123,40 +172,87 @@ static enum bad check_name(struct span s)
 		return BAD_NAME_LONG;
 	for (size_t i = 0; i < s.n; i++)
 		if (s.p[i] == '/' || is_space(s.p[i]))
-			return BAD_NAME_CHAR;
+			*odd |= ODD_NAME;
 	return BAD_NONE;
 }
 
-/* Decimal digits only: libc's strtoul would take " +1" and wrap 4294967296 to 0. */
-static enum bad parse_id(struct span s, uint32_t *ret)
+/*
+ * A number read as glibc does (see above). *PLAIN is set false when it is
+ * not in plain decimal (whitespace, a sign, a leading zero). Returns
+ * BAD_NONE with *RET set, or why glibc refuses it.
+ */
+static enum bad parse_id(struct span s, uint32_t *ret, bool *plain)
 {
+	size_t i = 0;
 	uint64_t v = 0;
+	bool neg = false;
 
 	if (s.n == 0)
 		return BAD_ID_EMPTY;
-	for (size_t i = 0; i < s.n; i++) {
+	while (i < s.n && is_space(s.p[i]))
+		i++;
+	if (i < s.n && (s.p[i] == '+' || s.p[i] == '-'))
+		neg = s.p[i++] == '-';
+	if (i == s.n)
+		return BAD_ID_CHAR;
+	*plain = i == 0 && (s.p[0] != '0' || s.n == 1);
+	for (; i < s.n; i++) {
+		unsigned d = (unsigned)(s.p[i] - '0');
+
 		if (s.p[i] < '0' || s.p[i] > '9')
 			return BAD_ID_CHAR;
-		v = v * 10 + (uint64_t)(s.p[i] - '0');
-		if (v > UINT32_MAX - 1) /* (uid_t)-1 means "no id" */
+		if (v > (UINT64_MAX - d) / 10) /* strtoul: ULONG_MAX, refused */
 			return BAD_ID_RANGE;
+		v = v * 10 + d;
 	}
+	if (neg)
+		v = (uint64_t)0 - v;
+	if (v > UINT32_MAX)
+		return BAD_ID_RANGE;
 	*ret = (uint32_t)v;
 	return BAD_NONE;
 }
 
+/* Shadow's numeric fields: the count glibc needs, and each empty or a number. */
+static void check_shadow(struct entry *e)
+{
+	uint32_t v;
+	bool plain;
+
+	if (e->nf < 8 || e->nf > 9 || (e->nf == 8 && e->f[7].n == 0)) {
+		e->bad = BAD_FIELDS;
+		return;
+	}
+	for (unsigned k = 2; k < e->nf; k++) {
+		if (e->f[k].n == 0)
+			continue;
+		e->bad = (uint8_t)parse_id(e->f[k], &v, &plain);
+		e->bad_id = (uint8_t)k;
+		if (e->bad != BAD_NONE)
+			return;
+	}
+}
+
 static void parse_entry(const struct format *fmt, const char *line, size_t n, struct entry *e)
 {
+	const char *nul;
 	size_t start = 0;
 
 	if (n > ACCOUNTS_MAX_LINE) {
 		e->bad = BAD_LONG;
 		return;
 	}
-	if (memchr(line, '\0', n)) {
-		e->bad = BAD_NUL;
-		return;
+	nul = memchr(line, '\0', n);
+	if (nul) {
+		n = (size_t)(nul - line);
+		e->odd |= ODD_NUL;
+		if (n == 0) { /* glibc sees an empty line */
+			e->bad = BAD_NUL;
+			return;
+		}
 	}
+	if (n && line[n - 1] == '\r')
+		e->odd |= ODD_CR;
 	for (size_t i = 0; i <= n; i++) {
 		if (i < n && line[i] != ':')
 			continue;
@@ -165,14 +261,31 @@ static void parse_entry(const struct format *fmt, const char *line, size_t n, st
 		e->nf++;
 		start = i + 1;
 	}
-	if (e->nf != fmt->fields) {
-		e->bad = BAD_FIELDS;
+	for (unsigned k = e->nf; k < MAX_FIELDS; k++)
+		e->f[k] = (struct span){line + n, 0};
+	if (fmt->rest && e->nf > fmt->fields) {
+		struct span *last = &e->f[fmt->fields - 1];
+
+		last->n = (size_t)(line + n - last->p);
+	}
+	if (e->nf != fmt->fields)
+		e->odd |= ODD_FIELDS;
+	e->bad = (uint8_t)check_name(e->f[0], &e->odd);
+	if (e->bad != BAD_NONE)
+		return;
+	if (!fmt->rest) {
+		check_shadow(e);
 		return;
 	}
-	e->bad = (uint8_t)check_name(e->f[0]);
 	for (unsigned k = 0; k < fmt->nids && e->bad == BAD_NONE; k++) {
-		e->bad = (uint8_t)parse_id(e->f[fmt->idfield[k]], &e->id[k]);
+		bool plain = true;
+
+		e->bad = (uint8_t)parse_id(e->f[fmt->idfield[k]], &e->id[k], &plain);
 		e->bad_id = (uint8_t)k;
+		if (e->bad == BAD_NONE && !plain)
+			e->odd |= (uint8_t)(ODD_FORM << k);
+		if (e->bad == BAD_NONE && e->id[k] == UINT32_MAX)
+			e->odd |= (uint8_t)(ODD_NOID << k);
 	}
 }
 
@@ -213,7 +326,7 @@ static int table_index(struct table *t)
 }
 
 /* Splits TEXT into entries. Blank lines and '#' comments are skipped and
- * leading whitespace ignored, as libc does. Returns 0 or -ENOMEM. */
+ * leading whitespace ignored, as glibc does. Returns 0 or -ENOMEM. */
 static int table_parse(const struct format *fmt, const struct accounts_text *text, struct table *t)
 {
 	const char *line;
@@ -226,6 +339,9 @@ static int table_parse(const struct format *fmt, const struct accounts_text *tex
 	while (rootfs_next_line(text->p, text->n, &pos, &line, &n, &lineno)) {
 		size_t skip = 0;
 
+		/* glibc keeps the '\r' of a CRLF line end: put it back */
+		if (line + n < text->p + text->n && line[n] == '\r')
+			n++;
 		while (skip < n && is_space(line[skip]))
 			skip++;
 		if (skip == n || line[skip] == '#')
@@ -281,7 +397,58 @@ static void table_report_truncated(const struct collect_ctx *ctx, const struct t
 		                ACCOUNTS_MAX_ENTRIES);
 }
 
-/* Reports malformed and duplicate entries in file order; quotes nothing of a secret file. */
+/* Reports what makes an entry irregular (of a line glibc ignores, only what
+ * explains its reading); quotes nothing of a secret file. */
+static void report_odd(const struct collect_ctx *ctx, const struct table *t, const struct entry *e)
+{
+	const struct format *fmt = t->fmt;
+	char q[QUOTE_BYTES];
+
+	if (e->bad != BAD_NONE) {
+		if (e->odd & ODD_CR)
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "line ends in a carriage return: glibc reads it as part "
+			                "of the last field");
+		if ((e->odd & ODD_NUL) && e->bad != BAD_NUL)
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "line contains a NUL byte: glibc reads only what precedes "
+			                "it");
+		return;
+	}
+	if (e->odd & ODD_FIELDS)
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "%u fields expected, %u found: read as glibc does", fmt->fields,
+		                e->nf);
+	if (e->odd & ODD_CR)
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "line ends in a carriage return: glibc keeps it in the last "
+		                "field");
+	if (e->odd & ODD_NUL)
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "line contains a NUL byte: read up to it, as glibc does");
+	if ((e->odd & ODD_NAME) && fmt->secret)
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "%s name contains '/' or whitespace", fmt->noun);
+	else if (e->odd & ODD_NAME)
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "%s name '%s' contains '/' or whitespace", fmt->noun,
+		                quote(e->f[0], q, sizeof(q)));
+	for (unsigned k = 0; k < fmt->nids; k++) {
+		if (e->odd & (ODD_FORM << k))
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "%s '%s' is not plain decimal: read as glibc does, as "
+			                "%" PRIu32,
+			                fmt->idname[k], quote(e->f[fmt->idfield[k]], q, sizeof(q)),
+			                e->id[k]);
+		if (e->odd & (ODD_NOID << k))
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "%s is %" PRIu32 ", (%s_t)-1, which no process can have",
+			                fmt->idname[k], e->id[k], fmt->idname[k]);
+	}
+}
+
+/* Reports malformed, irregular and duplicate entries in file order; quotes
+ * nothing of a secret file. */
 static void table_report(const struct collect_ctx *ctx, const struct table *t)
 {
 	const struct format *fmt = t->fmt;
@@ -308,47 +475,62 @@ static void table_report(const struct collect_ctx *ctx, const struct table *t)
 			break;
 		case BAD_LONG:
 			collect_problem(ctx, t->path, e->line, -EBADMSG,
-			                "line longer than %u bytes", ACCOUNTS_MAX_LINE);
+			                "line longer than %u bytes: not read", ACCOUNTS_MAX_LINE);
 			break;
 		case BAD_NUL:
 			collect_problem(ctx, t->path, e->line, -EBADMSG,
-			                "line contains a NUL byte");
+			                "line starts with a NUL byte: glibc ignores it");
 			break;
-		case BAD_FIELDS:
+		case BAD_FIELDS: /* shadow only */
 			collect_problem(ctx, t->path, e->line, -EBADMSG,
-			                "%u field%s where %u are expected", e->nf,
-			                e->nf == 1 ? "" : "s", fmt->fields);
+			                "%u field%s where glibc needs 9, or 8 with an expiry date: "
+			                "it ignores the line",
+			                e->nf, e->nf == 1 ? "" : "s");
 			break;
 		case BAD_NAME_EMPTY:
-			collect_problem(ctx, t->path, e->line, -EBADMSG, "empty %s name",
-			                fmt->noun);
+			collect_problem(
+			        ctx, t->path, e->line, -EBADMSG,
+			        "empty %s name: glibc may use the line, fim cannot record it",
+			        fmt->noun);
 			break;
 		case BAD_NAME_NIS:
 			collect_problem(ctx, t->path, e->line, -EBADMSG,
 			                "NIS compatibility entry (name starts with '+' or '-'): "
-			                "not evaluated");
-			break;
-		case BAD_NAME_CHAR:
-			collect_problem(ctx, t->path, e->line, -EBADMSG,
-			                "invalid %s name: it contains '/' or whitespace",
-			                fmt->noun);
+			                "glibc's files backend does not resolve it; not evaluated");
 			break;
 		case BAD_NAME_LONG:
 			collect_problem(ctx, t->path, e->line, -EBADMSG,
-			                "%s name longer than %u bytes", fmt->noun, OBJ_MAX_ID);
+			                "%s name longer than %u bytes: glibc may use the line, fim "
+			                "cannot record it",
+			                fmt->noun, OBJ_MAX_ID);
 			break;
 		case BAD_ID_EMPTY:
-			collect_problem(ctx, t->path, e->line, -EBADMSG, "empty %s", id);
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "empty %s: glibc ignores the line", id);
 			break;
 		case BAD_ID_CHAR:
-			collect_problem(ctx, t->path, e->line, -EBADMSG,
-			                "%s is not a decimal number", id);
+			if (!fmt->nids)
+				collect_problem(ctx, t->path, e->line, -EBADMSG,
+				                "field %u is not a number: glibc ignores the line",
+				                e->bad_id + 1);
+			else
+				collect_problem(
+				        ctx, t->path, e->line, -EBADMSG,
+				        "%s is not a decimal number: glibc ignores the line", id);
 			break;
 		case BAD_ID_RANGE:
-			collect_problem(ctx, t->path, e->line, -EBADMSG,
-			                "%s is out of range (at most %u)", id, UINT32_MAX - 1);
+			if (!fmt->nids)
+				collect_problem(ctx, t->path, e->line, -EBADMSG,
+				                "field %u is out of range: glibc ignores the line",
+				                e->bad_id + 1);
+			else
+				collect_problem(ctx, t->path, e->line, -EBADMSG,
+				                "%s is out of range (at most %" PRIu32
+				                "): glibc ignores the line",
+				                id, UINT32_MAX);
 			break;
 		}
+		report_odd(ctx, t, e);
 	}
 	table_report_truncated(ctx, t);
 }
@@ -1108,6 +1290,8 @@ static int keyfile_path(const char *pat, const struct entry *u, char **ret)
 			r = -EINVAL;
 		else if (pat[i] == 'h')
 			r = buf_append(&b, home.p, home.n);
+		else if (pat[i] == 'u' && memchr(name.p, '/', name.n))
+			r = -EINVAL; /* glibc takes such a name; it must not lead elsewhere */
 		else if (pat[i] == 'u')
 			r = buf_append(&b, name.p, name.n);
 		else if (pat[i] == 'U')

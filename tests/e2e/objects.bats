@@ -335,3 +335,59 @@ fp() {
 		summary scanned=5 added=0 removed=0 changed=0 errors=0 newly_in_scope=4 out_of_scope=0 policy_changed=true
 	EOF
 }
+
+@test "objects: a short passwd line before the real one is read as glibc reads it" {
+	mkos
+	baseline
+	sed -i '1i svc::0:0' "$ROOT/etc/passwd"
+	expect_check 12 <<-'EOF'
+		changed user:svc uid,gid,gecos,home,shell,password
+		error user:/etc/passwd:1
+		error user:/etc/passwd:4
+		summary scanned=16 added=0 removed=0 changed=1 errors=2
+	EOF
+	assert_eq '0' "$(jget user:svc fim.after.uid)"
+	assert_eq '998' "$(jget user:svc fim.before.uid)"
+	assert_eq 'empty' "$(jget user:svc fim.after.password)"
+	assert_contains "$(jget user:svc fim.suspicious)" "a second account with UID 0"
+	fimrun check
+	assert_contains "$out" "/etc/passwd:1: 7 fields expected, 4 found: read as glibc does"
+	assert_contains "$out" "duplicate user 'svc': the first entry, on line 1, is in force"
+}
+
+@test "objects: a short passwd line appended is an added account" {
+	mkos
+	baseline
+	echo 'evil::0:0' >>"$ROOT/etc/passwd"
+	expect_check 9 <<-'EOF'
+		added user:evil
+		error user:/etc/passwd:5
+		summary scanned=17 added=1 removed=0 changed=0 errors=1
+	EOF
+	assert_eq '["a second account with UID 0", "an empty password: anyone can log in as this account"]' \
+		"$(jget user:evil fim.suspicious)"
+	assert_eq 'empty' "$(jget user:evil fim.after.password)"
+}
+
+@test "objects: odd numbers and short group lines are read as glibc reads them" {
+	mkos
+	baseline
+	sed -i 's|^svc:x:998:998:|svc:x:+0: 0:|' "$ROOT/etc/passwd"
+	sed -i 's|^sudo:x:27:$|sudo:x:+27:svc|; s|^svc:x:998:$|svc:x:998|' "$ROOT/etc/group"
+	expect_check 12 <<-'EOF'
+		changed group:sudo members
+		changed user:svc uid,gid,groups
+		error group:/etc/group:3
+		error group:/etc/group:4
+		error user:/etc/passwd:3
+		error user:/etc/passwd:3
+		summary scanned=16 added=0 removed=0 changed=2 errors=4
+	EOF
+	assert_eq '0' "$(jget user:svc fim.after.uid)"
+	assert_eq '["svc"]' "$(jget group:sudo fim.after.members)"
+	fimrun check
+	assert_contains "$out" "uid '+0' is not plain decimal: read as glibc does, as 0"
+	assert_contains "$out" "gid ' 0' is not plain decimal"
+	assert_contains "$out" "gid '+27' is not plain decimal"
+	assert_contains "$out" "/etc/group:4: 4 fields expected, 3 found: read as glibc does"
+}

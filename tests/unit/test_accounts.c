@@ -829,7 +829,7 @@ static void test_secret_never_leaks(void **state)
 	    "bob:x:1001:1001::/home/bob:/bin/sh\n"
 	    "broken:$6$S4ltE$H4shE:1002\n"
 	    "root:$6$S4ltF$H4shF:0:0::/:/bin/sh\n"
-	    "$6$S4ltG/H4shG:x:1:1::/:/bin/sh\n"
+	    "$6$S4ltG/H4shG:x::1::/:/bin/sh\n"
 	    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
 	put(f, "/etc/shadow",
 	    "root:" ROOT_SECRET ":19000:0:99999:7:::\n"
@@ -846,7 +846,7 @@ static void test_secret_never_leaks(void **state)
 	    "sudo:$6$S4ltG2$H4shG2:root:alice\n"
 	    "sudo:$6$S4ltG3$H4shG3:alice:alice\n"
 	    "$6$S4ltG4$H4shG4\n");
-	put(f, "/etc/group", "root:$6$S4ltG5$H4shG5:0:\nsudo:x:27:alice\n$6$S4ltG6$H4shG6:x:5\n");
+	put(f, "/etc/group", "root:$6$S4ltG5$H4shG5:0:\nsudo:x:27:alice\n$6$S4ltG6$H4shG6:x\n");
 	s = users(f);
 	assert_problems(f, "/etc/passwd:5:EBADMSG\n"
 	                   "/etc/passwd:6:EBADMSG\n"
@@ -931,30 +931,167 @@ static void test_malformed_passwd(void **state)
 	                   "/etc/passwd:9:EBADMSG\n"
 	                   "/etc/passwd:10:EBADMSG\n"
 	                   "/etc/passwd:11:EBADMSG\n"
+	                   "/etc/passwd:14:EBADMSG\n"
 	                   "/etc/passwd:16:EBADMSG\n"
 	                   "/etc/passwd:17:EBADMSG\n"
 	                   "/etc/passwd:19:EBADMSG\n"
+	                   "/etc/passwd:19:EBADMSG\n"
 	                   "/etc/passwd:20:EBADMSG");
-	assert_msg(f, 0, "4 fields where 7 are expected");
-	assert_msg(f, 1, "empty user name");
+	assert_msg(f, 0, "7 fields expected, 4 found: read as glibc does");
+	assert_msg(f, 1, "empty user name: glibc may use the line, fim cannot record it");
 	assert_msg(f, 2, "NIS");
 	assert_msg(f, 3, "NIS");
-	assert_msg(f, 4, "whitespace");
-	assert_msg(f, 5, "'/'");
-	assert_msg(f, 6, "uid is not a decimal number");
-	assert_msg(f, 7, "uid is out of range");
-	assert_msg(f, 8, "empty gid");
+	assert_msg(f, 4, "user name 'bad name' contains '/' or whitespace");
+	assert_msg(f, 5, "user name 'bad/name' contains '/' or whitespace");
+	assert_msg(f, 6, "uid is not a decimal number: glibc ignores the line");
+	assert_msg(f, 7, "uid is 4294967295, (uid_t)-1, which no process can have");
+	assert_msg(f, 8, "empty gid: glibc ignores the line");
 	assert_msg(f, 9, "duplicate user 'root': the first entry, on line 1, is in force");
-	assert_msg(f, 10, "uid is not a decimal number");
-	assert_msg(f, 11, "gid is out of range");
-	assert_msg(f, 12, "NUL");
-	assert_msg(f, 13, "longer than 65536");
-	assert_ids(s, "last lead maxid ok root");
+	assert_msg(f, 10, "uid '007' is not plain decimal: read as glibc does, as 7");
+	assert_msg(f, 11, "uid '+5' is not plain decimal: read as glibc does, as 5");
+	assert_msg(f, 12, "gid is out of range (at most 4294967295): glibc ignores the line");
+	assert_msg(f, 13, "empty uid"); /* glibc reads "nul" */
+	assert_msg(f, 14, "NUL byte: glibc reads only what precedes it");
+	assert_msg(f, 15, "longer than 65536");
+	assert_ids(s, "bad name bad/name last lead maxid ok plus root short uidbig");
 	assert_val(s, "root", UA_GECOS, "root"); /* the first entry */
+	assert_val(s, "short", UA_UID, "1");
+	assert_val(s, "short", UA_GID, "1");
+	assert_val(s, "short", UA_GECOS, "");
+	assert_val(s, "short", UA_HOME, "");
+	assert_val(s, "short", UA_SHELL, "");
+	assert_val(s, "uidbig", UA_UID, "4294967295");
+	assert_val(s, "plus", UA_UID, "5");
 	assert_val(s, "ok", UA_UID, "7");
 	assert_val(s, "lead", UA_UID, "8");
 	assert_val(s, "maxid", UA_UID, "4294967294");
 	assert_val(s, "last", UA_SHELL, "/bin/sh");
+	assert_val(s, "bad/name", UA_UID, "5");
+	obj_set_free(s);
+}
+
+/*
+ * Each form of line as glibc 2.36's nss_files reads it (found with getent on
+ * crafted files): what it uses is recorded, what it ignores is not, and
+ * anything irregular is reported either way.
+ */
+static void test_glibc_passwd(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+
+	put(f, "/etc/passwd",
+	    "root:x:0:0:root:/root:/bin/bash\n"                /* 1 */
+	    "f4::1001:1001\n"                                  /* 2: 4 fields */
+	    "f5:x:1002:1002:g\n"                               /* 3: 5 fields */
+	    "f6:x:1003:1003:g:/h\n"                            /* 4: 6 fields */
+	    "f8:x:1004:1004:g:/h:/bin/sh:extra:more\n"         /* 5: 9 fields */
+	    "eu:x::1005:g:/h:/bin/sh\n"                        /* 6: empty uid */
+	    "eg:x:1006::g:/h:/bin/sh\n"                        /* 7: empty gid */
+	    "sp:x: 0:\t 1007:g:/h:/bin/sh\n"                   /* 8 */
+	    "pl:x:+0:+1008:g:/h:/bin/sh\n"                     /* 9 */
+	    "hx:x:0x10:1009:g:/h:/bin/sh\n"                    /* 10 */
+	    "m1:x:-1:1010:g:/h:/bin/sh\n"                      /* 11 */
+	    "big:x:4294967296:1011:g:/h:/bin/sh\n"             /* 12 */
+	    "gar:x:0abc:1012:g:/h:/bin/sh\n"                   /* 13 */
+	    "crlf:x:1013:1013:g:/h:/bin/sh\r\n"                /* 14 */
+	    "crlf4:x:1014:1014\r\n"                            /* 15 */
+	    "onlyname\n"                                       /* 16 */
+	    "m0:x:-0:1016:g:/h:/bin/sh\n"                      /* 17 */
+	    "wrap:x:-18446744073709551615:1017:g:/h:/bin/sh\n" /* 18: strtoul's wrap */
+	    "sp1:x:1 :1018:g:/h:/bin/sh\n"                     /* 19 */
+	    "sg:x:+ 1:1019:g:/h:/bin/sh\n"                     /* 20 */
+	    "f3:x:1020\n"                                      /* 21 */
+	    "crlf2:x:1021:1021:g:/h:/bin/sh\r\r\n");           /* 22 */
+	s = users(f);
+	assert_problems(f, "/etc/passwd:2:EBADMSG\n"
+	                   "/etc/passwd:3:EBADMSG\n"
+	                   "/etc/passwd:4:EBADMSG\n"
+	                   "/etc/passwd:5:EBADMSG\n"
+	                   "/etc/passwd:6:EBADMSG\n"
+	                   "/etc/passwd:7:EBADMSG\n"
+	                   "/etc/passwd:8:EBADMSG\n"
+	                   "/etc/passwd:8:EBADMSG\n"
+	                   "/etc/passwd:9:EBADMSG\n"
+	                   "/etc/passwd:9:EBADMSG\n"
+	                   "/etc/passwd:10:EBADMSG\n"
+	                   "/etc/passwd:11:EBADMSG\n"
+	                   "/etc/passwd:12:EBADMSG\n"
+	                   "/etc/passwd:13:EBADMSG\n"
+	                   "/etc/passwd:14:EBADMSG\n"
+	                   "/etc/passwd:15:EBADMSG\n"
+	                   "/etc/passwd:15:EBADMSG\n"
+	                   "/etc/passwd:16:EBADMSG\n"
+	                   "/etc/passwd:17:EBADMSG\n"
+	                   "/etc/passwd:18:EBADMSG\n"
+	                   "/etc/passwd:19:EBADMSG\n"
+	                   "/etc/passwd:20:EBADMSG\n"
+	                   "/etc/passwd:21:EBADMSG\n"
+	                   "/etc/passwd:22:EBADMSG");
+	assert_msg(f, 0, "7 fields expected, 4 found: read as glibc does");
+	assert_msg(f, 1, "7 fields expected, 5 found");
+	assert_msg(f, 2, "7 fields expected, 6 found");
+	assert_msg(f, 3, "7 fields expected, 9 found");
+	assert_msg(f, 4, "empty uid: glibc ignores the line");
+	assert_msg(f, 5, "empty gid: glibc ignores the line");
+	assert_msg(f, 6, "uid ' 0' is not plain decimal: read as glibc does, as 0");
+	assert_msg(f, 7, "gid '\\t 1007' is not plain decimal");
+	assert_msg(f, 8, "uid '+0' is not plain decimal");
+	assert_msg(f, 9, "gid '+1008' is not plain decimal");
+	assert_msg(f, 10, "uid is not a decimal number: glibc ignores the line");
+	assert_msg(f, 11, "uid is out of range");
+	assert_msg(f, 12, "uid is out of range");
+	assert_msg(f, 13, "uid is not a decimal number");
+	assert_msg(f, 14, "carriage return: glibc keeps it in the last field");
+	assert_msg(f, 15, "gid is not a decimal number"); /* "1014\r" */
+	assert_msg(f, 16, "carriage return: glibc reads it as part of the last field");
+	assert_msg(f, 17, "empty uid");
+	assert_msg(f, 18, "uid '-0' is not plain decimal: read as glibc does, as 0");
+	assert_msg(f, 19,
+	           "uid '-18446744073709551615' is not plain decimal: read as glibc "
+	           "does, as 1");
+	assert_msg(f, 20, "uid is not a decimal number");
+	assert_msg(f, 21, "uid is not a decimal number");
+	assert_msg(f, 22, "empty gid");
+	assert_msg(f, 23, "carriage return");
+	assert_ids(s, "crlf crlf2 f4 f5 f6 f8 m0 pl root sp wrap");
+	assert_val(s, "f4", UA_PASSWORD, "empty");
+	assert_val(s, "f4", UA_UID, "1001");
+	assert_val(s, "f4", UA_SHELL, "");
+	assert_val(s, "f5", UA_GECOS, "g");
+	assert_val(s, "f5", UA_HOME, "");
+	assert_val(s, "f6", UA_HOME, "/h");
+	assert_val(s, "f6", UA_SHELL, "");
+	assert_val(s, "f8", UA_SHELL, "/bin/sh:extra:more");
+	assert_val(s, "sp", UA_UID, "0");
+	assert_val(s, "sp", UA_GID, "1007");
+	assert_val(s, "pl", UA_UID, "0");
+	assert_val(s, "pl", UA_GID, "1008");
+	assert_val(s, "crlf", UA_SHELL, "/bin/sh\r");
+	assert_val(s, "crlf2", UA_SHELL, "/bin/sh\r\r");
+	assert_val(s, "m0", UA_UID, "0");
+	assert_val(s, "wrap", UA_UID, "1");
+	obj_set_free(s);
+}
+
+/* The review's attack: a short line before the real one is the one glibc uses. */
+static void test_glibc_first_short_line_wins(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+
+	put(f, "/etc/passwd",
+	    "svc::0:0\n"
+	    "root:x:0:0:root:/root:/bin/bash\n"
+	    "svc:x:998:998:service:/var/lib/svc:/usr/sbin/nologin\n");
+	s = users(f);
+	assert_problems(f, "/etc/passwd:1:EBADMSG\n/etc/passwd:3:EBADMSG");
+	assert_msg(f, 0, "7 fields expected, 4 found: read as glibc does");
+	assert_msg(f, 1, "duplicate user 'svc': the first entry, on line 1, is in force");
+	assert_val(s, "svc", UA_UID, "0");
+	assert_val(s, "svc", UA_GID, "0");
+	assert_val(s, "svc", UA_PASSWORD, "empty");
+	assert_val(s, "svc", UA_HOME, "");
 	obj_set_free(s);
 }
 
@@ -971,18 +1108,34 @@ static void test_malformed_shadow(void **state)
 	    "root:*:19000:0:99999:7:::\n"               /* 4: duplicate */
 	    ":*:19000:0:99999:7:::\n"                   /* 5 */
 	    "   \n"                                     /* 6: blank */
-	    "daemon:*:19000:0:99999:7:::\n");           /* 7 */
+	    "daemon:*:19000:0:99999:7:::\n"             /* 7 */
+	    "nobody:*:19000:0:99999:7:1:2\n"            /* 8: 8 fields */
+	    "n8:*:19000:0:99999:7::\n"                  /* 9: 8 fields, no expiry */
+	    "n10:*:19000:0:99999:7::::\n"               /* 10: 10 fields */
+	    "nx:*:x:0:99999:7:::\n"                     /* 11 */
+	    "ncr:*:19000:0:99999:7:::\r\n");            /* 12: flag "\r" */
 	s = users(f);
-	assert_problems(f, "/etc/shadow:2:EBADMSG\n/etc/shadow:4:EBADMSG\n/etc/shadow:5:EBADMSG");
-	assert_msg(f, 0, "6 fields where 9 are expected");
+	assert_problems(f,
+	                "/etc/shadow:2:EBADMSG\n/etc/shadow:4:EBADMSG\n/etc/shadow:5:EBADMSG\n"
+	                "/etc/shadow:8:EBADMSG\n/etc/shadow:9:EBADMSG\n/etc/shadow:10:EBADMSG\n"
+	                "/etc/shadow:11:EBADMSG\n/etc/shadow:12:EBADMSG\n/etc/shadow:12:EBADMSG");
+	assert_msg(f, 0,
+	           "6 fields where glibc needs 9, or 8 with an expiry date: it ignores the "
+	           "line");
 	assert_msg(f, 1, "duplicate user entry: the first one, on line 1, is in force");
 	assert_msg(f, 2, "empty user name");
+	assert_msg(f, 3, "9 fields expected, 8 found: read as glibc does");
+	assert_msg(f, 4, "8 fields where glibc needs 9");
+	assert_msg(f, 5, "10 fields where glibc needs 9");
+	assert_msg(f, 6, "field 3 is not a number: glibc ignores the line");
+	assert_msg(f, 7, "field 9 is not a number");
+	assert_msg(f, 8, "carriage return");
 	expect_pw(f, want, sizeof(want), "set", ROOT_SECRET);
 	assert_val(s, "root", UA_PASSWORD, want);
 	assert_val(s, "alice", UA_PASSWORD, "none"); /* no usable entry: no password */
 	expect_pw(f, want, sizeof(want), "locked", BOB_SECRET);
 	assert_val(s, "bob", UA_PASSWORD, want);
-	assert_val(s, "nobody", UA_PASSWORD, "none");
+	assert_val(s, "nobody", UA_PASSWORD, "none"); /* "*", from line 8 */
 	obj_set_free(s);
 }
 
@@ -999,27 +1152,54 @@ static void test_malformed_group(void **state)
 	    "sudo:x:27:bob\n"             /* 5: duplicate */
 	    "+:::\n"                      /* 6 */
 	    "staff:x:50: carol, ,dave,\n" /* 7 */
-	    "-x:x:1:\n");                 /* 8 */
+	    "-x:x:1:\n"                   /* 8 */
+	    "plus:x:+28:\n"               /* 9 */
+	    "colons:x:29:a:b\n"           /* 10 */
+	    "crlf:x:30\r\n"               /* 11 */
+	    "crlfm:x:31:ann\r\n"          /* 12 */
+	    "two:x\n");                   /* 13 */
 	put(f, "/etc/gshadow",
 	    "root:*::\n"       /* 1 */
 	    "sudo:*:root\n"    /* 2: 3 fields */
 	    "staff:!:carol:\n" /* 3 */
-	    "staff:!:bob:\n"); /* 4: duplicate */
+	    "staff:!:bob:\n"   /* 4: duplicate */
+	    "wheel\n");        /* 5: 1 field */
 	s = groups(f);
 	assert_problems(f, "/etc/group:3:EBADMSG\n"
 	                   "/etc/group:4:EBADMSG\n"
 	                   "/etc/group:5:EBADMSG\n"
 	                   "/etc/group:6:EBADMSG\n"
 	                   "/etc/group:8:EBADMSG\n"
+	                   "/etc/group:9:EBADMSG\n"
+	                   "/etc/group:10:EBADMSG\n"
+	                   "/etc/group:11:EBADMSG\n"
+	                   "/etc/group:11:EBADMSG\n"
+	                   "/etc/group:12:EBADMSG\n"
+	                   "/etc/group:13:EBADMSG\n"
 	                   "/etc/gshadow:2:EBADMSG\n"
-	                   "/etc/gshadow:4:EBADMSG");
-	assert_msg(f, 0, "gid is not a decimal number");
-	assert_msg(f, 1, "3 fields where 4 are expected");
+	                   "/etc/gshadow:4:EBADMSG\n"
+	                   "/etc/gshadow:5:EBADMSG");
+	assert_msg(f, 0, "gid is not a decimal number: glibc ignores the line");
+	assert_msg(f, 1, "4 fields expected, 3 found: read as glibc does");
 	assert_msg(f, 2, "duplicate group 'sudo': the first entry, on line 2, is in force");
-	assert_msg(f, 6, "duplicate group entry");
-	assert_ids(s, "root staff sudo");
+	assert_msg(f, 5, "gid '+28' is not plain decimal: read as glibc does, as 28");
+	assert_msg(f, 6, "4 fields expected, 5 found");
+	assert_msg(f, 7, "gid is not a decimal number"); /* "30\r" */
+	assert_msg(f, 8, "carriage return");
+	assert_msg(f, 9, "carriage return: glibc keeps it in the last field");
+	assert_msg(f, 10, "empty gid");
+	assert_msg(f, 11, "4 fields expected, 3 found");
+	assert_msg(f, 12, "duplicate group entry");
+	assert_msg(f, 13, "4 fields expected, 1 found");
+	assert_ids(s, "colons crlfm plus root staff sudo wheel");
+	assert_val(s, "wheel", GA_GID, "10");
+	assert_val(s, "wheel", GA_MEMBERS, "");
+	assert_val(s, "wheel", GA_ADMINISTRATORS, "");
+	assert_val(s, "plus", GA_GID, "28");
+	assert_val(s, "colons", GA_MEMBERS, "a:b");
+	assert_val(s, "crlfm", GA_MEMBERS, "ann\r");
 	assert_val(s, "sudo", GA_MEMBERS, "alice");
-	assert_val(s, "sudo", GA_ADMINISTRATORS, NULL);
+	assert_val(s, "sudo", GA_ADMINISTRATORS, "root"); /* glibc reads 3 fields */
 	assert_val(s, "staff", GA_MEMBERS, "carol\ndave");
 	assert_val(s, "staff", GA_ADMINISTRATORS, "carol");
 	obj_set_free(s);
@@ -1297,8 +1477,9 @@ static void test_odd_names(void **state)
 	assert_problems(f, "/etc/passwd:6:EBADMSG\n/etc/passwd:7:EBADMSG");
 	assert_msg(f, 0, "duplicate user '\\xff\\xfe'");
 	assert_null(strchr(f->p[0].msg, '\xff'));
-	assert_msg(f, 1, "whitespace");
-	assert_int_equal(obj_set_count(s), 5);
+	assert_msg(f, 1, "user name 'tab\\tname' contains '/' or whitespace");
+	assert_int_equal(obj_set_count(s), 6);
+	assert_val(s, "tab\tname", UA_UID, "2005"); /* glibc resolves it */
 	assert_val(s, "j\xc3\xb6s\xc3\xa9", UA_GROUPS, "odd");
 	assert_val(s, "\xff\xfe", UA_UID, "2001");
 	assert_val(s, "\xff\xfe", UA_GROUPS, "odd");
@@ -1617,6 +1798,8 @@ int main(void)
 	        T(test_drift_key_in_keys2),
 	        T(test_secret_never_leaks),
 	        T(test_malformed_passwd),
+	        T(test_glibc_passwd),
+	        T(test_glibc_first_short_line_wins),
 	        T(test_malformed_shadow),
 	        T(test_malformed_group),
 	        T(test_malformed_keys),
