@@ -461,6 +461,18 @@ int cmd_accept(struct fim_opts *o, int argc, char **argv)
 	ret = trust_load_signer(o, &signer);
 	if (ret)
 		goto out;
+	/* Never sign what was changed behind the signer's back: a signed
+	 * baseline must verify with the key that is about to sign it again. */
+	if (signer.sk && store_meta(a.s, META_SIGNATURE, &v) == 0) {
+		const char *why = "";
+
+		ret = trust_check_key(&signer, a.p, a.s, &why, NULL, 0);
+		if (ret) {
+			log_error("%s: baseline integrity failure: %s; not signing it again", o->db,
+			          why);
+			goto out;
+		}
+	}
 	ret = FIM_EXIT_IO;
 	a.rootfd = cli_open_root(o);
 	if (a.rootfd < 0)
@@ -480,6 +492,19 @@ int cmd_accept(struct fim_opts *o, int argc, char **argv)
 		log_error("%s: cannot start the new baseline: %s", o->db,
 		          r == -EBUSY ? "another fim is writing there" : strerror(-r));
 		goto out;
+	}
+	/* The copy must be the baseline that was verified, not one swapped in since. */
+	{
+		uint8_t d1[STORE_DIGEST_BYTES], d2[STORE_DIGEST_BYTES];
+
+		if (store_digest(a.s, d1) < 0 || store_writer_digest(a.w, d2) < 0 ||
+		    memcmp(d1, d2, sizeof(d1)) != 0) {
+			log_error("%s: the baseline changed while accept was reading it; nothing "
+			          "accepted",
+			          o->db);
+			ret = FIM_EXIT_INTEGRITY;
+			goto out;
+		}
 	}
 	for (size_t i = 0; i < a.nt && r >= 0; i++) {
 		r = a.t[i].kind == KIND_FILE ? accept_file(&a, a.t[i].id)

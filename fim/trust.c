@@ -86,22 +86,15 @@ const char *trust_verify_key_path(const struct fim_opts *o, const struct policy 
 	return p ? policy_get(p, "verify_key") : NULL;
 }
 
-int trust_check(const char *key_path, const struct policy *p, struct store *s, const char **why,
-                char *signer, size_t size)
+int trust_check_key(const struct sign_key *k, const struct policy *p, struct store *s,
+                    const char **why, char *signer, size_t size)
 {
 	uint8_t digest[STORE_DIGEST_BYTES], msg[sizeof(sig_context) + STORE_DIGEST_BYTES];
-	struct sign_key k;
 	struct bytes sig, pd;
 	int r;
 
 	if (signer && size)
 		signer[0] = '\0';
-	r = sign_load_public(key_path, &k);
-	if (r < 0) {
-		*why = r == -EBADMSG ? "the verify key is not a fim public key"
-		                     : "the verify key cannot be read";
-		return FIM_EXIT_INTEGRITY;
-	}
 	if (store_meta(s, META_SIGNATURE, &sig) < 0) {
 		*why = "the baseline is not signed";
 		return FIM_EXIT_INTEGRITY;
@@ -112,7 +105,7 @@ int trust_check(const char *key_path, const struct policy *p, struct store *s, c
 	}
 	if (signer && size >= 2 * SIGN_ID_BYTES + 1)
 		sodium_bin2hex(signer, size, sig.p + 1, SIGN_ID_BYTES);
-	if (memcmp(sig.p + 1, k.id, SIGN_ID_BYTES) != 0) {
+	if (memcmp(sig.p + 1, k->id, SIGN_ID_BYTES) != 0) {
 		*why = "the baseline was signed by another key";
 		return FIM_EXIT_INTEGRITY;
 	}
@@ -122,7 +115,7 @@ int trust_check(const char *key_path, const struct policy *p, struct store *s, c
 		return FIM_EXIT_INTEGRITY;
 	}
 	message(digest, msg);
-	if (sign_check(&k, msg, sizeof(msg), sig.p + 1 + SIGN_ID_BYTES) < 0) {
+	if (sign_check(k, msg, sizeof(msg), sig.p + 1 + SIGN_ID_BYTES) < 0) {
 		*why = "the signature does not match the baseline's content (records or policy "
 		       "were changed after signing)";
 		return FIM_EXIT_INTEGRITY;
@@ -133,6 +126,23 @@ int trust_check(const char *key_path, const struct policy *p, struct store *s, c
 		return FIM_EXIT_INTEGRITY;
 	}
 	return 0;
+}
+
+int trust_check(const char *key_path, const struct policy *p, struct store *s, const char **why,
+                char *signer, size_t size)
+{
+	struct sign_key k;
+	int r;
+
+	if (signer && size)
+		signer[0] = '\0';
+	r = sign_load_public(key_path, &k);
+	if (r < 0) {
+		*why = r == -EBADMSG ? "the verify key is not a fim public key"
+		                     : "the verify key cannot be read";
+		return FIM_EXIT_INTEGRITY;
+	}
+	return trust_check_key(&k, p, s, why, signer, size);
 }
 
 int trust_verify(const struct fim_opts *o, const struct policy *p, struct store *s)

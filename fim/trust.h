@@ -36,8 +36,10 @@ int trust_verify(const struct fim_opts *o, const struct policy *p, struct store 
 
 /*
  * Unconditional check for `fim verify`: like trust_verify with KEY_PATH
- * (required). Prints nothing; *why gets a static reason on failure.
- * Returns 0 or FIM_EXIT_INTEGRITY.
+ * (required); trust_check_key with a key already loaded (its public half). Prints nothing; *why
+ * gets a static reason on failure. Returns 0 or FIM_EXIT_INTEGRITY.
  */
+int trust_check_key(const struct sign_key *k, const struct policy *p, struct store *s,
+                    const char **why, char *signer, size_t size);
 int trust_check(const char *key_path, const struct policy *p, struct store *s, const char **why,
                 char *signer, size_t size);

@@ -172,3 +172,15 @@ lmdbedit() {
 	fimrun history
 	assert_contains "$out" ", signed by "
 }
+
+@test "trust: accept will not sign again a baseline tampered with since it was signed" {
+	mksigned
+	lmdbedit flip
+	printf 'changed\n' >>"$ROOT/etc/b"
+	fimrun accept /etc/b --reason "CHG-2" --sign-key "$T/keys/fim.key"
+	assert_rc 19
+	assert_contains "$err" "baseline integrity failure: the signature does not match the baseline's content"
+	assert_contains "$err" "not signing it again"
+	fimrun verify --verify-key "$T/keys/fim.pub"
+	assert_rc 19
+}
