@@ -463,7 +463,15 @@ int cmd_accept(struct fim_opts *o, int argc, char **argv)
 		goto out;
 	/* Never sign what was changed behind the signer's back: a signed
 	 * baseline must verify with the key that is about to sign it again. */
-	if (signer.sk && store_meta(a.s, META_SIGNATURE, &v) == 0) {
+	if (signer.sk && store_meta(a.s, META_SIGNATURE, &v) < 0) {
+		/* a removed signature must not be an invitation to sign */
+		log_error("%s: the baseline is not signed; sign a baseline with 'fim baseline "
+		          "--sign-key', not with accept",
+		          o->db);
+		ret = FIM_EXIT_INTEGRITY;
+		goto out;
+	}
+	if (signer.sk) {
 		const char *why = "";
 
 		ret = trust_check_key(&signer, a.p, a.s, &why, NULL, 0);

@@ -184,3 +184,14 @@ lmdbedit() {
 	fimrun verify --verify-key "$T/keys/fim.pub"
 	assert_rc 19
 }
+
+@test "trust: accept will not sign a baseline whose signature was removed" {
+	mksigned
+	lmdbedit unsign
+	printf 'changed\n' >>"$ROOT/etc/b"
+	fimrun accept /etc/b --reason "CHG-3" --sign-key "$T/keys/fim.key"
+	assert_rc 19
+	assert_contains "$err" "the baseline is not signed; sign a baseline with 'fim baseline --sign-key', not with accept"
+	fimrun verify --verify-key "$T/keys/fim.pub"
+	assert_rc 19
+}
