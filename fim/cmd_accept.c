@@ -425,16 +425,21 @@ int cmd_accept(struct fim_opts *o, int argc, char **argv)
 		          "--kind KIND");
 		return FIM_EXIT_USAGE;
 	}
-	if (o->kind &&
-	    (kind_lookup(o->kind, strlen(o->kind)) < 0 && strcmp(o->kind, "file") &&
-	     strcmp(o->kind, "user") && strcmp(o->kind, "group") && strcmp(o->kind, "service") &&
-	     strcmp(o->kind, "sudoers") && strcmp(o->kind, "cron"))) {
-		log_error("--kind: unknown kind '%s' (file, user, group, service, sudoers, cron)",
-		          o->kind);
-		return FIM_EXIT_USAGE;
+	if (o->kind) {
+		/* singular (as in fim.object) or plural (as in the policy) */
+		int k = kind_lookup(o->kind, strlen(o->kind));
+
+		for (unsigned i = 0; k < 0 && i < KIND__MAX; i++)
+			if (strcmp(o->kind, kind_name(i)) == 0)
+				k = (int)i;
+		if (k < 0) {
+			log_error("--kind: unknown kind '%s' (file, user, group, service, sudoers, "
+			          "cron)",
+			          o->kind);
+			return FIM_EXIT_USAGE;
+		}
+		a.filter = kind_name(k);
 	}
-	if (o->kind && kind_lookup(o->kind, strlen(o->kind)) >= 0) /* plural accepted too */
-		a.filter = kind_name(kind_lookup(o->kind, strlen(o->kind)));
 	ret = cli_load_policy(o, &a.p);
 	if (ret)
 		return ret;

@@ -901,37 +901,6 @@ static void remove_stale(struct store_writer *w)
 	closedir(d);
 }
 
-int store_writer_new(const char *dir, struct store_writer **ret)
-{
-	struct store_writer *w = calloc(1, sizeof(*w));
-	int r;
-
-	if (!w)
-		return -ENOMEM;
-	w->dirfd = -1;
-	w->next_id = STORE_ROOT_ID;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		r = -errno;
-	else if ((w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		r = -errno;
-	else if (flock(w->dirfd, LOCK_EX | LOCK_NB) < 0) /* held until dirfd closes */
-		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
-	else
-		r = writer_create_env(w, dir);
-	if (r >= 0)
-		remove_stale(w);
-	if (r >= 0)
-		r = writer_begin(w);
-	if (r >= 0)
-		r = writer_open_dbs(w);
-	if (r < 0) {
-		store_writer_abort(w);
-		return r;
-	}
-	*ret = w;
-	return 0;
-}
-
 /* The current baseline copied into a fresh environment (mdb_env_copy2
  * compacts it), to be changed and swapped in like a new one. */
 static int writer_copy_env(struct store_writer *w, const char *dir)
@@ -1007,7 +976,11 @@ static int writer_adopt(struct store_writer *w)
 	return 0;
 }
 
-int store_writer_update(const char *dir, struct store_writer **ret)
+/*
+ * Locks DIR and opens the environment the new baseline is written to:
+ * empty (COPY false) or a copy of the current baseline (for accept).
+ */
+static int writer_start(const char *dir, bool copy, struct store_writer **ret)
 {
 	struct store_writer *w = calloc(1, sizeof(*w));
 	int r;
@@ -1015,20 +988,22 @@ int store_writer_update(const char *dir, struct store_writer **ret)
 	if (!w)
 		return -ENOMEM;
 	w->dirfd = -1;
-	w->next_id = STORE_ROOT_ID + 1;
-	if ((w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	w->next_id = copy ? STORE_ROOT_ID + 1 : STORE_ROOT_ID;
+	if (!copy && mkdir(dir, 0700) < 0 && errno != EEXIST)
 		r = -errno;
-	else if (flock(w->dirfd, LOCK_EX | LOCK_NB) < 0)
+	else if ((w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		r = -errno;
+	else if (flock(w->dirfd, LOCK_EX | LOCK_NB) < 0) /* held until dirfd closes */
 		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
 	else
-		r = writer_copy_env(w, dir);
+		r = copy ? writer_copy_env(w, dir) : writer_create_env(w, dir);
 	if (r >= 0)
 		remove_stale(w);
 	if (r >= 0)
 		r = writer_begin(w);
 	if (r >= 0)
 		r = writer_open_dbs(w);
-	if (r >= 0)
+	if (r >= 0 && copy)
 		r = writer_adopt(w);
 	if (r < 0) {
 		store_writer_abort(w);
@@ -1036,6 +1011,16 @@ int store_writer_update(const char *dir, struct store_writer **ret)
 	}
 	*ret = w;
 	return 0;
+}
+
+int store_writer_new(const char *dir, struct store_writer **ret)
+{
+	return writer_start(dir, false, ret);
+}
+
+int store_writer_update(const char *dir, struct store_writer **ret)
+{
+	return writer_start(dir, true, ret);
 }
 
 int store_writer_get(struct store_writer *w, uint64_t parent, const char *name, size_t nlen,
