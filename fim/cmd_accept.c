@@ -181,6 +181,20 @@ static int dir_node(struct accept_run *a, const char *dir, uint64_t *ret)
 	return 0;
 }
 
+/*
+ * Whether PATH went out of the new baseline with its directory PARENT
+ * earlier in this accept (removed, or replaced by something that is not a
+ * directory): PARENT was a directory in the baseline being replaced, and
+ * the new one, a copy only this run changed, no longer has it as one.
+ */
+static bool removed_with_parent(struct accept_run *a, const char *parent)
+{
+	struct file_rec old;
+
+	return store_lookup(a->s, parent, strlen(parent), &old, NULL) == 0 && old.type == FT_DIR &&
+	       old.dirid;
+}
+
 static int accept_file(struct accept_run *a, const char *path)
 {
 	const struct policy_rule *rule = policy_match(a->p, path, strlen(path));
@@ -205,6 +219,8 @@ static int accept_file(struct accept_run *a, const char *path)
 	memcpy(parent, path, plen);
 	parent[plen > 1 ? plen - 1 : 1] = '\0';
 	r = dir_node(a, parent, &pid);
+	if (r < 0 && removed_with_parent(a, parent))
+		return 0; /* its directory was removed by this accept, with it */
 	if (r < 0) {
 		log_error("%s: its directory is not in the baseline; accept %s first", q, parent);
 		return 1;
@@ -371,6 +387,26 @@ static int write_audit(struct accept_run *a, const struct sign_key *signer)
 	return r;
 }
 
+/* An absolute path of N bytes with no ".", ".." or empty component: the
+ * form the baseline records, so "/etc/../etc/x" cannot name an entry twice. */
+static bool path_is_plain(const char *path, size_t n)
+{
+	size_t i = 1, len;
+
+	if (n == 1)
+		return true; /* "/" */
+	while (i <= n) {
+		len = strcspn(path + i, "/");
+		if (i + len > n)
+			len = n - i;
+		if (len == 0 || (len == 1 && path[i] == '.') ||
+		    (len == 2 && path[i] == '.' && path[i + 1] == '.'))
+			return false;
+		i += len + 1;
+	}
+	return true;
+}
+
 static int parse_targets(struct accept_run *a, int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -389,6 +425,10 @@ static int parse_targets(struct accept_run *a, int argc, char **argv)
 		n = strlen(name);
 		while (kind == KIND_FILE && n > 1 && name[n - 1] == '/')
 			n--;
+		if (kind == KIND_FILE && !path_is_plain(name, n)) {
+			log_error("%s: not a plain path (no '.', '..' or empty components)", name);
+			return FIM_EXIT_USAGE;
+		}
 		r = target_add(a, kind, name, n);
 		if (r < 0) {
 			log_error("accept: %s", strerror(-r));

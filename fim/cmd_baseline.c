@@ -168,16 +168,50 @@ static int write_meta(struct baseline_run *b, const struct fim_opts *o, const st
 }
 
 /* Accepts recorded in the previous baseline stay in the history of the new one. */
-static int carry_history(const struct fim_opts *o, struct store_writer *w)
+/*
+ * Whether the previous baseline S may hand its accept history on. A new
+ * signed baseline vouches for everything in it, so the history must come
+ * from a baseline the same signer (or the configured verify key) signed;
+ * otherwise anyone who could write the old store could forge entries and
+ * have them signed. Without any key nothing is vouched for and the history
+ * is carried as it is. Returns true, or false with the reason in *why.
+ */
+static bool history_trusted(const struct fim_opts *o, const struct policy *p,
+                            const struct sign_key *signer, struct store *s, const char **why)
+{
+	const char *key_path = trust_verify_key_path(o, p);
+
+	*why = NULL;
+	if (signer->sk && trust_check_key(signer, NULL, s, why, NULL, 0) == 0)
+		return true;
+	if (key_path && trust_check(key_path, NULL, s, why, NULL, 0) == 0)
+		return true;
+	return !signer->sk && !key_path;
+}
+
+/* Accepts stay on record across baselines: copy the audit database over. */
+static int carry_history(const struct fim_opts *o, const struct policy *p,
+                         const struct sign_key *signer, struct store_writer *w)
 {
 	struct store_iter *it = NULL;
 	struct store *s;
+	const char *why;
 	struct bytes e;
 	uint64_t seq;
 	int r;
 
 	if (store_open(o->db, &s) < 0)
 		return 0; /* no usable previous baseline: nothing to carry */
+	if (!history_trusted(o, p, signer, s, &why)) {
+		r = store_audit_iter(s, &it);
+		if (r >= 0 && store_audit_next(it, &seq, &e) > 0)
+			log_warn("%s: the previous baseline does not verify (%s); its accept "
+			         "history is not carried over",
+			         o->db, why ? why : "no key");
+		store_iter_free(it);
+		store_close(s);
+		return 0;
+	}
 	r = store_audit_iter(s, &it);
 	while (r >= 0 && (r = store_audit_next(it, &seq, &e)) > 0)
 		r = store_writer_audit(w, e.p, e.n, NULL);
@@ -266,7 +300,7 @@ int cmd_baseline(struct fim_opts *o, int argc, char **argv)
 	if (r == -ENOMEM)
 		log_error("baseline: out of memory");
 	if (r == 0)
-		r = carry_history(o, b.w);
+		r = carry_history(o, p, &signer, b.w);
 	if (r == 0)
 		r = write_meta(&b, o, p, algo);
 	if (r == 0 && signer.sk) {

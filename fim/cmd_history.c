@@ -7,6 +7,7 @@
 #include "log.h"
 #include "trust.h"
 
+/* The string KEY of O, "" when it is missing or not a string. */
 static const char *str(json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
@@ -14,30 +15,46 @@ static const char *str(json_t *o, const char *key)
 	return s ? s : "";
 }
 
-/* "root (login alice, sudo alice)" */
+/* The same, made safe to print (the store's text is not trusted for a
+ * terminal): quoted as log_quote does, in Q. */
+static const char *qstr(json_t *o, const char *key, char *q, size_t size)
+{
+	const char *s = str(o, key);
+
+	return log_quote(s, strlen(s), q, size);
+}
+
+/* "root (login alice) (sudo alice)" */
 static void who_text(json_t *by, char *out, size_t size)
 {
-	json_t *lu = json_object_get(by, "login_user"), *su = json_object_get(by, "sudo_user");
-	int n = snprintf(out, size, "%s", json_object_get(by, "user") ? str(by, "user") : "?");
+	char q1[256], q2[256], q3[256];
 
-	if (n >= 0 && (size_t)n < size && lu)
-		n += snprintf(out + n, size - (size_t)n, " (login %s)", json_string_value(lu));
-	if (n >= 0 && (size_t)n < size && su)
-		snprintf(out + n, size - (size_t)n, " (sudo %s)", json_string_value(su));
+	snprintf(out, size, "%s%s%s%s%s%s%s",
+	         json_object_get(by, "user") ? qstr(by, "user", q1, sizeof(q1)) : "?",
+	         json_object_get(by, "login_user") ? " (login " : "",
+	         json_object_get(by, "login_user") ? qstr(by, "login_user", q2, sizeof(q2)) : "",
+	         json_object_get(by, "login_user") ? ")" : "",
+	         json_object_get(by, "sudo_user") ? " (sudo " : "",
+	         json_object_get(by, "sudo_user") ? qstr(by, "sudo_user", q3, sizeof(q3)) : "",
+	         json_object_get(by, "sudo_user") ? ")" : "");
 }
 
 static void print_object(json_t *obj, const char *indent)
 {
 	const char *kind = str(obj, "object");
 	json_t *ch = json_object_get(obj, "changed");
-	char q[8192];
+	char q[8192], qa[64], qk[64];
 	size_t i;
 	json_t *v;
 
-	printf("%s%s %s%s%s", indent, str(obj, "action"), strcmp(kind, "file") ? kind : "",
-	       strcmp(kind, "file") ? " " : "",
-	       log_quote(str(obj, "id"), strlen(str(obj, "id")), q, sizeof(q)));
-	json_array_foreach(ch, i, v) printf("%s%s", i ? " " : ": ", json_string_value(v));
+	printf("%s%s %s%s%s", indent, qstr(obj, "action", qa, sizeof(qa)),
+	       strcmp(kind, "file") ? qstr(obj, "object", qk, sizeof(qk)) : "",
+	       strcmp(kind, "file") ? " " : "", qstr(obj, "id", q, sizeof(q)));
+	json_array_foreach(ch, i, v)
+	{
+		const char *a = json_string_value(v);
+		printf("%s%s", i ? " " : ": ", a ? log_quote(a, strlen(a), qa, sizeof(qa)) : "?");
+	}
 	printf("\n");
 }
 
@@ -52,7 +69,7 @@ static int history_print(struct store *s, bool json, const char *kind, const cha
 	r = store_audit_iter(s, &it);
 	while (r >= 0 && (r = store_audit_next(it, &seq, &e)) > 0) {
 		json_t *entry = json_loadb((const char *)e.p, e.n, 0, NULL), *objs, *obj;
-		char by[512], q[4096];
+		char by[1024], q[4096], t[128], sb[128];
 		size_t i;
 
 		if (!json_is_object(entry)) {
@@ -74,9 +91,10 @@ static int history_print(struct store *s, bool json, const char *kind, const cha
 		shown++;
 		who_text(json_object_get(entry, "by"), by, sizeof(by));
 		if (json) {
+			/* the store's sequence number wins over a "seq" inside the entry */
 			json_t *line = json_pack("{s:I}", "seq", (json_int_t)seq);
 			char *text;
-			json_object_update(line, entry);
+			json_object_update_missing(line, entry);
 			text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
 			if (text)
 				printf("%s\n", text);
@@ -84,17 +102,15 @@ static int history_print(struct store *s, bool json, const char *kind, const cha
 			json_decref(line);
 		} else if (kind) {
 			printf("  accepted #%llu %s by %s: %s\n", (unsigned long long)seq,
-			       str(entry, "time"), by,
-			       log_quote(str(entry, "reason"), strlen(str(entry, "reason")), q,
-			                 sizeof(q)));
+			       qstr(entry, "time", t, sizeof(t)), by,
+			       qstr(entry, "reason", q, sizeof(q)));
 		} else {
 			printf("#%llu  %s  by %s  %zu objects%s%s\n    reason: %s\n",
-			       (unsigned long long)seq, str(entry, "time"), by,
+			       (unsigned long long)seq, qstr(entry, "time", t, sizeof(t)), by,
 			       json_array_size(objs),
 			       json_object_get(entry, "signed_by") ? ", signed by " : "",
-			       str(entry, "signed_by"),
-			       log_quote(str(entry, "reason"), strlen(str(entry, "reason")), q,
-			                 sizeof(q)));
+			       qstr(entry, "signed_by", sb, sizeof(sb)),
+			       qstr(entry, "reason", q, sizeof(q)));
 			json_array_foreach(objs, i, obj) print_object(obj, "    ");
 		}
 		json_decref(entry);
@@ -124,7 +140,7 @@ int cmd_history(struct fim_opts *o, int argc, char **argv)
 	ret = cli_open_store(o, &s);
 	if (ret)
 		return ret;
-	ret = trust_verify(o, NULL, s);
+	ret = trust_verify_store(o, s);
 	if (ret == 0) {
 		r = history_print(s, strcmp(o->format, "json") == 0, NULL, NULL);
 		if (r < 0) {

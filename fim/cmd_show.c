@@ -127,7 +127,7 @@ int cmd_show(struct fim_opts *o, int argc, char **argv)
 	ret = cli_open_store(o, &s);
 	if (ret)
 		return ret;
-	ret = trust_verify(o, NULL, s);
+	ret = trust_verify_store(o, s);
 	if (ret) {
 		store_close(s);
 		return ret;

@@ -6,6 +6,28 @@
 #include "log.h"
 #include "trust.h"
 
+/* What was verified, so that an older signed baseline put back in place
+ * (which verifies too) can be told from the latest one. */
+static void print_good(const struct fim_opts *o, struct store *s, const char *signer, double secs)
+{
+	struct store_iter *it = NULL;
+	struct bytes created = {0}, host = {0}, e;
+	uint64_t seq = 0, last = 0;
+	char qc[128], qh[512];
+
+	store_meta(s, META_CREATED, &created);
+	store_meta(s, META_HOST, &host);
+	if (store_audit_iter(s, &it) >= 0)
+		while (store_audit_next(it, &seq, &e) > 0)
+			last = seq;
+	store_iter_free(it);
+	printf("%s: signature good (key %s), policy matches; baseline of %s on %s, last accept "
+	       "#%llu; verified in %.2f s\n",
+	       o->db, signer, log_quote((const char *)created.p, created.n, qc, sizeof(qc)),
+	       log_quote((const char *)host.p, host.n, qh, sizeof(qh)), (unsigned long long)last,
+	       secs);
+}
+
 int cmd_verify(struct fim_opts *o, int argc, char **argv)
 {
 	struct policy *p = NULL;
@@ -36,8 +58,7 @@ int cmd_verify(struct fim_opts *o, int argc, char **argv)
 			log_error("%s: baseline integrity failure: %s (verify key %s)", o->db, why,
 			          key);
 		else if (o->verbose)
-			printf("%s: signature good (key %s), policy matches; verified in %.2f s\n",
-			       o->db, signer, cli_now() - t0);
+			print_good(o, s, signer, cli_now() - t0);
 	}
 	store_close(s);
 	policy_free(p);

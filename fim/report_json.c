@@ -11,6 +11,7 @@
 
 struct json_priv {
 	char host[256];
+	char created[64]; /* when the baseline was taken, "" if unknown */
 	bool policy_changed;
 };
 
@@ -409,6 +410,8 @@ static int json_begin(struct report *r, const struct report_info *info)
 	if (gethostname(p->host, sizeof(p->host) - 1) < 0)
 		strcpy(p->host, "localhost");
 	p->policy_changed = info->policy_changed;
+	if (info->created)
+		snprintf(p->created, sizeof(p->created), "%s", info->created);
 	r->priv = p;
 	return 0;
 }
@@ -483,6 +486,9 @@ static int json_end(struct report *r, const struct report_summary *s)
 		                    json_integer((json_int_t)s->newly_in_scope));
 		json_object_set_new(sum, "out_of_scope", json_integer((json_int_t)s->out_of_scope));
 	}
+	/* which baseline this was: an older one put back shows in the trail */
+	if (p->created[0])
+		json_object_set_new(sum, "baseline", json_pack("{s:s}", "created", p->created));
 	int ret = emit(r, json_pack("{s:{s:o}}", "fim", "summary", sum));
 	if (fflush(r->out) != 0)
 		ret = -EIO;

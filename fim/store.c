@@ -599,6 +599,7 @@ static int digest_txn(MDB_txn *txn, uint8_t out[STORE_DIGEST_BYTES])
 	     rc = mdb_cursor_get(names, &nk, &nv, MDB_NEXT)) {
 		char name[256];
 		uint64_t count = 0;
+		unsigned flags;
 		bool meta;
 
 		/* the main database holds only the names of the others */
@@ -612,7 +613,17 @@ static int digest_txn(MDB_txn *txn, uint8_t out[STORE_DIGEST_BYTES])
 		meta = strcmp(name, "meta") == 0;
 		rc = mdb_dbi_open(txn, name, 0, &dbi);
 		if (!rc)
-			rc = mdb_cursor_open(txn, dbi, &cur);
+			rc = mdb_dbi_flags(txn, dbi, &flags);
+		if (rc)
+			break;
+		/* fim creates every database with default flags; others (a reversed
+		 * key order, duplicates) would change how records are found
+		 * without changing their bytes */
+		if (flags) {
+			r = -EBADMSG;
+			break;
+		}
+		rc = mdb_cursor_open(txn, dbi, &cur);
 		if (rc)
 			break;
 		r = digest_put(h, name, nk.mv_size);

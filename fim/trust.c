@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /* Signing a baseline and refusing one that does not verify: the glue between sign and store. */
 #include <sodium.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "trust.h"
@@ -155,5 +157,30 @@ int trust_verify(const struct fim_opts *o, const struct policy *p, struct store 
 	r = trust_check(path, p, s, &why, NULL, 0);
 	if (r)
 		log_error("%s: baseline integrity failure: %s (verify key %s)", o->db, why, path);
+	return r;
+}
+
+int trust_verify_store(const struct fim_opts *o, struct store *s)
+{
+	struct policy_error err = {0};
+	struct policy *p = NULL;
+	const char *path, *why = NULL;
+	int r;
+
+	/* a policy that cannot be read might be the one that requires a key */
+	if (!o->verify_key) {
+		r = policy_load(o->policy, &p, &err);
+		if (r == -ENOENT && access(o->policy, F_OK) < 0 && errno == ENOENT)
+			p = NULL; /* no policy file at all */
+		else if (r < 0)
+			return cli_load_policy(o, &p); /* reports it the usual way */
+	}
+	path = trust_verify_key_path(o, p);
+	r = 0;
+	if (path && trust_check(path, NULL, s, &why, NULL, 0)) {
+		log_error("%s: baseline integrity failure: %s (verify key %s)", o->db, why, path);
+		r = FIM_EXIT_INTEGRITY;
+	}
+	policy_free(p);
 	return r;
 }

@@ -35,6 +35,16 @@ const char *trust_verify_key_path(const struct fim_opts *o, const struct policy 
 int trust_verify(const struct fim_opts *o, const struct policy *p, struct store *s);
 
 /*
+ * For commands that read the baseline but do not apply a policy (show,
+ * history): like trust_verify, with the verify key of --verify-key or of
+ * the policy file when there is one (a policy file that exists but cannot
+ * be parsed is an error: it may be what requires the key). The policy in
+ * force is not compared. Returns 0, FIM_EXIT_POLICY or FIM_EXIT_INTEGRITY
+ * (reported).
+ */
+int trust_verify_store(const struct fim_opts *o, struct store *s);
+
+/*
  * Unconditional check for `fim verify`: like trust_verify with KEY_PATH
  * (required); trust_check_key with a key already loaded (its public half). Prints nothing; *why
  * gets a static reason on failure. Returns 0 or FIM_EXIT_INTEGRITY.

@@ -144,3 +144,31 @@ fim accept: 1 objects accepted into $DB" "$out"
 	assert_rc 16
 	assert_contains "$err" "the policy changed since the baseline"
 }
+
+@test "accept --all: a removed directory takes what was below it along" {
+	mkdir -p "$ROOT/etc/sub/deep"
+	printf 'x\n' >"$ROOT/etc/sub/x"
+	printf 'y\n' >"$ROOT/etc/sub/deep/y"
+	mkaccept
+	rm -r "$ROOT/etc/sub"
+	fimrun accept --all --reason "CHG-7 retire sub"
+	assert_rc 0
+	assert_contains "$out" "accepted: removed /etc/sub"
+	expect_check 0 <<-'EOF'
+		summary scanned=6 added=0 removed=0 changed=0 errors=0
+	EOF
+	fimrun show /etc/sub/deep/y
+	assert_rc 2
+}
+
+@test "accept: '.', '..' and empty components are refused" {
+	mkaccept
+	printf 'changed\n' >>"$ROOT/etc/a"
+	for p in /etc/../etc/a /etc/./a /etc//a /etc/sub/..; do
+		fimrun accept "$p" --reason "CHG-8"
+		assert_rc 16 "$p"
+		assert_contains "$err" "$p: not a plain path (no '.', '..' or empty components)"
+	done
+	fimrun history
+	assert_not_contains "$out" "CHG-8"
+}

@@ -134,7 +134,9 @@ expect_intact() {
 	event=$("$PY" -c 'import json,sys; o=json.loads(open(sys.argv[1]).readline()); del o["fim_chain"]; del o["@timestamp"]; print(json.dumps(o, sort_keys=True))' "$F")
 	summary=$("$PY" -c 'import json,sys; o=json.loads(open(sys.argv[1]).readline()); del o["@timestamp"]; print(json.dumps(o, sort_keys=True))' "$T/out")
 	assert_eq "$summary" "$event" "first trail event vs the JSON report"
-	assert_eq '{"fim":{"summary":{"scanned":3,"added":0,"removed":0,"changed":1,"errors":0}}}' \
+	local created
+	created=$("$PY" -c 'import lmdb,os,sys; e=lmdb.open(os.path.realpath(sys.argv[1]+"/current"),max_dbs=32,readonly=True,lock=False); m=e.open_db(b"meta"); print(e.begin().get(b"created",db=m).decode())' "$DB")
+	assert_eq '{"fim":{"summary":{"scanned":3,"added":0,"removed":0,"changed":1,"errors":0,"baseline":{"created":"'"$created"'"}}}}' \
 		"$(sed -n 2p "$F" | sed 's/^{"fim_chain":{[^}]*},/{/')" "summary line"
 }
 

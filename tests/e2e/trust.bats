@@ -61,6 +61,27 @@ lmdbedit() {
 		        # a policy that no longer watches /etc, with a matching digest
 		        bundle = txn.get(b"policy", db=meta)
 		        txn.put(b"policy", bundle.replace(b"/etc CONTENT", b"!/etc        "), db=meta)
+		    elif action == "forge":
+		        # an accept that never happened, for an object of this baseline
+		        audit = env.open_db(b"audit", txn=txn)
+		        entry = (b'{"time":"2026-01-01T00:00:00Z","by":{"uid":0,"user":"root"},'
+		                 b'"reason":"FORGED-1","objects":[{"object":"file","id":"/etc/a",'
+		                 b'"action":"changed"}]}')
+		        txn.put((99).to_bytes(8, "big"), entry, db=audit)
+		    elif action == "forgeodd":
+		        # wrong types everywhere, a "seq" of its own, a terminal escape
+		        audit = env.open_db(b"audit", txn=txn)
+		        entry = (b'{"seq":1,"time":7,"by":{"user":5,"login_user":null},'
+		                 b'"reason":"R\\u001b[2J","objects":[{"object":"file","id":"/etc/a",'
+		                 b'"action":"changed","changed":[1,"hash",null]}]}')
+		        txn.put((99).to_bytes(8, "big"), entry, db=audit)
+		    elif action == "reversekey":
+		        # the same records in a database with another key order
+		        recs = list(txn.cursor(users))
+		        txn.drop(users, delete=True)
+		        users = env.open_db(b"users", txn=txn, reverse_key=True)
+		        for k, v in recs:
+		            txn.put(k, v, db=users)
 		    elif action == "unsign":
 		        txn.delete(b"signature", db=meta)
 		    else:
@@ -194,4 +215,72 @@ lmdbedit() {
 	assert_contains "$err" "the baseline is not signed; sign a baseline with 'fim baseline --sign-key', not with accept"
 	fimrun verify --verify-key "$T/keys/fim.pub"
 	assert_rc 19
+}
+
+@test "trust: a forged accept history is not carried into a new signed baseline" {
+	mksigned
+	lmdbedit forge
+	fimrun history
+	assert_contains "$out" "FORGED-1"
+	fimrun baseline --sign-key "$T/keys/fim.key"
+	assert_rc 0
+	assert_contains "$err" "the previous baseline does not verify (the signature does not match the baseline's content"
+	assert_contains "$err" "its accept history is not carried over"
+	fimrun history --verify-key "$T/keys/fim.pub"
+	assert_rc 0
+	assert_not_contains "$out" "FORGED-1"
+	# a history the signer vouched for is carried
+	printf 'changed\n' >>"$ROOT/etc/a"
+	fimrun accept /etc/a --reason "CHG-9" --sign-key "$T/keys/fim.key"
+	assert_rc 0
+	fimrun baseline --sign-key "$T/keys/fim.key"
+	assert_rc 0
+	assert_not_contains "$err" "not carried over"
+	fimrun history --verify-key "$T/keys/fim.pub"
+	assert_contains "$out" "CHG-9"
+}
+
+@test "trust: a database re-created with other LMDB flags is refused" {
+	mksigned
+	lmdbedit reversekey
+	fimrun verify --verify-key "$T/keys/fim.pub"
+	assert_rc 19
+	assert_contains "$err" "the baseline cannot be read in full (damaged)"
+}
+
+@test "trust: show and history honour 'set verify_key' of the policy file" {
+	mksigned
+	lmdbedit flip
+	printf 'set verify_key = %s\n' "$T/keys/fim.pub" >>"$POL"
+	for cmd in "show /etc/a" "history"; do
+		fimrun $cmd
+		assert_rc 19 "$cmd"
+		assert_contains "$err" "baseline integrity failure: the signature does not match"
+	done
+	# a policy file that cannot be parsed may be the one asking for the key
+	printf 'set nonsense = 1\n' >>"$POL"
+	fimrun show /etc/a
+	assert_rc 17
+	assert_contains "$err" "unknown setting 'nonsense'"
+	# no policy file at all: nothing requires a key
+	rm "$POL"
+	fimrun show /etc/a
+	assert_rc 0
+	assert_contains "$out" "/etc/a"
+}
+
+@test "trust: history prints a malformed entry safely, with the store's sequence number" {
+	mksigned
+	lmdbedit forgeodd
+	fimrun history
+	assert_rc 0
+	assert_contains "$out" "#99"
+	assert_contains "$out" "changed /etc/a: ? hash ?"
+	assert_not_contains "$out" $'\e'
+	fimrun --format json history
+	assert_rc 0
+	assert_contains "$out" '{"seq":99,'
+	fimrun show /etc/a
+	assert_rc 0
+	assert_not_contains "$out" $'\e'
 }
