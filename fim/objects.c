@@ -16,7 +16,32 @@ struct problem_sink {
 	uint64_t errors;
 	bool unreadable; /* a source could not be read: absence proves nothing */
 	int err;         /* first failure to write the report */
+	/* a crafted source must not flood the log: problems shown per file and in all */
+	char *last_path;
+	unsigned in_file, shown;
 };
+
+#define OBJECTS_MAX_FILE_PROBLEMS 100  /* problems shown per source file */
+#define OBJECTS_MAX_KIND_PROBLEMS 1000 /* problems shown per kind and run */
+
+/* Whether the problem about PATH is to be shown; says once when no more are. */
+static bool problem_shown(struct problem_sink *ps, const char *path, const char **msg)
+{
+	if (!ps->last_path || strcmp(ps->last_path, path) != 0) {
+		free(ps->last_path);
+		ps->last_path = strdup(path);
+		ps->in_file = 0;
+	}
+	ps->in_file++;
+	ps->shown++;
+	if (ps->shown > OBJECTS_MAX_KIND_PROBLEMS + 1 || ps->in_file > OBJECTS_MAX_FILE_PROBLEMS + 1)
+		return false;
+	if (ps->shown == OBJECTS_MAX_KIND_PROBLEMS + 1)
+		*msg = "further problems with these objects not reported";
+	else if (ps->in_file == OBJECTS_MAX_FILE_PROBLEMS + 1)
+		*msg = "further problems in this file not reported";
+	return true;
+}
 
 static void on_problem(void *userdata, const char *path, unsigned line, int err, const char *msg)
 {
@@ -34,6 +59,8 @@ static void on_problem(void *userdata, const char *path, unsigned line, int err,
 	 * is complete; anything else may hide objects */
 	if (err != -EBADMSG && err != -ENOENT && err != -EPERM)
 		ps->unreadable = true;
+	if (!problem_shown(ps, path, &msg))
+		return;
 	log_quote(path, strlen(path), q, sizeof(q));
 	if (line)
 		log_warn("%s:%u: %s", q, line, msg);
@@ -73,6 +100,10 @@ static int collect(int rootfd, const uint8_t *key, enum fim_kind kind, struct pr
 	if (r < 0)
 		return r;
 	r = collect_for(kind)(&ctx, set);
+	if (ps) {
+		free(ps->last_path);
+		ps->last_path = NULL;
+	}
 	if (r < 0) {
 		obj_set_free(set);
 		return r;

@@ -391,3 +391,17 @@ fp() {
 	assert_contains "$out" "gid '+27' is not plain decimal"
 	assert_contains "$out" "/etc/group:4: 4 fields expected, 3 found: read as glibc does"
 }
+
+@test "objects: a flood of malformed lines is reported up to a cap, and all counted" {
+	mkos
+	baseline
+	for i in $(seq 150); do echo "junk$i"; done >>"$ROOT/etc/passwd"
+	for i in $(seq 150); do echo "junk$i"; done >>"$ROOT/etc/sudoers"
+	fimrun check
+	assert_rc 8
+	assert_eq 101 "$(grep -c '^fim: warning: /etc/passwd:' "$T/err")" "warnings about passwd"
+	assert_contains "$err" "fim: warning: /etc/passwd:105: further problems in this file not reported"
+	assert_not_contains "$err" "/etc/passwd:106:"
+	assert_eq 101 "$(grep -c '^fim: warning: /etc/sudoers:' "$T/err")" "warnings about sudoers"
+	assert_contains "$out" "300 unreadable"
+}
