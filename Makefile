@@ -24,7 +24,7 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps check demo clean format format-check bench fuzz
+.PHONY: all deps test-deps check demo clean format format-check bench fuzz install uninstall deb
 # Keep test objects: they are not temporary.
 .SECONDARY:
 all: $(BUILD)/fim
@@ -79,6 +79,60 @@ format:
 	clang-format -i $(wildcard */*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
 format-check:
 	clang-format --dry-run --Werror $(wildcard */*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
+
+# Installation: make install [DESTDIR=...] [PREFIX=/usr]. The policy, the
+# state directory and the units keep their system paths under DESTDIR.
+PREFIX        ?= /usr
+SBINDIR       ?= $(PREFIX)/sbin
+MANDIR        ?= $(PREFIX)/share/man
+DOCDIR        ?= $(PREFIX)/share/doc/fim
+SYSCONFDIR    ?= /etc
+LOCALSTATEDIR ?= /var
+UNITDIR       ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+UNITS         := fim.service fim-check.service fim-check.timer
+EXAMPLES      := $(wildcard packaging/examples/*)
+# The units and the cron file name the binary where it was installed.
+SUBST_SBIN     = sed 's|/usr/sbin/fim|$(SBINDIR)/fim|g'
+
+install: $(BUILD)/fim
+	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSCONFDIR)/fim/policy.d $(DESTDIR)$(SYSCONFDIR)/cron.d \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples
+	install -d -m 0700 $(DESTDIR)$(LOCALSTATEDIR)/lib/fim
+	install -d -m 0750 $(DESTDIR)$(LOCALSTATEDIR)/log/fim
+	install -m 0755 $(BUILD)/fim $(DESTDIR)$(SBINDIR)/fim
+	install -m 0644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8
+	@# An edited policy is never overwritten.
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/fim/fim.policy ]; then \
+		echo "keeping $(DESTDIR)$(SYSCONFDIR)/fim/fim.policy"; \
+		install -m 0644 policy/fim.policy $(DESTDIR)$(SYSCONFDIR)/fim/fim.policy.dist; \
+	else install -m 0644 policy/fim.policy $(DESTDIR)$(SYSCONFDIR)/fim/fim.policy; fi
+	$(SUBST_SBIN) packaging/fim.cron >$(DESTDIR)$(SYSCONFDIR)/cron.d/fim
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/cron.d/fim
+	for u in $(UNITS); do $(SUBST_SBIN) packaging/$$u >$(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	install -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples
+	@# The key of the alert trail's chain, for the scheduled check; made on
+	@# the host only, never into a package tree.
+	@if [ -z "$(DESTDIR)" ] && [ ! -e $(SYSCONFDIR)/fim/alerts.key ]; then \
+		(umask 077 && head -c 32 /dev/urandom >$(SYSCONFDIR)/fim/alerts.key) && \
+		echo "made $(SYSCONFDIR)/fim/alerts.key"; fi
+
+# Leaves the policy, the baseline and the alert trail in place.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/fim $(DESTDIR)$(SYSCONFDIR)/cron.d/fim \
+		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8))) \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+# The Debian package (installs what it needs first, like check), built from
+# a copy of the tree: the .deb and its .changes land in build/deb, nothing
+# outside the tree.
+DEBDIR ?= build/deb
+deb: test-deps
+	@packaging/make-deb $(DEBDIR)
 
 clean:
 	rm -rf build

@@ -104,4 +104,43 @@ bool policy_descend(const struct policy *p, const char *dir, size_t len);
 size_t policy_root_count(const struct policy *p);
 const char *policy_root_at(const struct policy *p, size_t i);
 
+/* Journal rules of fim watch (fim.policy(5), JOURNAL RULES): the built-in
+ * rules first, in the order of policy_journal_builtins, as switched and
+ * tuned by the policy, then custom rules in the order they were first
+ * defined. One entry per name: a later line about the same name changes it. */
+enum {
+	JRULE_BUILTIN = 1u << 0,  /* one of policy_journal_builtins */
+	JRULE_DISABLED = 1u << 1, /* switched off ("!journal NAME") */
+};
+
+struct policy_jfield {
+	const char *name;  /* journal field name, "SYSLOG_IDENTIFIER" */
+	const char *value; /* matched exactly, any bytes but NUL */
+};
+
+struct policy_journal_rule {
+	const char *name;
+	const char *file; /* where it was last defined, tuned or switched; NULL for an untouched */
+	unsigned line;    /* built-in rule */
+	unsigned flags;   /* JRULE_* */
+	const struct policy_jfield *fields; /* custom rules: FIELD=VALUE, all must match */
+	size_t nfields;                     /* (a name given twice: any of its values) */
+	const char *message;                /* PCRE2 pattern on MESSAGE, or NULL */
+	bool caseless;                      /* message=/.../i */
+	unsigned threshold;                 /* 0 when not given */
+	unsigned window;                    /* seconds; 0 when not given */
+	const char *group_by;               /* field or capture name, or NULL */
+	int severity;                       /* enum severity, or -1 when not given */
+};
+
+/* Names of the built-in journal rules, NULL-terminated. */
+extern const char *const policy_journal_builtins[];
+
+/* Bounds of the numbers a journal rule may give. */
+#define POLICY_JOURNAL_MAX_THRESHOLD 1000
+#define POLICY_JOURNAL_MAX_WINDOW    604800 /* a week, in seconds */
+
+size_t policy_journal_rule_count(const struct policy *p);
+const struct policy_journal_rule *policy_journal_rule_at(const struct policy *p, size_t i);
+
 const char *severity_name(enum severity s);
