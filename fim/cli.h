@@ -34,6 +34,9 @@ struct fim_opts {
 	const char *reason;          /* accept: why */
 	const char *kind;            /* accept: every drifted object of this kind */
 	bool all;                    /* accept: everything that drifted */
+	const char *journal_dir;     /* watch: read journal files from this directory */
+	bool syslog;                 /* watch: alerts to syslog whatever the policy says */
+	bool journald;               /* watch: alerts to the journal whatever the policy says */
 	/* set by accept to run a check into its own sink (no alert trail) */
 	const struct report_ops *report_ops;
 	void *report_user;
@@ -48,6 +51,7 @@ int cmd_verify(struct fim_opts *o, int argc, char **argv);
 int cmd_accept(struct fim_opts *o, int argc, char **argv);
 int cmd_history(struct fim_opts *o, int argc, char **argv);
 int cmd_log(struct fim_opts *o, int argc, char **argv);
+int cmd_watch(struct fim_opts *o, int argc, char **argv);
 
 /* Prints the accept history of object ID of KIND (indented lines, or
  * JSON lines). Returns 0 or a negative errno. */

@@ -44,9 +44,11 @@ void journal_free(struct fim_journal *j);
 
 /*
  * Positions the reader just after the entry CURSOR names, or, when CURSOR
- * is NULL or no longer in the journal, at the first entry at or after
- * SINCE_USEC (CLOCK_REALTIME microseconds; 0 = the oldest entry). Returns
- * 0 or a negative errno.
+ * is NULL, at the first entry at or after SINCE_USEC (CLOCK_REALTIME
+ * microseconds; 0 = the oldest entry). A CURSOR no longer in the journal
+ * (rotated, vacuumed, another machine's) falls back to the later of
+ * SINCE_USEC and the cursor's own time, and returns 1 so that the caller
+ * can say so. Returns 0, 1 or a negative errno.
  */
 int journal_seek(struct fim_journal *j, const char *cursor, uint64_t since_usec);
 

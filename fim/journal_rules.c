@@ -124,6 +124,7 @@ struct jrules {
 	pcre2_code *re[RE__MAX];
 	pcre2_match_data *md;
 	pcre2_match_context *mctx;
+	struct hit *hit; /* what the rule being applied makes of the entry */
 };
 
 /* What one rule makes of one entry. */
@@ -131,7 +132,7 @@ struct hit {
 	bool alert;
 	journal_recheck_t recheck;
 	enum severity severity;
-	const char *category, *type, *type2, *outcome;
+	const char *category, *category2, *type, *type2, *outcome;
 	char key[JRULES_MAX_KEY + 1];
 	size_t klen;
 	char message[1024];
@@ -286,7 +287,8 @@ static bool match_ssh(struct jrules *jr, const struct jentry *e, struct hit *h)
 		capture(jr->re[k], jr->md, msg, "user", h->user, USER_MAX + 1);
 		h->alert = true;
 		h->category = "authentication";
-		h->type = "start";
+		h->category2 = "intrusion_detection";
+		h->type = "info";
 		h->outcome = "failure";
 		return true;
 	}
@@ -760,6 +762,9 @@ static void entry_fields(json_t *ev, json_t *jj, const struct jentry *e)
 	v = get(e, "SYSLOG_IDENTIFIER", &n);
 	if (v)
 		json_object_set_new(jj, "identifier", jbytes_new(v, n > 64 ? 64 : n));
+	v = get(e, "_HOSTNAME", &n);
+	if (v)
+		json_object_set_new(jj, "hostname", jbytes_new(v, n > 256 ? 256 : n));
 	v = get(e, "_EXE", &n);
 	if (v)
 		json_object_set_new(jj, "exe", jbytes_new(v, n > 256 ? 256 : n));
@@ -831,7 +836,9 @@ static json_t *alert_event(const struct jrules *jr, const struct rule *r, const 
 	json_object_set_new(event, "module", json_string("fim"));
 	json_object_set_new(event, "action", json_string(r->name));
 	if (h->category)
-		json_object_set_new(event, "category", json_pack("[s]", h->category));
+		json_object_set_new(event, "category",
+		                    h->category2 ? json_pack("[ss]", h->category, h->category2)
+		                                 : json_pack("[s]", h->category));
 	if (h->type)
 		json_object_set_new(event, "type",
 		                    h->type2 ? json_pack("[ss]", h->type, h->type2)
@@ -924,7 +931,9 @@ static int count_and_emit(struct jrules *jr, struct rule *r, const struct jentry
 		return -ENOMEM;
 	if (evicted &&
 	    (!r->tab.evict_alerted || e->realtime_usec - r->tab.evict_alerted > r->window)) {
-		struct hit eh = {.severity = h->severity, .category = h->category};
+		struct hit eh = {.severity = h->severity,
+		                 .category = h->category,
+		                 .category2 = h->category2};
 		struct fire ef = {.count = (unsigned)r->tab.n,
 		                  .first = e->realtime_usec,
 		                  .evicted = r->tab.evicted};
@@ -964,20 +973,52 @@ static int count_and_emit(struct jrules *jr, struct rule *r, const struct jentry
 	return e2 < 0 ? e2 : 1;
 }
 
+/* Empties H for the next rule: the strings only need their first byte cleared (every field
+ * of struct hit must be reset here). */
+static void hit_reset(struct hit *h, enum severity s)
+{
+	h->alert = false;
+	h->recheck = 0;
+	h->severity = s;
+	h->category = h->category2 = h->type = h->type2 = h->outcome = NULL;
+	h->klen = 0;
+	h->key[0] = h->message[0] = h->user[0] = h->target[0] = h->group[0] = '\0';
+	h->ip[0] = h->service[0] = h->command[0] = '\0';
+	h->captures = NULL;
+}
+
+/* fim's own lines (the journal and syslog sinks of fim watch, fim-check): a rule matching
+ * their text would alert on its own alerts, and again on those. Only root's are skipped: an
+ * identifier forged by anybody else is read like any other line. */
+static bool own_entry(const struct jentry *e)
+{
+	static const char *const fim[] = {"fim", "fim-check", NULL};
+	size_t n;
+	const void *v = get(e, "SYSLOG_IDENTIFIER", &n);
+
+	if (!v)
+		return false;
+	for (int i = 0; fim[i]; i++)
+		if (n == strlen(fim[i]) && memcmp(v, fim[i], n) == 0)
+			return field_is(e, "_UID", "0") || !get(e, "_UID", NULL);
+	return false;
+}
+
 int jrules_apply(struct jrules *jr, const struct jentry *e, journal_alert_fn fn, void *arg,
                  journal_recheck_t *recheck)
 {
 	int alerts = 0;
 
+	if (own_entry(e))
+		return 0;
+
 	for (size_t i = 0; i < jr->n; i++) {
 		struct rule *r = &jr->rules[i];
-		struct hit *h = calloc(1, sizeof(*h));
+		struct hit *h = jr->hit;
 		bool m = false;
 		int ret;
 
-		if (!h)
-			return -ENOMEM;
-		h->severity = r->severity;
+		hit_reset(h, r->severity);
 		switch (r->kind) {
 		case RK_CUSTOM:
 			m = match_custom(jr, r, e, h);
@@ -999,7 +1040,6 @@ int jrules_apply(struct jrules *jr, const struct jentry *e, journal_alert_fn fn,
 		if (!m || !h->alert) {
 			*recheck |= m ? h->recheck : 0;
 			json_decref(h->captures);
-			free(h);
 			continue;
 		}
 		*recheck |= h->recheck;
@@ -1007,7 +1047,6 @@ int jrules_apply(struct jrules *jr, const struct jentry *e, journal_alert_fn fn,
 			h->severity = r->severity;
 		ret = count_and_emit(jr, r, e, h, fn, arg);
 		json_decref(h->captures);
-		free(h);
 		if (ret < 0)
 			return ret;
 		alerts += ret;
@@ -1042,6 +1081,7 @@ void jrules_free(struct jrules *jr)
 		pcre2_code_free(jr->re[k]);
 	pcre2_match_data_free(jr->md);
 	pcre2_match_context_free(jr->mctx);
+	free(jr->hit);
 	free(jr->host);
 	free(jr);
 }
@@ -1143,7 +1183,8 @@ int jrules_new(const struct policy *p, const char *host, struct jrules **ret, ch
 	jr->host = strdup(host ? host : "");
 	jr->rules = calloc(n ? n : 1, sizeof(*jr->rules));
 	jr->mctx = pcre2_match_context_create(NULL);
-	if (!jr->host || !jr->rules || !jr->mctx)
+	jr->hit = malloc(sizeof(*jr->hit));
+	if (!jr->host || !jr->rules || !jr->mctx || !jr->hit)
 		goto fail;
 	pcre2_set_match_limit(jr->mctx, MATCH_LIMIT);
 	pcre2_set_heap_limit(jr->mctx, HEAP_LIMIT);

@@ -24,6 +24,7 @@ static void usage(FILE *f)
 	           "  history             list accepts\n"
 	           "  key generate --out DIR   make a signing key pair\n"
 	           "  log verify FILE     check an alert trail's chain\n"
+	           "  watch               follow files and the journal, alert drift (daemon)\n"
 	           "\n"
 	           "options:\n"
 	           "  -c, --policy FILE   policy file (default " FIM_DEFAULT_POLICY ")\n"
@@ -38,8 +39,10 @@ static void usage(FILE *f)
 	           "      --sign-key FILE       sign the baseline (baseline, accept)\n"
 	           "      --verify-key FILE     require a valid signature by this key\n"
 	           "      --passphrase-file F   read the key's passphrase from F\n"
-	           "      --alerts FILE         append drift to this alert trail (check)\n"
+	           "      --alerts FILE         append drift to this alert trail (check, watch)\n"
 	           "      --alerts-key FILE     key of the trail's hash chain\n"
+	           "      --journal-dir DIR     watch: read journal files from DIR\n"
+	           "      --syslog, --journald  watch: alerts also to syslog / the journal\n"
 	           "      --reason TEXT         why (accept); --all, --kind KIND\n"
 	           "      --out DIR             where key generate writes\n"
 	           "  -q, --quiet         only errors on stderr\n"
@@ -94,6 +97,9 @@ int main(int argc, char **argv)
 		{ "reason", required_argument, NULL, 1006 },
 		{ "kind", required_argument, NULL, 1007 },
 		{ "all", no_argument, NULL, 1008 },
+		{ "journal-dir", required_argument, NULL, 1009 },
+		{ "syslog", no_argument, NULL, 1010 },
+		{ "journald", no_argument, NULL, 1011 },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -176,6 +182,15 @@ int main(int argc, char **argv)
 		case 1008:
 			o.all = true;
 			break;
+		case 1009:
+			o.journal_dir = optarg;
+			break;
+		case 1010:
+			o.syslog = true;
+			break;
+		case 1011:
+			o.journald = true;
+			break;
 		case 'q':
 			o.verbose = 0;
 			break;
@@ -226,6 +241,8 @@ int main(int argc, char **argv)
 		return cmd_history(&o, argc, argv);
 	if (strcmp(cmd, "log") == 0)
 		return cmd_log(&o, argc, argv);
+	if (strcmp(cmd, "watch") == 0)
+		return cmd_watch(&o, argc, argv);
 	log_error("unknown command '%s' (see fim --help)", cmd);
 	return FIM_EXIT_USAGE;
 }

@@ -34,7 +34,8 @@ static bool problem_shown(struct problem_sink *ps, const char *path, const char 
 	}
 	ps->in_file++;
 	ps->shown++;
-	if (ps->shown > OBJECTS_MAX_KIND_PROBLEMS + 1 || ps->in_file > OBJECTS_MAX_FILE_PROBLEMS + 1)
+	if (ps->shown > OBJECTS_MAX_KIND_PROBLEMS + 1 ||
+	    ps->in_file > OBJECTS_MAX_FILE_PROBLEMS + 1)
 		return false;
 	if (ps->shown == OBJECTS_MAX_KIND_PROBLEMS + 1)
 		*msg = "further problems with these objects not reported";

@@ -221,7 +221,8 @@ static int feed(struct eng *g, uint64_t t, struct fake *f)
 static int ssh_fail(struct eng *g, uint64_t t, const char *user, const char *ip)
 {
 	char msg[256];
-	struct fake f = {.f = {"SYSLOG_IDENTIFIER=sshd", "_UID=0", "_PID=4242", "_COMM=sshd", msg}};
+	struct fake f = {.f = {"SYSLOG_IDENTIFIER=sshd", "_UID=0", "_PID=4242", "_COMM=sshd",
+	                       "_HOSTNAME=h1", msg}};
 
 	snprintf(msg, sizeof(msg), "MESSAGE=Failed password for %s from %s port 22 ssh2", user, ip);
 	return feed(g, t, &f);
@@ -415,6 +416,12 @@ static void test_ssh_threshold(void **state)
 	assert_string_equal(
 	        json_string_value(json_array_get(json_at(&g.s, 0, "event.category"), 0)),
 	        "authentication");
+	assert_string_equal(str_at(&g.s, 0, "fim.journal.hostname"), "h1");
+	assert_string_equal(
+	        json_string_value(json_array_get(json_at(&g.s, 0, "event.category"), 1)),
+	        "intrusion_detection");
+	assert_string_equal(json_string_value(json_array_get(json_at(&g.s, 0, "event.type"), 0)),
+	                    "info");
 	assert_int_equal(int_at(&g.s, 0, "event.severity"), 73);
 	assert_string_equal(str_at(&g.s, 0, "host.name"), "web1");
 	assert_string_equal(str_at(&g.s, 0, "fim.object"), "journal");
@@ -796,6 +803,20 @@ static void test_untrusted_bytes(void **state)
 	free(huge);
 }
 
+static void test_own_lines(void **state)
+{
+	struct eng g;
+	struct fake own = {.f = {"SYSLOG_IDENTIFIER=fim", "_UID=0", "MESSAGE=journal/any: x"}};
+	struct fake check = {.f = {"SYSLOG_IDENTIFIER=fim-check", "MESSAGE=x"}};
+	struct fake forged = {.f = {"SYSLOG_IDENTIFIER=fim", "_UID=1000", "MESSAGE=x"}};
+
+	eng_open(&g, "journal any message=/x/\n");
+	assert_int_equal(feed(&g, T0, &own), 0);
+	assert_int_equal(feed(&g, T0, &check), 0);
+	assert_int_equal(feed(&g, T0, &forged), 1);
+	eng_close(&g);
+}
+
 static void test_callback_error(void **state)
 {
 	struct eng g;
@@ -1047,6 +1068,7 @@ int main(void)
 	        cmocka_unit_test(test_services),
 	        cmocka_unit_test(test_custom),
 	        cmocka_unit_test(test_untrusted_bytes),
+	        cmocka_unit_test(test_own_lines),
 	        cmocka_unit_test(test_callback_error),
 	        cmocka_unit_test_setup_teardown(test_journal_resume, jsetup, jteardown),
 	        cmocka_unit_test_setup_teardown(test_journal_follow, jsetup, jteardown),

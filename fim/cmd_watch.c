@@ -1,0 +1,899 @@
+/* SPDX-License-Identifier: ISC */
+/* fim watch: the daemon - verify, reconcile, then follow files and the journal, alerting every
+ * drift. */
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "jbytes.h"
+#include "journal.h"
+#include "log.h"
+#include "objects.h"
+#include "trail.h"
+#include "trust.h"
+#include "watch.h"
+
+#define HOUSEKEEPING_MS 1000
+#define PENDING_BATCH   1024
+#define SINK_WARN_MS    60000
+
+/* --- events of the daemon itself --- */
+
+static void timestamp(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, size - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+static int64_t last_sink_warn = -SINK_WARN_MS;
+
+/* Sends one JSON line to the sinks; a failing sink is logged, not fatal. */
+static void send_line(struct watcher *w, const char *line, size_t n)
+{
+	const char *failed = "?";
+	int r = sinks_emit(w->sinks, line, n, &failed);
+
+	if (r < 0 && watch_now_ms() - last_sink_warn >= SINK_WARN_MS) {
+		last_sink_warn = watch_now_ms();
+		log_warn("alert sink %s: cannot send an alert: %s", failed,
+		         strcmp(failed, "trail") == 0 ? trail_cause(r) : strerror(-r));
+	}
+}
+
+void watch_meta(struct watcher *w, const char *action, const char *kind, enum severity sev,
+                const char *message, json_t *paths)
+{
+	char ts[64];
+	json_t *o, *fim, *host;
+	char *s;
+
+	timestamp(ts, sizeof(ts));
+	fim = json_pack("{s:s, s:s, s:s}", "object", "watch", "id", action, "severity",
+	                severity_name(sev));
+	if (paths)
+		json_object_set_new(fim, "paths", paths);
+	host = json_object();
+	/* A host name is whatever bytes root set: it must not stop alerts. */
+	jbytes_set(host, "name", w->host, strlen(w->host));
+	o = json_pack("{s:s, s:{s:s, s:s, s:s, s:[s], s:[s], s:i}, s:o, s:o, s:o}", "@timestamp",
+	              ts, "event", "kind", kind, "module", "fim", "action", action, "category",
+	              "configuration", "type", "info", "severity", report_severity_score(sev),
+	              "host", host, "message", jbytes_new(message, strlen(message)), "fim", fim);
+	if (!o)
+		return;
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!s)
+		return;
+	send_line(w, s, strlen(s));
+	free(s);
+	if (strcmp(kind, "alert") == 0)
+		w->alerts_sent++;
+	if (log_level > 0)
+		log_info("%s", message);
+}
+
+/* report_json writes into a stream whose lines go to the sinks. */
+struct line_stream {
+	struct watcher *w;
+	struct buf line;
+};
+
+static ssize_t ls_write(void *cookie, const char *data, size_t n)
+{
+	struct line_stream *ls = cookie;
+
+	for (size_t i = 0; i < n; i++) {
+		if (data[i] != '\n') {
+			if (buf_append(&ls->line, data + i, 1) < 0)
+				return -1;
+			continue;
+		}
+		if (ls->line.n)
+			send_line(ls->w, (const char *)ls->line.p, ls->line.n);
+		ls->line.n = 0;
+	}
+	return (ssize_t)n;
+}
+
+static int ls_close(void *cookie)
+{
+	struct line_stream *ls = cookie;
+
+	buf_free(&ls->line);
+	free(ls);
+	return 0;
+}
+
+static FILE *line_stream_open(struct watcher *w)
+{
+	static const cookie_io_functions_t io = {.write = ls_write, .close = ls_close};
+	struct line_stream *ls = calloc(1, sizeof(*ls));
+	FILE *f;
+
+	if (!ls)
+		return NULL;
+	ls->w = w;
+	f = fopencookie(ls, "w", io);
+	if (!f) {
+		free(ls);
+		return NULL;
+	}
+	setvbuf(f, NULL, _IOLBF, 0);
+	return f;
+}
+
+/* --- pending paths --- */
+
+static bool storm; /* every root is queued for a full rescan already */
+
+void watch_pending_add(struct watcher *w, const char *path, size_t len, unsigned flags,
+                       bool now_due)
+{
+	int64_t now = watch_now_ms();
+	struct wval *v;
+	bool created;
+
+	if (storm && !(flags & PEND_PERSIST))
+		return;
+	if (!wmap_get(&w->pending, path, len) && w->pending.count >= WATCH_MAX_PENDING) {
+		/* Too many changes at once to follow one by one: rescan the
+		 * trees instead, with the map's memory bounded. */
+		size_t n = policy_root_count(w->p);
+		wmap_free(&w->pending);
+		storm = true;
+		watch_meta(w, "storm", "alert", SEV_MEDIUM,
+		           "too many changes at once to check one by one: rescanning the watched "
+		           "trees",
+		           NULL);
+		for (size_t i = 0; i < n; i++) {
+			const char *root = policy_root_at(w->p, i);
+			watch_pending_add(w, root, strlen(root), PEND_TREE | PEND_PERSIST, true);
+		}
+		return;
+	}
+	v = wmap_put(&w->pending, path, len, &created);
+	if (!v)
+		return;
+	if (created)
+		v->a = now;
+	v->b = now;
+	if (now_due)
+		v->a = v->b = INT64_MIN / 2;
+	if ((flags & PEND_PERSIST) && !(v->flags & PEND_PERSIST) &&
+	    state_rescan_add(w->state, path, len) < 0)
+		flags &= ~PEND_PERSIST;
+	v->flags |= flags;
+}
+
+/* Checks the paths whose settle delay is over. Returns the milliseconds
+ * until the next one is due (-1: none), or sets w->fatal. */
+static int64_t pending_run(struct watcher *w)
+{
+	struct {
+		char *path;
+		unsigned flags;
+	} due[PENDING_BATCH];
+	size_t ndue = 0;
+	int64_t now = watch_now_ms(), next = -1;
+	struct wmap_iter it = {0};
+	const uint8_t *k;
+	size_t n;
+	struct wval *v;
+
+	while (wmap_next(&w->pending, &it, &k, &n, &v)) {
+		int64_t at = v->b + WATCH_SETTLE_MS;
+		if (v->a + WATCH_MAX_DELAY_MS < at)
+			at = v->a + WATCH_MAX_DELAY_MS;
+		if (at > now) {
+			if (next < 0 || at - now < next)
+				next = at - now;
+			continue;
+		}
+		if (ndue == ARRAY_SIZE(due)) {
+			next = 0;
+			continue;
+		}
+		due[ndue].path = strndup((const char *)k, n);
+		due[ndue].flags = v->flags;
+		if (!due[ndue].path) {
+			next = 0;
+			continue;
+		}
+		ndue++;
+		wmap_del(&w->pending, k, n);
+	}
+	if (ndue)
+		storm = false; /* from here on, changes are seen again */
+	for (size_t i = 0; i < ndue; i++) {
+		int r = 0;
+		if (!w->fatal) {
+			watch_busy(due[i].flags & PEND_TREE);
+			r = watch_scan(w, due[i].path, strlen(due[i].path),
+			               due[i].flags & PEND_TREE);
+			watch_busy(false);
+		}
+		if (r < 0) {
+			char q[600];
+			log_error("watch: %s: %s",
+			          log_quote(due[i].path, strlen(due[i].path), q, sizeof(q)),
+			          r == -EBADMSG ? "the baseline is corrupt" : strerror(-r));
+			w->fatal = r;
+		}
+		if (due[i].flags & PEND_TREE)
+			w->rescans++;
+		if (!r && (due[i].flags & PEND_PERSIST))
+			state_rescan_del(w->state, due[i].path, strlen(due[i].path));
+		free(due[i].path);
+	}
+	if (ndue)
+		wfiles_report_limit(w);
+	return next;
+}
+
+/* --- baseline, policy, reconcile --- */
+
+static char *current_link(const char *db)
+{
+	char path[4096], link[4096];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/current", db);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return NULL;
+	link[n] = '\0';
+	return strdup(link);
+}
+
+/* Loads the baseline's own policy when it differs from the one in force. */
+static int load_old_policy(struct watcher *w)
+{
+	struct bytes digest, bundle;
+	struct policy_error err = {0};
+
+	policy_free(w->old);
+	w->old = NULL;
+	if (store_meta(w->s, META_POLICY_DIGEST, &digest) < 0 || digest.n != 32 ||
+	    store_meta(w->s, META_POLICY, &bundle) < 0)
+		return -EBADMSG;
+	if (memcmp(digest.p, policy_digest(w->p), 32) == 0)
+		return 0;
+	return policy_load_bundle(bundle.p, bundle.n, &w->old, &err);
+}
+
+/* Opens and verifies the current baseline as fim check does. Returns 0 or
+ * an exit status (reported). */
+static int open_baseline(struct watcher *w, struct store **ret, char **ret_link)
+{
+	struct store *s = NULL;
+	struct bytes v;
+	char hash[32];
+	int r;
+
+	*ret_link = current_link(w->o->db);
+	r = cli_open_store(w->o, &s);
+	if (r)
+		goto fail;
+	r = trust_verify(w->o, w->p, s);
+	if (r)
+		goto fail;
+	r = FIM_EXIT_BASELINE;
+	if (store_meta(s, META_HASH, &v) < 0 || v.n >= sizeof(hash)) {
+		log_error("%s: the baseline names no hash algorithm; run 'fim baseline'", w->o->db);
+		goto fail;
+	}
+	memcpy(hash, v.p, v.n);
+	hash[v.n] = '\0';
+	w->algo = hash_lookup(hash);
+	if (w->algo == HASH_NONE) {
+		log_error("%s: the baseline names an unknown hash algorithm '%s'", w->o->db, hash);
+		goto fail;
+	}
+	*ret = s;
+	return 0;
+fail:
+	store_close(s);
+	free(*ret_link);
+	*ret_link = NULL;
+	return r;
+}
+
+/* A full check of everything, into the sinks. Returns 0 or an exit status. */
+static int reconcile(struct watcher *w)
+{
+	struct fim_opts co = *w->o;
+	char *argv[] = {(char *)"check", NULL};
+	int r;
+
+	co.report_ops = &watch_report_ops;
+	co.report_user = w;
+	co.alerts = NULL;
+	watch_generation(w, true);
+	sd_notify(0, "STATUS=reconciling: checking everything against the baseline");
+	watch_busy(true);
+	r = cmd_check(&co, 1, argv);
+	watch_busy(false);
+	if (r >= FIM_EXIT_USAGE)
+		return r;
+	watch_prune(w);
+	return 0;
+}
+
+/* The kinds a journal entry asked to re-check, against the baseline. */
+static int recheck_objects(struct watcher *w)
+{
+	struct report_summary sum = {0};
+	int r;
+
+	watch_generation(w, false);
+	r = objects_check(w->o, w->rootfd, w->p, w->old, w->s, &w->rep, &sum);
+	if (r == 0)
+		watch_prune(w);
+	return r;
+}
+
+/* DIR/current points elsewhere: a new baseline or an accept. */
+static void maybe_reload_baseline(struct watcher *w)
+{
+	char *link = current_link(w->o->db), *nlink = NULL;
+	struct store *s = NULL;
+	char msg[512];
+	int r;
+
+	if (!link || (w->store_link && strcmp(link, w->store_link) == 0)) {
+		free(link);
+		return;
+	}
+	free(link);
+	r = open_baseline(w, &s, &nlink);
+	if (r) {
+		snprintf(msg, sizeof(msg),
+		         "%s: the baseline was replaced, but the new one %s; still comparing with "
+		         "the one verified before",
+		         w->o->db,
+		         r == FIM_EXIT_INTEGRITY ? "fails verification" : "cannot be used");
+		watch_meta(w, "baseline_rejected", "alert", SEV_CRITICAL, msg, NULL);
+		/* do not try again until it changes once more */
+		free(w->store_link);
+		w->store_link = current_link(w->o->db);
+		return;
+	}
+	store_close(w->s);
+	w->s = s;
+	free(w->store_link);
+	w->store_link = nlink;
+	files_scratch_free(&w->scratch);
+	if (files_scratch_init(&w->scratch, w->algo) < 0 || load_old_policy(w) < 0) {
+		w->fatal = -ENOMEM;
+		return;
+	}
+	wmap_free(&w->drifted);
+	watch_meta(w, "baseline_reloaded", "event", SEV_LOW,
+	           "a new baseline is current: reconciling with it", NULL);
+	r = reconcile(w);
+	if (r)
+		w->fatal = -EIO;
+}
+
+/* The watch.* and alerts.* settings in force. */
+static bool setting_on(const struct policy *p, const char *key, bool dflt)
+{
+	const char *v = policy_get(p, key);
+
+	return v ? strcmp(v, "yes") == 0 : dflt;
+}
+
+static int rescan_interval(const struct policy *p)
+{
+	const char *v = policy_get(p, "watch.rescan_interval");
+	long n = v ? strtol(v, NULL, 10) : 300;
+
+	return n > 0 && n <= 86400 * 7 ? (int)n : 300;
+}
+
+/* SIGHUP: the policy again, the watches again, then a reconcile under it. */
+static void reload_policy(struct watcher *w)
+{
+	struct policy *p = NULL;
+	char msg[512];
+	int r;
+
+	if (cli_load_policy(w->o, &p)) {
+		snprintf(
+		        msg, sizeof(msg),
+		        "%s: the policy could not be reloaded; watching with the one loaded before",
+		        w->o->policy);
+		watch_meta(w, "policy_rejected", "alert", SEV_HIGH, msg, NULL);
+		return;
+	}
+	if (trust_verify(w->o, p, w->s)) {
+		policy_free(p);
+		watch_meta(w, "policy_rejected", "alert", SEV_CRITICAL,
+		           "the reloaded policy is not the one the baseline was signed with; "
+		           "watching with the one loaded before",
+		           NULL);
+		return;
+	}
+	wfiles_disarm(w);
+	wmap_free(&w->pending);
+	policy_free(w->p);
+	w->p = p;
+	w->rescan_interval = rescan_interval(p);
+	if (load_old_policy(w) < 0) {
+		w->fatal = -EBADMSG;
+		return;
+	}
+	if (w->journal) {
+		char err[512] = "";
+		if (journal_reload(w->journal, p, err, sizeof(err)) < 0)
+			log_warn("journal: %s", err);
+	}
+	r = wfiles_arm_roots(w);
+	if (r < 0)
+		log_warn("watch: cannot arm the watches: %s", strerror(-r));
+	wfiles_report_limit(w);
+	snprintf(msg, sizeof(msg), "%s: policy reloaded; %zu directories watched", w->o->policy,
+	         wfiles_watched(w->files));
+	watch_meta(w, "policy_reloaded", "event", SEV_LOW, msg, NULL);
+	if (reconcile(w))
+		w->fatal = -EIO;
+}
+
+/* --- journal --- */
+
+static int on_journal_alert(const struct journal_alert *a, void *arg)
+{
+	struct watcher *w = arg;
+	char *s = json_dumps((const json_t *)a->event, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	if (!s)
+		return -ENOMEM;
+	send_line(w, s, strlen(s));
+	free(s);
+	w->alerts_sent++;
+	return 0;
+}
+
+/* When the baseline was taken, in CLOCK_REALTIME microseconds (0: unknown). */
+static uint64_t baseline_time(struct store *s)
+{
+	struct bytes v;
+	char text[64];
+	struct tm tm = {0};
+	char *end;
+
+	if (store_meta(s, META_CREATED, &v) < 0 || v.n >= sizeof(text))
+		return 0;
+	memcpy(text, v.p, v.n);
+	text[v.n] = '\0';
+	end = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end)
+		return 0;
+	return (uint64_t)timegm(&tm) * 1000000u;
+}
+
+static int open_journal(struct watcher *w, const char *dir)
+{
+	char err[512] = "", *cursor = NULL;
+	int r;
+
+	r = journal_open(dir, w->p, w->host, &w->journal, err, sizeof(err));
+	if (r < 0) {
+		log_error("journal%s%s: %s", dir ? " " : "", dir ? dir : "",
+		          err[0] ? err : strerror(-r));
+		return r;
+	}
+	r = state_cursor(w->state, &cursor);
+	if (r < 0 && r != -ENOENT)
+		log_warn("%s/state: cannot read the journal cursor: %s", w->o->db, strerror(-r));
+	r = journal_seek(w->journal, cursor, baseline_time(w->s));
+	if (r == 1)
+		watch_meta(w, "journal_gap", "alert", SEV_MEDIUM,
+		           "the journal no longer holds the entry fim read last (rotated or "
+		           "vacuumed): reading on from the oldest entry after it",
+		           NULL);
+	free(cursor);
+	if (r < 0) {
+		log_error("journal: cannot seek: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+/* Reads a bounded batch; the cursor is saved once its alerts went out. */
+static int journal_run(struct watcher *w, bool *more)
+{
+	journal_recheck_t recheck = 0;
+	char *cursor;
+	int n = journal_process(w->journal, WATCH_JOURNAL_MAX, on_journal_alert, w, &recheck);
+
+	*more = n >= WATCH_JOURNAL_MAX;
+	if (n < 0)
+		return n;
+	if (recheck) {
+		int r = recheck_objects(w);
+		if (r < 0)
+			return r;
+	}
+	if (n > 0 && (cursor = journal_cursor(w->journal))) {
+		int r = state_set_cursor(w->state, cursor);
+		free(cursor);
+		if (r < 0)
+			log_warn("%s/state: cannot save the journal cursor: %s", w->o->db,
+			         strerror(-r));
+	}
+	return 0;
+}
+
+/* --- systemd --- */
+
+/*
+ * The watchdog is pinged by the loop; during a long piece of work (the
+ * reconcile, rescanning a large tree) a helper thread pings instead, so a
+ * full check longer than WatchdogSec is not taken for a hang.
+ */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	bool running, busy, stop;
+	uint64_t usec;
+} dog = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static void *dog_main(void *arg)
+{
+	pthread_mutex_lock(&dog.lock);
+	while (!dog.stop) {
+		struct timespec until;
+		if (dog.busy)
+			sd_notify(0, "WATCHDOG=1");
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += (time_t)(dog.usec / 2000000);
+		until.tv_nsec += (long)(dog.usec / 2 % 1000000) * 1000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&dog.wake, &dog.lock, &until);
+	}
+	pthread_mutex_unlock(&dog.lock);
+	return arg;
+}
+
+static void dog_start(void)
+{
+	uint64_t usec = 0;
+	sigset_t all, old;
+
+	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
+		return;
+	dog.usec = usec;
+	/* the thread takes no signal: they are read from the signalfd */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	dog.running = pthread_create(&dog.thread, NULL, dog_main, NULL) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void watch_busy(bool busy)
+{
+	if (!dog.running)
+		return;
+	pthread_mutex_lock(&dog.lock);
+	dog.busy = busy;
+	pthread_cond_signal(&dog.wake);
+	pthread_mutex_unlock(&dog.lock);
+}
+
+static void dog_stop(void)
+{
+	if (!dog.running)
+		return;
+	pthread_mutex_lock(&dog.lock);
+	dog.stop = true;
+	pthread_cond_signal(&dog.wake);
+	pthread_mutex_unlock(&dog.lock);
+	pthread_join(dog.thread, NULL);
+	dog.running = false;
+}
+
+static void notify_status(struct watcher *w, bool ready)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg),
+	         "%sSTATUS=watching %zu directories (%zu unwatched, rescanned every %d s), "
+	         "%llu alerts, %zu pending checks",
+	         ready ? "READY=1\n" : "", wfiles_watched(w->files), wfiles_unwatched(w->files),
+	         w->rescan_interval, (unsigned long long)w->alerts_sent, w->pending.count);
+	sd_notify(0, msg);
+}
+
+/* --- start-up and the loop --- */
+
+static int sink_conf(struct watcher *w, struct sink_conf *c, uint8_t *key, bool force_syslog,
+                     bool force_journald)
+{
+	const struct fim_opts *o = w->o;
+	const char *keyfile = o->alerts_key ? o->alerts_key : policy_get(w->p, "alerts.key");
+	const char *fac = policy_get(w->p, "alerts.facility");
+	int r;
+
+	c->syslog = force_syslog || setting_on(w->p, "alerts.syslog", false);
+	c->facility = sink_facility(fac ? fac : "authpriv");
+	if (c->facility < 0) {
+		log_error("%s: alerts.facility: unknown facility '%s'", o->policy, fac);
+		return FIM_EXIT_POLICY;
+	}
+	/* The journal by default wherever one runs. */
+	c->journald =
+	        force_journald || setting_on(w->p, "alerts.journald",
+	                                     access("/run/systemd/journal/socket", W_OK) == 0);
+	c->file = o->alerts ? o->alerts : policy_get(w->p, "alerts.file");
+	if (keyfile) {
+		r = trail_load_key(keyfile, key);
+		if (r < 0) {
+			log_error("%s: cannot read the alert trail key: %s", keyfile,
+			          r == -EINVAL ? "shorter than 32 bytes" : trail_cause(r));
+			return FIM_EXIT_IO;
+		}
+		c->key = key;
+	}
+	return 0;
+}
+
+static int setup(struct watcher *w, bool force_syslog, bool force_journald)
+{
+	struct sink_conf sc = {0};
+	uint8_t key[TRAIL_KEY_BYTES];
+	struct report_info info = {.command = "watch"};
+	int r;
+
+	r = cli_load_policy(w->o, &w->p);
+	if (r)
+		return r;
+	w->rescan_interval = rescan_interval(w->p);
+	r = open_baseline(w, &w->s, &w->store_link);
+	if (r)
+		return r;
+	if (load_old_policy(w) < 0) {
+		log_error("%s: the baseline's policy is missing or corrupt; run 'fim baseline'",
+		          w->o->db);
+		return FIM_EXIT_BASELINE;
+	}
+	w->rootfd = cli_open_root(w->o);
+	if (w->rootfd < 0)
+		return FIM_EXIT_IO;
+	/* absolute, as the mount table names mount points */
+	w->rootpath = realpath(w->o->root, NULL);
+	if (!w->rootpath) {
+		log_error("%s: %s", w->o->root, strerror(errno));
+		return FIM_EXIT_IO;
+	}
+	w->rootlen = strlen(w->rootpath);
+	while (w->rootlen > 0 && w->rootpath[w->rootlen - 1] == '/')
+		w->rootlen--;
+	if (files_scratch_init(&w->scratch, w->algo) < 0) {
+		log_error("watch: out of memory");
+		return FIM_EXIT_IO;
+	}
+	r = state_open(w->o->db, &w->state);
+	if (r < 0) {
+		if (r == -EBUSY)
+			log_error("%s/state: another fim watch is running on this baseline",
+			          w->o->db);
+		else
+			log_error("%s/state: cannot open the watcher's state: %s", w->o->db,
+			          strerror(-r));
+		return FIM_EXIT_IO;
+	}
+	r = sink_conf(w, &sc, key, force_syslog, force_journald);
+	if (r == 0) {
+		r = sinks_open(&sc, &w->sinks);
+		if (r < 0)
+			log_error("%s: cannot open the alert trail: %s", sc.file, trail_cause(r));
+		r = r < 0 ? FIM_EXIT_IO : 0;
+	}
+	explicit_bzero(key, sizeof(key));
+	if (r)
+		return r;
+	w->alerts = line_stream_open(w);
+	if (!w->alerts) {
+		log_error("watch: out of memory");
+		return FIM_EXIT_IO;
+	}
+	w->json = (struct report){.ops = &report_json, .out = w->alerts};
+	w->rep = (struct report){.ops = &watch_report_ops, .user = w};
+	if (report_json.begin(&w->json, &info) < 0)
+		return FIM_EXIT_IO;
+	if (gethostname(w->host, sizeof(w->host) - 1) < 0)
+		strcpy(w->host, "localhost");
+	r = wfiles_open(w, policy_get(w->p, "watch.backend"), &w->files);
+	if (r < 0) {
+		log_error("watch: cannot start inotify: %s", strerror(-r));
+		return FIM_EXIT_IO;
+	}
+	return 0;
+}
+
+static int make_signalfd(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, old);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* Returns 0 on SIGTERM/SIGINT, or an exit status. */
+static int loop(struct watcher *w, int sfd, int mfd)
+{
+	uint64_t wd_usec = 0;
+	int64_t next_house = watch_now_ms(), next_dog = 0;
+	/* Entries already in the journal are read at once, not at the next one. */
+	bool lib_more = false, journal_more = w->journal != NULL;
+	bool ping = sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0;
+
+	for (;;) {
+		struct pollfd fds[4] = {
+		        {.fd = sfd, .events = POLLIN},
+		        {.fd = wfiles_fd(w->files), .events = POLLIN},
+		        {.fd = w->journal ? journal_fd(w->journal) : -1, .events = POLLIN},
+		        {.fd = mfd, .events = POLLPRI}};
+		int64_t now, wait = pending_run(w);
+
+		if (w->fatal)
+			return FIM_EXIT_IO;
+		now = watch_now_ms();
+		if (now >= next_house) {
+			maybe_reload_baseline(w);
+			wfiles_tick(w);
+			notify_status(w, false);
+			next_house = now + HOUSEKEEPING_MS;
+		}
+		if (ping && now >= next_dog) {
+			sd_notify(0, "WATCHDOG=1");
+			next_dog = now + (int64_t)(wd_usec / 2000);
+		}
+		if (wait < 0 || wait > next_house - now)
+			wait = next_house - now;
+		if (ping && wait > next_dog - now)
+			wait = next_dog - now;
+		if (lib_more || journal_more || wait < 0)
+			wait = 0;
+		if (poll(fds, 4, (int)wait) < 0 && errno != EINTR) {
+			log_error("watch: poll: %s", strerror(errno));
+			return FIM_EXIT_IO;
+		}
+		if (fds[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP)
+					reload_policy(w);
+				else
+					return 0;
+			}
+		}
+		if (fds[3].revents & (POLLPRI | POLLERR))
+			wfiles_mounts_changed(w);
+		/* Bounded batches from each source, so neither starves the other. */
+		if (lib_more || (fds[1].revents & POLLIN)) {
+			int n = wfiles_process(w, WATCH_BATCH);
+			if (n < 0) {
+				log_error("watch: reading inotify events: %s", strerror(-n));
+				return FIM_EXIT_IO;
+			}
+			lib_more = n >= WATCH_BATCH;
+		}
+		if (w->journal && (journal_more || (fds[2].revents & POLLIN))) {
+			int r = journal_run(w, &journal_more);
+			if (r < 0) {
+				log_error("journal: %s", strerror(-r));
+				return FIM_EXIT_IO;
+			}
+		}
+	}
+}
+
+int cmd_watch(struct fim_opts *o, int argc, char **argv)
+{
+	struct watcher w = {.o = o, .rootfd = -1};
+	const char *journal_dir = o->journal_dir;
+	char **rescan = NULL;
+	size_t nrescan = 0;
+	sigset_t oldmask;
+	int sfd = -1, mfd, ret, r;
+
+	if (argc > 1) {
+		log_error("watch: unexpected argument '%s'", argv[1]);
+		return FIM_EXIT_USAGE;
+	}
+	/* Signals are read from a descriptor from the start: a SIGTERM during
+	 * the reconcile stops cleanly after it. */
+	sfd = make_signalfd(&oldmask);
+	if (sfd < 0) {
+		log_error("watch: signalfd: %s", strerror(errno));
+		return FIM_EXIT_IO;
+	}
+	dog_start();
+	ret = setup(&w, o->syslog, o->journald);
+	if (ret)
+		goto out;
+	ret = FIM_EXIT_IO;
+	r = wfiles_arm_roots(&w);
+	if (r < 0) {
+		log_error("watch: cannot arm the watches: %s", strerror(-r));
+		goto out;
+	}
+	wfiles_report_limit(&w);
+	if (journal_dir || setting_on(w.p, "watch.journal", true)) {
+		if (open_journal(&w, journal_dir) < 0)
+			goto out;
+	}
+	watch_meta(&w, "started", "event", SEV_LOW, "fim watch started: reconciling", NULL);
+	/* The watches are armed: what changes from now on is queued. */
+	ret = reconcile(&w);
+	if (ret)
+		goto out;
+	ret = FIM_EXIT_IO;
+	if (state_rescan_list(w.state, &rescan, &nrescan) == 0) {
+		for (size_t i = 0; i < nrescan; i++) {
+			if (rescan[i][0] == '/')
+				watch_pending_add(&w, rescan[i], strlen(rescan[i]),
+				                  PEND_TREE | PEND_PERSIST, true);
+			free(rescan[i]);
+		}
+		free(rescan);
+	}
+	notify_status(&w, true);
+	mfd = wfiles_mounts_open(&w);
+	ret = loop(&w, sfd, mfd);
+	if (mfd >= 0)
+		close(mfd);
+	sd_notify(0, "STOPPING=1");
+	watch_meta(&w, "stopped", "event", SEV_LOW,
+	           ret ? "fim watch stopped on an error" : "fim watch stopped", NULL);
+out:
+	if (w.alerts)
+		fclose(w.alerts);
+	if (w.json.ops)
+		w.json.ops->free(&w.json);
+	sinks_close(w.sinks);
+	journal_free(w.journal);
+	wfiles_close(w.files);
+	wmap_free(&w.pending);
+	wmap_free(&w.drifted);
+	state_close(w.state);
+	files_scratch_free(&w.scratch);
+	files_text_free(&w.text);
+	if (w.rootfd >= 0)
+		close(w.rootfd);
+	store_close(w.s);
+	free(w.store_link);
+	free(w.rootpath);
+	policy_free(w.old);
+	policy_free(w.p);
+	dog_stop();
+	close(sfd);
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	return ret;
+}

@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: ISC */
+/* Alert sinks of the watcher: syslog(3), the journal, the hash-chained alert trail. */
+#include <jansson.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
+
+#include "common.h"
+#include "sink.h"
+#include "trail.h"
+
+#define SINKS_MAX 4
+/* Longest value of one field sent to syslog or the journal (the whole
+ * event always goes to the trail). */
+#define SINK_MAX_FIELD 8192
+
+struct sinks {
+	const struct sink_ops *ops[SINKS_MAX];
+	void *priv[SINKS_MAX];
+	size_t n;
+	uint64_t count;
+};
+
+int sink_facility(const char *name)
+{
+	static const struct {
+		const char *name;
+		int fac;
+	} tab[] = {
+	        {"authpriv", LOG_AUTHPRIV}, {"auth", LOG_AUTH},     {"daemon", LOG_DAEMON},
+	        {"user", LOG_USER},         {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
+	        {"local2", LOG_LOCAL2},     {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4},
+	        {"local5", LOG_LOCAL5},     {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(tab); i++)
+		if (strcmp(name, tab[i].name) == 0)
+			return tab[i].fac;
+	return -1;
+}
+
+/* --- what the line-oriented sinks say --- */
+
+static const char *jstr(const json_t *ev, const char *obj, const char *key)
+{
+	const json_t *o = obj ? json_object_get(ev, obj) : ev;
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+static int priority_of(const char *severity)
+{
+	if (strcmp(severity, "critical") == 0)
+		return LOG_CRIT;
+	if (strcmp(severity, "high") == 0)
+		return LOG_ERR;
+	if (strcmp(severity, "medium") == 0)
+		return LOG_WARNING;
+	return LOG_NOTICE;
+}
+
+/* Copies S into OUT (SIZE bytes) with control bytes as '?', so one alert
+ * stays one syslog line whatever bytes a path holds. */
+static void clean(char *out, size_t size, const char *s)
+{
+	size_t i = 0;
+
+	for (; *s && i + 1 < size; s++)
+		out[i++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+	out[i] = '\0';
+}
+
+/* The changed attributes as "a,b,c" (empty when none). */
+static void changed_list(const json_t *ev, char *out, size_t size)
+{
+	const json_t *ch = json_object_get(json_object_get(ev, "fim"), "changed");
+	size_t i, n = 0;
+	const json_t *v;
+
+	out[0] = '\0';
+	json_array_foreach(ch, i, v)
+	{
+		const char *s = json_string_value(v);
+		int w = snprintf(out + n, size - n, "%s%s", n ? "," : "", s ? s : "?");
+		if (w < 0 || (size_t)w >= size - n)
+			break;
+		n += (size_t)w;
+	}
+}
+
+/* One human line: "changed file /etc/passwd [hash,mtime] (high, rule /etc)",
+ * or the event's own message. */
+static void summary(const json_t *ev, char *out, size_t size)
+{
+	const char *msg = json_string_value(json_object_get(ev, "message"));
+	char id[SINK_MAX_FIELD / 2], changed[512], line[SINK_MAX_FIELD];
+	const char *object = jstr(ev, "fim", "object"), *sev = jstr(ev, "fim", "severity");
+
+	clean(id, sizeof(id), jstr(ev, "fim", "id"));
+	if (msg) {
+		snprintf(line, sizeof(line), "%s %s%s%s: %s", object[0] ? object : "fim",
+		         jstr(ev, "fim", "rule"), sev[0] ? " severity=" : "", sev, msg);
+	} else {
+		changed_list(ev, changed, sizeof(changed));
+		snprintf(line, sizeof(line), "%s %s %s%s%s%s severity=%s rule=%s",
+		         jstr(ev, "event", "action"), object, id, changed[0] ? " [" : "", changed,
+		         changed[0] ? "]" : "", sev[0] ? sev : "none", jstr(ev, "fim", "rule"));
+	}
+	clean(out, size, line);
+}
+
+/* --- syslog --- */
+
+static int syslog_open(const struct sink_conf *c, void **ret)
+{
+	openlog("fim", LOG_PID | LOG_NDELAY, c->facility);
+	*ret = NULL;
+	return 0;
+}
+
+static int syslog_emit(void *priv, const char *line, size_t n, const json_t *ev)
+{
+	char text[SINK_MAX_FIELD];
+
+	summary(ev, text, sizeof(text));
+	syslog(priority_of(jstr(ev, "fim", "severity")), "%s", text);
+	return 0;
+}
+
+static void syslog_close(void *priv)
+{
+	closelog();
+}
+
+const struct sink_ops sink_syslog = {
+        .name = "syslog", .open = syslog_open, .emit = syslog_emit, .close = syslog_close};
+
+/* --- journald --- */
+
+static int journald_open(const struct sink_conf *c, void **ret)
+{
+	*ret = NULL;
+	return 0;
+}
+
+/* Appends "NAME=VALUE" to IOV (values may hold any byte but NUL; the
+ * native protocol carries newlines). */
+static void field(struct iovec *iov, size_t *n, char *buf, size_t size, const char *name,
+                  const char *value)
+{
+	int w = snprintf(buf, size, "%s=%.*s", name, SINK_MAX_FIELD, value);
+
+	if (w < 0)
+		return;
+	iov[*n].iov_base = buf;
+	iov[*n].iov_len = (size_t)w < size ? (size_t)w : size - 1;
+	(*n)++;
+}
+
+static int journald_emit(void *priv, const char *line, size_t n, const json_t *ev)
+{
+	char text[SINK_MAX_FIELD], changed[512], prio[16];
+	char b[10][SINK_MAX_FIELD + 32];
+	struct iovec iov[12];
+	size_t k = 0;
+	char *json = malloc(n + 10);
+	int r;
+
+	if (!json)
+		return -ENOMEM;
+	summary(ev, text, sizeof(text));
+	changed_list(ev, changed, sizeof(changed));
+	snprintf(prio, sizeof(prio), "%d", priority_of(jstr(ev, "fim", "severity")));
+	field(iov, &k, b[0], sizeof(b[0]), "MESSAGE", text);
+	field(iov, &k, b[1], sizeof(b[1]), "MESSAGE_ID", SINK_MESSAGE_ID);
+	field(iov, &k, b[2], sizeof(b[2]), "PRIORITY", prio);
+	field(iov, &k, b[3], sizeof(b[3]), "SYSLOG_IDENTIFIER", "fim");
+	field(iov, &k, b[4], sizeof(b[4]), "FIM_OBJECT", jstr(ev, "fim", "object"));
+	field(iov, &k, b[5], sizeof(b[5]), "FIM_ID", jstr(ev, "fim", "id"));
+	field(iov, &k, b[6], sizeof(b[6]), "FIM_ACTION", jstr(ev, "event", "action"));
+	field(iov, &k, b[7], sizeof(b[7]), "FIM_SEVERITY", jstr(ev, "fim", "severity"));
+	field(iov, &k, b[8], sizeof(b[8]), "FIM_RULE", jstr(ev, "fim", "rule"));
+	if (changed[0])
+		field(iov, &k, b[9], sizeof(b[9]), "FIM_CHANGED", changed);
+	memcpy(json, "FIM_JSON=", 9);
+	memcpy(json + 9, line, n);
+	iov[k].iov_base = json;
+	iov[k].iov_len = n + 9;
+	k++;
+	r = sd_journal_sendv(iov, (int)k);
+	free(json);
+	return r < 0 ? r : 0;
+}
+
+const struct sink_ops sink_journald = {
+        .name = "journald", .open = journald_open, .emit = journald_emit, .close = NULL};
+
+/* --- the alert trail, reopened when logrotate moved it away --- */
+
+struct trail_sink {
+	char *path;
+	uint8_t key[TRAIL_KEY_BYTES];
+	bool keyed;
+	struct trail *t;
+	dev_t dev;
+	ino_t ino;
+};
+
+static int trail_sink_reopen(struct trail_sink *ts)
+{
+	struct stat st;
+	int r;
+
+	trail_close(ts->t);
+	ts->t = NULL;
+	r = trail_open(ts->path, ts->keyed ? ts->key : NULL, &ts->t);
+	if (r < 0)
+		return r;
+	if (stat(ts->path, &st) == 0) {
+		ts->dev = st.st_dev;
+		ts->ino = st.st_ino;
+	}
+	return 0;
+}
+
+static void trail_sink_close(void *priv)
+{
+	struct trail_sink *ts = priv;
+
+	if (!ts)
+		return;
+	trail_close(ts->t);
+	explicit_bzero(ts->key, sizeof(ts->key));
+	free(ts->path);
+	free(ts);
+}
+
+static int trail_sink_open(const struct sink_conf *c, void **ret)
+{
+	struct trail_sink *ts = calloc(1, sizeof(*ts));
+	int r;
+
+	if (!ts || !(ts->path = strdup(c->file))) {
+		free(ts);
+		return -ENOMEM;
+	}
+	if (c->key) {
+		memcpy(ts->key, c->key, sizeof(ts->key));
+		ts->keyed = true;
+	}
+	r = trail_sink_reopen(ts);
+	if (r < 0) {
+		trail_sink_close(ts);
+		return r;
+	}
+	*ret = ts;
+	return 0;
+}
+
+static int trail_sink_emit(void *priv, const char *line, size_t n, const json_t *ev)
+{
+	struct trail_sink *ts = priv;
+	struct stat st;
+	int r;
+
+	/* Rotated (renamed or removed): a new file starts a new chain. */
+	if (!ts->t || stat(ts->path, &st) < 0 || st.st_dev != ts->dev || st.st_ino != ts->ino) {
+		r = trail_sink_reopen(ts);
+		if (r < 0)
+			return r;
+	}
+	return trail_append(ts->t, line, n);
+}
+
+const struct sink_ops sink_trail = {.name = "trail",
+                                    .open = trail_sink_open,
+                                    .emit = trail_sink_emit,
+                                    .close = trail_sink_close};
+
+/* --- null --- */
+
+static int null_open(const struct sink_conf *c, void **ret)
+{
+	*ret = NULL;
+	return 0;
+}
+
+static int null_emit(void *priv, const char *line, size_t n, const json_t *ev)
+{
+	return 0;
+}
+
+const struct sink_ops sink_null = {.name = "null", .open = null_open, .emit = null_emit};
+
+/* --- the set --- */
+
+void sinks_close(struct sinks *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->ops[i]->close)
+			s->ops[i]->close(s->priv[i]);
+	free(s);
+}
+
+int sinks_open(const struct sink_conf *c, struct sinks **ret)
+{
+	const struct sink_ops *want[SINKS_MAX];
+	struct sinks *s = calloc(1, sizeof(*s));
+	size_t n = 0;
+
+	if (!s)
+		return -ENOMEM;
+	if (c->syslog)
+		want[n++] = &sink_syslog;
+	if (c->journald)
+		want[n++] = &sink_journald;
+	if (c->file)
+		want[n++] = &sink_trail;
+	if (c->null)
+		want[n++] = &sink_null;
+	for (size_t i = 0; i < n; i++) {
+		int r = want[i]->open(c, &s->priv[s->n]);
+		if (r < 0) {
+			sinks_close(s);
+			return r;
+		}
+		s->ops[s->n++] = want[i];
+	}
+	*ret = s;
+	return 0;
+}
+
+int sinks_emit(struct sinks *s, const char *line, size_t n, const char **ret_failed)
+{
+	json_error_t jerr;
+	json_t *ev = json_loadb(line, n, 0, &jerr);
+	int ret = 0;
+
+	if (!json_is_object(ev)) {
+		json_decref(ev);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		int r = s->ops[i]->emit(s->priv[i], line, n, ev);
+		if (r < 0 && ret == 0) {
+			ret = r;
+			if (ret_failed)
+				*ret_failed = s->ops[i]->name;
+		}
+	}
+	json_decref(ev);
+	s->count++;
+	return ret;
+}
+
+uint64_t sinks_count(const struct sinks *s)
+{
+	return s->count;
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: ISC */
+/* fim watch: the daemon's shared state, and the file side's and scanner's entry points. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../baseline/files.h"
+#include "cli.h"
+#include "sink.h"
+#include "state.h"
+#include "watch_map.h"
+
+/* Bounds: what an event storm can make the daemon hold. */
+#define WATCH_MAX_PENDING  16384  /* paths waiting for their settle delay */
+#define WATCH_MAX_DRIFTED  100000 /* objects whose alerted drift state is remembered */
+#define WATCH_SETTLE_MS    200    /* quiet time after the last event of a path */
+#define WATCH_MAX_DELAY_MS 2000   /* a path that never settles is checked after this */
+#define WATCH_BATCH        4096   /* file events handled per loop turn */
+#define WATCH_JOURNAL_MAX  1000   /* journal entries handled per loop turn */
+
+/* Pending path flags. */
+enum {
+	PEND_TREE = 1u << 0,    /* scan everything below too */
+	PEND_PERSIST = 1u << 1, /* in the state's rescan set: remove it when done */
+};
+
+struct wfiles;
+
+struct watcher {
+	struct fim_opts *o;
+	struct policy *p;
+	struct policy *old; /* the baseline's policy when it differs from p */
+	struct store *s;
+	char *store_link; /* where DIR/current pointed when s was opened */
+	int rootfd;
+	char *rootpath; /* --root made absolute (realpath) */
+	size_t rootlen; /* length of rootpath without trailing '/' ("/" -> 0) */
+	enum hash_algo algo;
+	struct files_scratch scratch;
+	struct files_text text;
+	struct state *state;
+	struct sinks *sinks;
+	FILE *alerts;       /* report_json writes here; each line goes to the sinks */
+	struct report json; /* JSON events into alerts */
+	struct report rep;  /* drift is told to this: dedups, then json */
+	char host[256];
+	/* kind byte + id -> digest of the drift last alerted; a = generation */
+	struct wmap drifted;
+	int64_t generation;
+	bool prune_files;    /* the running generation covers files too */
+	struct wmap pending; /* path -> a = first event (ms), b = last event (ms) */
+	struct wfiles *files;
+	struct fim_journal *journal;
+	uint64_t alerts_sent, rescans;
+	int rescan_interval; /* seconds */
+	int fatal;           /* a sink failed: negative errno */
+};
+
+/* Long work starts (BUSY) or ends: the watchdog is pinged meanwhile. */
+void watch_busy(bool busy);
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t watch_now_ms(void);
+
+/* Sends one watcher event (fim.object "watch"): ACTION ("overflow",
+ * "watch_limit", ...), KIND "alert" or "event", SEV, MESSAGE; PATHS (may
+ * be NULL) a jansson array taken over as fim.paths. */
+struct json_t;
+void watch_meta(struct watcher *w, const char *action, const char *kind, enum severity sev,
+                const char *message, struct json_t *paths);
+
+/* Queues PATH[0..len) (inside the root) for a check after its settle
+ * delay; FLAGS as PEND_*; NOW_DUE skips the delay. */
+void watch_pending_add(struct watcher *w, const char *path, size_t len, unsigned flags,
+                       bool now_due);
+
+/* The report backend that dedups drift and sends it on as JSON (w in r->user). */
+extern const struct report_ops watch_report_ops;
+/* Forgets the drift state of object KIND:ID. */
+void watch_forget(struct watcher *w, enum fim_kind kind, struct bytes id);
+/* Starts a generation: drift of the kinds the run covers that is not seen
+ * again before watch_prune is forgotten (it went back to the baseline). */
+void watch_generation(struct watcher *w, bool files);
+void watch_prune(struct watcher *w);
+
+/* --- scanner (watch_scan.c) --- */
+
+/*
+ * Compares PATH[0..len) (inside the root) with the baseline and alerts
+ * its drift; with TREE everything below it too, and every directory met
+ * is armed (wfiles_arm). Returns 0 or a negative errno (fatal).
+ */
+int watch_scan(struct watcher *w, const char *path, size_t len, bool tree);
+
+/* --- file side (watch_files.c) --- */
+
+/* Starts the backend ("inotify" or "fanotify"; the latter falls back with a
+ * notice). Returns 0 or a negative errno. */
+int wfiles_open(struct watcher *w, const char *backend, struct wfiles **ret);
+void wfiles_close(struct wfiles *f);
+/* The fd to poll. */
+int wfiles_fd(struct wfiles *f);
+/* Arms every root of the policy (and the directory holding each). */
+int wfiles_arm_roots(struct watcher *w);
+/* Removes every watch (before a policy reload). */
+void wfiles_disarm(struct watcher *w);
+/* Arms directory PATH (one watch); 0, 1 if already armed, or a negative
+ * errno (-ENOSPC: the watch limit; remembered and alerted). */
+int wfiles_arm(struct watcher *w, const char *path, size_t len);
+/* Handles up to MAX queued events. Returns the number handled, or a negative errno. */
+int wfiles_process(struct watcher *w, size_t max);
+/* Periodic work: re-tries unwatched subtrees and queues their rescans. */
+void wfiles_tick(struct watcher *w);
+/* Counts for STATUS=. */
+size_t wfiles_watched(const struct wfiles *f);
+size_t wfiles_unwatched(const struct wfiles *f);
+/* /proc/self/mountinfo, to poll(2) for POLLPRI: the mount table changed
+ * (-1 when it cannot be opened). */
+int wfiles_mounts_open(struct watcher *w);
+/* A mount or unmount on or above a watched tree: re-arm, rescan, alert. */
+void wfiles_mounts_changed(struct watcher *w);
+/* Alerts the unwatched subtrees found since the last call, if any. */
+void wfiles_report_limit(struct watcher *w);

@@ -1,0 +1,660 @@
+/* SPDX-License-Identifier: ISC */
+/* fim watch, file side: inotify through libinotifytools, recursive, with explicit degradation. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <inotifytools/inotify.h>
+#include <inotifytools/inotifytools.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "log.h"
+#include "watch.h"
+
+#define WATCH_MASK                                                                                 \
+	(IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM |          \
+	 IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW |               \
+	 IN_EXCL_UNLINK)
+
+/* How many unwatched subtrees an alert names (the rest are counted). */
+#define LIMIT_NAMES 100
+
+struct wfiles {
+	int fd;                /* the library's inotify fd, for poll(2) */
+	struct wmap by_path;   /* path inside the root -> a = wd */
+	struct wmap by_wd;     /* wd (int bytes) -> str = path */
+	struct wmap unwatched; /* subtrees the watch limit left out; a = alerted */
+	bool limit_new;        /* unwatched subtrees not alerted yet */
+	struct wmap mounts;    /* mount points inside the root */
+	int64_t last_tick;
+};
+
+int64_t watch_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The library does not hand out its descriptor: find the inotify
+ * instance among ours that was not there before it started. */
+static int find_fd(const bool *before, size_t nbefore)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int found = -1;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char link[64], target[64];
+		long fd = strtol(de->d_name, NULL, 10);
+		ssize_t n;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dirfd(d))
+			continue;
+		if ((size_t)fd < nbefore && before[fd])
+			continue;
+		snprintf(link, sizeof(link), "/proc/self/fd/%ld", fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strstr(target, "inotify") || strstr(target, "fanotify"))
+			found = (int)fd;
+	}
+	closedir(d);
+	return found >= 0 ? found : -ENOENT;
+}
+
+/* Which of the low descriptors are open now. */
+static void open_fds(bool *open, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		open[i] = fcntl((int)i, F_GETFD) >= 0;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+int wfiles_open(struct watcher *w, const char *backend, struct wfiles **ret)
+{
+	struct wfiles *f = calloc(1, sizeof(*f));
+	bool before[1024];
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	open_fds(before, ARRAY_SIZE(before));
+	if (backend && strcmp(backend, "fanotify") == 0) {
+		/* File system marks name a file by the handle of its directory:
+		 * once that directory is deleted, the event cannot be traced to
+		 * a path, and a missed removal is what must not happen. */
+		log_warn("watch.backend = fanotify: not used by this version (events in deleted "
+		         "directories cannot be traced to a path); using inotify");
+	}
+	/* SIGALRM only interrupts the library's select(2): see next_event. */
+	struct sigaction sa = {.sa_handler = on_alarm};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	if (!inotifytools_init(0, 0, 0)) {
+		r = -inotifytools_error();
+		free(f);
+		return r ? r : -EIO;
+	}
+	f->fd = find_fd(before, ARRAY_SIZE(before));
+	if (f->fd < 0 || f->fd >= FD_SETSIZE) {
+		/* the library select(2)s on it: it must be a low descriptor */
+		r = f->fd < 0 ? f->fd : -EMFILE;
+		inotifytools_cleanup();
+		free(f);
+		return r;
+	}
+	*ret = f;
+	return 0;
+}
+
+void wfiles_close(struct wfiles *f)
+{
+	if (!f)
+		return;
+	inotifytools_cleanup();
+	wmap_free(&f->by_path);
+	wmap_free(&f->by_wd);
+	wmap_free(&f->unwatched);
+	wmap_free(&f->mounts);
+	free(f);
+}
+
+int wfiles_fd(struct wfiles *f)
+{
+	return f->fd;
+}
+
+size_t wfiles_watched(const struct wfiles *f)
+{
+	return f->by_path.count;
+}
+
+size_t wfiles_unwatched(const struct wfiles *f)
+{
+	return f->unwatched.count;
+}
+
+/* PATH inside the root as the host sees it. */
+static int host_path(struct watcher *w, const char *path, size_t len, char *out, size_t size)
+{
+	int n = snprintf(out, size, "%.*s%.*s", (int)w->rootlen, w->rootpath, (int)len, path);
+
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	if (n == 0)
+		strcpy(out, "/");
+	return 0;
+}
+
+static void forget_wd(struct wfiles *f, int wd)
+{
+	struct wval *v = wmap_get(&f->by_wd, &wd, sizeof(wd));
+
+	if (!v)
+		return;
+	if (v->str)
+		wmap_del(&f->by_path, v->str, strlen(v->str));
+	wmap_del(&f->by_wd, &wd, sizeof(wd));
+}
+
+/* True when PATH or a directory above it was left unwatched by the limit. */
+static bool under_unwatched(struct wfiles *f, const char *path, size_t len)
+{
+	if (!f->unwatched.count)
+		return false;
+	for (;;) {
+		if (wmap_get(&f->unwatched, path, len))
+			return true;
+		while (len > 1 && path[len - 1] != '/')
+			len--;
+		if (len <= 1)
+			return false;
+		len--;
+	}
+}
+
+int wfiles_arm(struct watcher *w, const char *path, size_t len)
+{
+	struct wfiles *f = w->files;
+	char host[PATH_MAX];
+	struct wval *v;
+	bool created;
+	int wd, r;
+
+	if (wmap_get(&f->by_path, path, len))
+		return 1;
+	if (under_unwatched(f, path, len))
+		return -ENOSPC;
+	r = host_path(w, path, len, host, sizeof(host));
+	if (r < 0)
+		return r;
+	if (!inotifytools_watch_file(host, WATCH_MASK)) {
+		r = -inotifytools_error();
+		if (r == -ENOSPC) {
+			v = wmap_put(&f->unwatched, path, len, &created);
+			if (v && created)
+				f->limit_new = true;
+		}
+		return r ? r : -EIO;
+	}
+	/* The library keeps its own name table; ask the kernel for the
+	 * descriptor: adding the same mask again returns it unchanged. */
+	wd = inotify_add_watch(f->fd, host, WATCH_MASK | IN_MASK_ADD);
+	if (wd < 0)
+		return -errno;
+	forget_wd(f, wd); /* a descriptor the kernel reused */
+	v = wmap_put(&f->by_path, path, len, NULL);
+	if (!v)
+		return -ENOMEM;
+	v->a = wd;
+	v = wmap_put(&f->by_wd, &wd, sizeof(wd), NULL);
+	if (!v || !(v->str = strndup(path, len))) {
+		wmap_del(&f->by_path, path, len);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Removes the watches of PATH and of everything below it; GONE: the
+ * kernel drops them by itself (the directories were deleted, or their file
+ * system is hidden or unmounted), so they are only forgotten here. */
+static void disarm_below(struct watcher *w, const char *path, size_t len, bool gone)
+{
+	struct wfiles *f = w->files;
+	struct wmap_iter it = {0};
+	const uint8_t *k;
+	size_t n;
+	struct wval *v;
+	int wds[256];
+	size_t nwds;
+
+	do {
+		/* collected first: deleting other entries while iterating is not allowed */
+		nwds = 0;
+		it = (struct wmap_iter){0};
+		while (nwds < ARRAY_SIZE(wds) && wmap_next(&f->by_path, &it, &k, &n, &v))
+			if (n >= len && memcmp(k, path, len) == 0 &&
+			    (n == len || k[len] == '/' || len == 1))
+				wds[nwds++] = (int)v->a;
+		for (size_t i = 0; i < nwds; i++) {
+			if (!gone)
+				inotifytools_remove_watch_by_wd(wds[i]);
+			forget_wd(f, wds[i]);
+		}
+	} while (nwds == ARRAY_SIZE(wds));
+}
+
+void wfiles_disarm(struct watcher *w)
+{
+	disarm_below(w, "/", 1, false);
+	wmap_free(&w->files->unwatched);
+}
+
+/* Arms the directory of PATH and PATH's whole tree (where the policy descends). */
+static int arm_tree(struct watcher *w, const char *path, size_t len, unsigned depth)
+{
+	struct dirent *de;
+	struct stat st;
+	char *host;
+	DIR *d;
+	int r;
+
+	/* one small frame per level: a tree as deep as fim walks must not
+	 * exhaust the stack */
+	if (depth > FIM_MAX_DEPTH || !policy_descend(w->p, path, len))
+		return 0;
+	r = wfiles_arm(w, path, len);
+	if (r < 0)
+		return r == -ENOSPC ? 0 : r == -ENOENT || r == -ENOTDIR ? 0 : r;
+	if (asprintf(&host, "%.*s%.*s", (int)w->rootlen, w->rootpath, (int)len, path) < 0)
+		return -ENOMEM;
+	d = opendir(host);
+	free(host);
+	if (!d)
+		return 0;
+	r = 0;
+	while (r == 0 && (de = readdir(d))) {
+		char *child;
+		size_t cn;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		if (asprintf(&child, "%.*s%s%s", (int)len, path, len == 1 ? "" : "/", de->d_name) <
+		    0) {
+			r = -ENOMEM;
+			break;
+		}
+		cn = strlen(child);
+		r = arm_tree(w, child, cn, depth + 1);
+		free(child);
+	}
+	closedir(d);
+	return r;
+}
+
+int wfiles_arm_roots(struct watcher *w)
+{
+	for (size_t i = 0; i < policy_root_count(w->p); i++) {
+		const char *root = policy_root_at(w->p, i);
+		size_t len = strlen(root);
+		const char *slash = strrchr(root, '/');
+		int r;
+
+		/* The directory holding a root sees it replaced or created. */
+		if (len > 1 && slash) {
+			r = wfiles_arm(w, root, slash == root ? 1 : (size_t)(slash - root));
+			if (r < 0 && r != -ENOENT && r != -ENOTDIR && r != -ENOSPC)
+				return r;
+		}
+		r = arm_tree(w, root, len, 0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+void wfiles_report_limit(struct watcher *w)
+{
+	struct wfiles *f = w->files;
+	struct wmap_iter it = {0};
+	const uint8_t *k;
+	size_t n, named = 0;
+	struct wval *v;
+	json_t *paths;
+	char msg[512];
+
+	if (!f->limit_new)
+		return;
+	f->limit_new = false;
+	paths = json_array();
+	while (wmap_next(&f->unwatched, &it, &k, &n, &v))
+		if (named++ < LIMIT_NAMES)
+			json_array_append_new(paths, json_stringn((const char *)k, n));
+	snprintf(msg, sizeof(msg),
+	         "the inotify watch limit is reached (fs.inotify.max_user_watches = %d, %zu "
+	         "watches held): %zu subtrees cannot be watched and are scanned every %d s "
+	         "instead",
+	         inotifytools_get_max_user_watches(), f->by_path.count, f->unwatched.count,
+	         w->rescan_interval);
+	watch_meta(w, "watch_limit", "alert", SEV_HIGH, msg, paths);
+}
+
+static void overflow(struct watcher *w)
+{
+	char msg[300];
+	size_t n = policy_root_count(w->p);
+
+	snprintf(msg, sizeof(msg),
+	         "the kernel's event queue overflowed (fs.inotify.max_queued_events = %d): "
+	         "changes may have been missed; rescanning %zu watched %s",
+	         inotifytools_get_max_queued_events(), n, n == 1 ? "tree" : "trees");
+	watch_meta(w, "overflow", "alert", SEV_HIGH, msg, NULL);
+	for (size_t i = 0; i < n; i++) {
+		const char *root = policy_root_at(w->p, i);
+		watch_pending_add(w, root, strlen(root), PEND_TREE | PEND_PERSIST, true);
+	}
+}
+
+static void on_event(struct watcher *w, const struct inotify_event *ev)
+{
+	struct wfiles *f = w->files;
+	struct wval *v;
+	char *path;
+	size_t dlen, nlen, len;
+
+	if (ev->mask & IN_Q_OVERFLOW) {
+		overflow(w);
+		return;
+	}
+	v = wmap_get(&f->by_wd, &ev->wd, sizeof(ev->wd));
+	if (!v || !v->str)
+		return; /* a watch already dropped */
+	dlen = strlen(v->str);
+	nlen = ev->len ? strnlen(ev->name, ev->len) : 0;
+	if (!nlen) {
+		/* the watched directory itself */
+		if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
+			char *self = strdup(v->str);
+			if (!self)
+				return;
+			disarm_below(w, self, dlen, !(ev->mask & IN_MOVE_SELF));
+			watch_pending_add(w, self, dlen, PEND_TREE, false);
+			free(self);
+		} else {
+			watch_pending_add(w, v->str, dlen, 0, false);
+		}
+		return;
+	}
+	len = dlen + (dlen > 1) + nlen;
+	path = malloc(len + 1);
+	if (!path)
+		return;
+	snprintf(path, len + 1, "%s%s%.*s", v->str, dlen > 1 ? "/" : "", (int)nlen, ev->name);
+	if (ev->mask & IN_ISDIR) {
+		if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+			disarm_below(w, path, len, ev->mask & IN_DELETE);
+			watch_pending_add(w, path, len, PEND_TREE, false);
+		} else if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
+			/* joined at once; the scan after arming sees what came before */
+			disarm_below(w, path, len, false);
+			arm_tree(w, path, len, 0);
+			watch_pending_add(w, path, len, PEND_TREE, false);
+		} else {
+			watch_pending_add(w, path, len, 0, false);
+		}
+	} else {
+		watch_pending_add(w, path, len, 0, false);
+	}
+	free(path);
+}
+
+/*
+ * The next event, or NULL when none is queued. The library reads the
+ * kernel's queue in chunks and blocks in select(2) when its chunk is used
+ * up (even for a timeout of 0): with the kernel's queue empty, a short
+ * timer interrupts that wait, so the call never blocks.
+ */
+static struct inotify_event *next_event(struct wfiles *f)
+{
+	static const struct itimerval tick = {.it_value = {.tv_usec = 2000}};
+	static const struct itimerval off;
+	struct inotify_event *ev;
+	int avail = 0;
+
+	if (ioctl(f->fd, FIONREAD, &avail) == 0 && avail > 0)
+		return inotifytools_next_event(0);
+	setitimer(ITIMER_REAL, &tick, NULL);
+	ev = inotifytools_next_event(0);
+	setitimer(ITIMER_REAL, &off, NULL);
+	return ev;
+}
+
+int wfiles_process(struct watcher *w, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max) {
+		struct inotify_event *ev = next_event(w->files);
+		if (!ev) {
+			int e = inotifytools_error();
+			if (e && e != EINTR && e != EAGAIN)
+				return -e;
+			break;
+		}
+		on_event(w, ev);
+		n++;
+	}
+	wfiles_report_limit(w);
+	return (int)n;
+}
+
+void wfiles_tick(struct watcher *w)
+{
+	struct wfiles *f = w->files;
+	int64_t now = watch_now_ms();
+	struct wmap_iter it = {0};
+	const uint8_t *k;
+	size_t n, count;
+	struct wval *v;
+	char **list;
+	size_t nl = 0;
+
+	if (now - f->last_tick < (int64_t)w->rescan_interval * 1000)
+		return;
+	f->last_tick = now;
+	count = f->unwatched.count;
+	if (!count)
+		return;
+	/* Copied out: arming changes the set. */
+	list = calloc(count, sizeof(*list));
+	if (!list)
+		return;
+	while (nl < count && wmap_next(&f->unwatched, &it, &k, &n, &v))
+		list[nl++] = strndup((const char *)k, n);
+	wmap_free(&f->unwatched);
+	f->limit_new = false;
+	for (size_t i = 0; i < nl; i++) {
+		if (!list[i])
+			continue;
+		/* the limit may have been raised: try again, then scan */
+		arm_tree(w, list[i], strlen(list[i]), 0);
+		watch_pending_add(w, list[i], strlen(list[i]), PEND_TREE | PEND_PERSIST, true);
+		free(list[i]);
+	}
+	free(list);
+	/* What is still unwatched was alerted already. */
+	f->limit_new = false;
+	if (!f->unwatched.count)
+		watch_meta(w, "watch_restored", "event", SEV_LOW,
+		           "every watched tree is watched again", NULL);
+}
+
+/* --- the mount table: a file system mounted over a watched directory hides it --- */
+
+/* Decodes the octal escapes of a mountinfo field in place. */
+static void unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/* The mount points inside the root (as paths inside it), a = generation. */
+static int read_mounts(struct watcher *w, struct wmap *m, int64_t gen)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		char *field = line, *mp = NULL;
+		struct wval *v;
+		size_t len;
+
+		for (int i = 0; i < 5 && field; i++) {
+			char *sp = strchr(field, ' ');
+			if (i == 4)
+				mp = field;
+			if (sp)
+				*sp = '\0';
+			field = sp ? sp + 1 : NULL;
+		}
+		if (!mp)
+			continue;
+		unescape(mp);
+		len = strlen(mp);
+		if (len < w->rootlen || memcmp(mp, w->rootpath, w->rootlen) != 0 ||
+		    (len > w->rootlen && mp[w->rootlen] != '/'))
+			continue;
+		mp += w->rootlen;
+		len -= w->rootlen;
+		if (!len) {
+			mp = (char *)"/";
+			len = 1;
+		}
+		v = wmap_put(m, mp, len, NULL);
+		if (v)
+			v->a = gen;
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+int wfiles_mounts_open(struct watcher *w)
+{
+	int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0)
+		read_mounts(w, &w->files->mounts, 0);
+	return fd;
+}
+
+/* True when PATH is a policy start point, below one, or above one. */
+static bool mount_matters(struct watcher *w, const char *path, size_t len)
+{
+	for (size_t i = 0; i < policy_root_count(w->p); i++) {
+		const char *root = policy_root_at(w->p, i);
+		size_t rl = strlen(root);
+		size_t n = len < rl ? len : rl;
+
+		if (memcmp(root, path, n) != 0)
+			continue;
+		if (len == rl || (len > rl && path[rl] == '/') || (len < rl && root[len] == '/') ||
+		    len == 1)
+			return true;
+	}
+	return false;
+}
+
+/* Queues a rescan (with the watches armed again) of what a mount at PATH covers. */
+static void remount(struct watcher *w, const char *path, size_t len, json_t *paths)
+{
+	for (size_t i = 0; i < policy_root_count(w->p); i++) {
+		const char *root = policy_root_at(w->p, i);
+		size_t rl = strlen(root);
+		const char *p = path;
+		size_t n = len;
+
+		/* a mount above a start point covers all of it */
+		if (len < rl && memcmp(root, path, len) == 0 && (root[len] == '/' || len == 1)) {
+			p = root;
+			n = rl;
+		} else if (!(len >= rl && memcmp(root, path, rl) == 0 &&
+		             (len == rl || path[rl] == '/' || rl == 1))) {
+			continue;
+		}
+		disarm_below(w, p, n, true);
+		arm_tree(w, p, n, 0);
+		watch_pending_add(w, p, n, PEND_TREE | PEND_PERSIST, true);
+		json_array_append_new(paths, json_stringn(p, n));
+		if (p == path)
+			break;
+	}
+}
+
+void wfiles_mounts_changed(struct watcher *w)
+{
+	struct wfiles *f = w->files;
+	struct wmap now = {0};
+	struct wmap_iter it = {0};
+	const uint8_t *k;
+	size_t n;
+	struct wval *v;
+	json_t *paths = json_array();
+	char msg[256];
+
+	if (read_mounts(w, &now, 1) < 0) {
+		json_decref(paths);
+		return;
+	}
+	/* mounted: in NOW, not before; unmounted: before, not in NOW */
+	while (wmap_next(&now, &it, &k, &n, &v))
+		if (!wmap_get(&f->mounts, k, n) && mount_matters(w, (const char *)k, n))
+			remount(w, (const char *)k, n, paths);
+	it = (struct wmap_iter){0};
+	while (wmap_next(&f->mounts, &it, &k, &n, &v))
+		if (!wmap_get(&now, k, n) && mount_matters(w, (const char *)k, n))
+			remount(w, (const char *)k, n, paths);
+	wmap_free(&f->mounts);
+	f->mounts = now;
+	if (!json_array_size(paths)) {
+		json_decref(paths);
+		return;
+	}
+	snprintf(msg, sizeof(msg),
+	         "a file system was mounted or unmounted on a watched tree: watching and "
+	         "rescanning %zu %s again",
+	         json_array_size(paths), json_array_size(paths) == 1 ? "tree" : "trees");
+	watch_meta(w, "mounts_changed", "alert", SEV_HIGH, msg, paths);
+}

@@ -1,0 +1,489 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
+# fim watch: the daemon on a real tree with real inotify - what it alerts,
+# once, and how it degrades (queue overflow, watch limit) without losing a change.
+
+load helpers
+
+# The daemon's pid while it runs; the sysctls a test changed, to restore.
+WPID=
+SAVED_QUEUE=
+SAVED_WATCHES=
+
+teardown() {
+	if [ -n "$WPID" ] && kill -0 "$WPID" 2>/dev/null; then
+		kill -TERM "$WPID" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$WPID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$WPID" 2>/dev/null || true
+	fi
+	WPID=
+	restore_sysctls
+	if [ -n "${LPID:-}" ]; then kill "$LPID" 2>/dev/null || true; fi
+	if [ -n "${MOUNTED:-}" ]; then umount "$MOUNTED" 2>/dev/null || true; fi
+}
+
+# Serialises the tests that change an inotify sysctl (the value is global:
+# two suites running at once must not restore each other's).
+lock_sysctls() {
+	exec {LOCKFD}>"${TMPDIR:-/tmp}/fim-e2e-inotify-sysctl.lock"
+	flock -w 120 "$LOCKFD"
+}
+
+restore_sysctls() {
+	if [ -n "$SAVED_QUEUE" ]; then
+		echo "$SAVED_QUEUE" >/proc/sys/fs/inotify/max_queued_events
+		SAVED_QUEUE=
+	fi
+	if [ -n "$SAVED_WATCHES" ]; then
+		echo "$SAVED_WATCHES" >/proc/sys/fs/inotify/max_user_watches
+		SAVED_WATCHES=
+	fi
+	if [ -n "${LOCKFD:-}" ]; then
+		exec {LOCKFD}>&-
+		LOCKFD=
+	fi
+}
+
+A=
+# A tree under /data and a policy without times (a rewrite of the same
+# bytes is then no drift), alerts only into the trail.
+data_tree() {
+	mkdir -p "$ROOT/data/sub" "$ROOT/other"
+	printf 'alpha\n' >"$ROOT/data/a"
+	printf 'bravo\n' >"$ROOT/data/sub/b"
+	printf 'other\n' >"$ROOT/other/x"
+	policy <<-EOF
+		set alerts.journald = no
+		set watch.journal = no
+		${1:-}
+		/data type mode uid gid size hash target
+	EOF
+	A=$T/alerts.jsonl
+}
+
+# Starts the daemon in the background (extra arguments are passed on) and
+# waits until it has reconciled, i.e. watches everything.
+start_watch() {
+	local before
+	before=$(alerts | grep -cxF "watch reconciled" || true)
+	timeout 120 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" "$@" watch \
+		>"$T/watch.out" 2>"$T/watch.err" &
+	WPID=$!
+	wait_for "watch reconciled" $((before + 1))
+}
+
+# The alerts in the trail so far, one per line: "ACTION ID [changed,...]"
+# for drift, "watch ACTION" for the daemon's own events.
+alerts() {
+	[ -f "$A" ] || return 0
+	"$PY" - "$A" <<-'EOF'
+		import json, sys
+		for line in open(sys.argv[1], encoding="utf-8"):
+		    o = json.loads(line)
+		    f = o.get("fim", {})
+		    assert o.get("@timestamp", "").endswith("Z"), line
+		    if f.get("object") == "watch":
+		        print("watch", o["event"]["action"])
+		    elif "summary" not in f:
+		        out = [o["event"]["action"], f["id"]]
+		        if f.get("changed"):
+		            out.append(",".join(f["changed"]))
+		        print(" ".join(out))
+	EOF
+}
+
+# wait_for LINE [COUNT]: until the trail has COUNT (1) lines LINE; 20 s at most.
+wait_for() {
+	local want=${2:-1}
+	for _ in $(seq 200); do
+		if [ "$(alerts | grep -cxF -- "$1")" -ge "$want" ]; then
+			return 0
+		fi
+		if [ -n "$WPID" ] && ! kill -0 "$WPID" 2>/dev/null; then
+			break
+		fi
+		sleep 0.1
+	done
+	{
+		echo "no alert '$1' (x$want) within 20 s"
+		echo "--- alerts:"
+		alerts
+		echo "--- daemon stderr:"
+		cat "$T/watch.err"
+	} >&2
+	return 1
+}
+
+# The drift alerts (not the daemon's own events, nor barriers), sorted.
+drift() {
+	alerts | grep -v '^watch ' | grep -v ' /data/barrier' | sort
+}
+
+# A change after the ones under test: once its alert is there, every
+# event before it was handled.
+NBARRIER=0
+barrier() {
+	NBARRIER=$((NBARRIER + 1))
+	printf 'b\n' >"$ROOT/data/barrier$NBARRIER"
+	wait_for "added /data/barrier$NBARRIER"
+}
+
+stop_watch() {
+	kill -TERM "$WPID"
+	rc=0
+	wait "$WPID" || rc=$?
+	WPID=
+}
+
+@test "watch: modify, create, delete, rename and chmod are alerted with what changed" {
+	data_tree
+	printf 'c\n' >"$ROOT/data/c"
+	printf 'm\n' >"$ROOT/data/m"
+	baseline
+	start_watch
+	printf 'changed\n' >"$ROOT/data/a"
+	printf 'new\n' >"$ROOT/data/new"
+	rm "$ROOT/data/sub/b"
+	mv "$ROOT/data/m" "$ROOT/data/m2"
+	chmod 0600 "$ROOT/data/c"
+	barrier
+	assert_eq "added /data/m2
+added /data/new
+changed /data/a size,hash
+changed /data/c mode
+removed /data/m
+removed /data/sub/b" "$(drift)"
+	run "$PY" - "$A" <<-'EOF'
+		import json, sys
+		ev = [json.loads(l) for l in open(sys.argv[1]) if '"/data/c"' in l][0]
+		print(ev["fim"]["before"]["mode"], ev["fim"]["after"]["mode"], ev["file"]["path"])
+	EOF
+	assert_eq "0644 0600 /data/c" "$output"
+}
+
+@test "watch: a directory made and moved away again is no drift; one moved in is" {
+	data_tree
+	baseline
+	start_watch
+	mkdir "$ROOT/data/d"
+	printf 'r\n' >"$ROOT/data/d/r"
+	wait_for "added /data/d/r"
+	mv "$ROOT/data/d" "$T/outside"
+	mkdir -p "$T/in/deeper"
+	printf 'i\n' >"$T/in/deeper/i"
+	mv "$T/in" "$ROOT/data/in"
+	wait_for "added /data/in/deeper/i"
+	printf 'j\n' >"$ROOT/data/in/deeper/j"
+	wait_for "added /data/in/deeper/j"
+	barrier
+	assert_eq "added /data/d
+added /data/d/r
+added /data/in
+added /data/in/deeper
+added /data/in/deeper/i
+added /data/in/deeper/j" "$(drift)"
+}
+
+@test "watch: a file in a brand-new directory tree is not missed" {
+	data_tree
+	baseline
+	start_watch
+	mkdir -p "$ROOT/data/n1/n2" && printf 'x\n' >"$ROOT/data/n1/n2/f"
+	wait_for "added /data/n1/n2/f"
+	# joined at once: a file created later in the new directory is seen too
+	printf 'y\n' >"$ROOT/data/n1/n2/g"
+	wait_for "added /data/n1/n2/g"
+	barrier
+	assert_eq "added /data/n1
+added /data/n1/n2
+added /data/n1/n2/f
+added /data/n1/n2/g" "$(drift)"
+}
+
+@test "watch: rewriting identical content is no drift; a burst of 1000 writes is one alert" {
+	data_tree
+	baseline
+	start_watch
+	printf 'alpha\n' >"$ROOT/data/a"
+	printf 'bravo\n' >"$ROOT/data/sub/b"
+	# one open, 1000 writes
+	(for i in $(seq 1000); do echo "$i"; done) >>"$ROOT/data/burst"
+	barrier
+	sleep 0.5 # longer than the settle delay: a second alert would be here
+	barrier
+	assert_eq "added /data/burst" "$(drift)"
+	run "$PY" - "$A" <<-'EOF'
+		import json, sys
+		ev = [json.loads(l) for l in open(sys.argv[1]) if '"/data/burst"' in l]
+		print(len(ev), ev[0]["fim"]["after"]["size"])
+	EOF
+	assert_eq "1 3893" "$output"
+}
+
+@test "watch: the same drift is alerted once; a further change again; back to the baseline is silent" {
+	data_tree
+	baseline
+	start_watch
+	chmod 0600 "$ROOT/data/a"
+	wait_for "changed /data/a mode"
+	chmod 0600 "$ROOT/data/a" # same state: no second alert
+	touch "$ROOT/data/a"
+	chmod 0640 "$ROOT/data/a" # a new state
+	wait_for "changed /data/a mode" 2
+	chmod 0644 "$ROOT/data/a" # as in the baseline
+	barrier
+	chmod 0640 "$ROOT/data/a" # drifted again: alerted again
+	wait_for "changed /data/a mode" 3
+	barrier
+	assert_eq 3 "$(alerts | grep -c '^changed /data/a mode$')"
+}
+
+@test "watch: SIGHUP reloads the policy and re-arms the watches" {
+	data_tree
+	# the baseline covers /other; the daemon starts without it
+	cat >>"$POL" <<<'/other type mode size hash'
+	baseline
+	data_tree
+	start_watch
+	printf 'changed\n' >"$ROOT/other/x"
+	barrier
+	assert_eq "" "$(drift)"
+	cat >>"$POL" <<<'/other type mode size hash'
+	kill -HUP "$WPID"
+	wait_for "watch policy_reloaded"
+	wait_for "changed /other/x size,hash"
+	printf 'new\n' >"$ROOT/other/y"
+	wait_for "added /other/y"
+	kill -0 "$WPID"
+}
+
+@test "watch: SIGTERM stops cleanly with 0 and the alert trail verifies" {
+	data_tree
+	baseline
+	start_watch
+	printf 'changed\n' >"$ROOT/data/a"
+	wait_for "changed /data/a size,hash"
+	stop_watch
+	assert_rc 0
+	assert_eq "watch started
+watch reconciled
+changed /data/a size,hash
+watch stopped" "$(alerts)"
+	fimraw log verify "$A"
+	assert_rc 0
+}
+
+@test "watch: changes made while it was down are alerted when it starts" {
+	data_tree
+	baseline
+	start_watch
+	stop_watch
+	assert_rc 0
+	printf 'changed\n' >"$ROOT/data/a"
+	rm "$ROOT/data/sub/b"
+	: >"$A"
+	start_watch
+	assert_eq "changed /data/a size,hash
+removed /data/sub/b" "$(drift)"
+}
+
+@test "watch: a second daemon on the same baseline is refused" {
+	data_tree
+	baseline
+	start_watch
+	fimrun watch
+	assert_rc 20
+	assert_eq "fim: $DB/state: another fim watch is running on this baseline" "$err"
+}
+
+@test "watch: READY=1 and STATUS reach NOTIFY_SOCKET" {
+	data_tree
+	baseline
+	"$PY" - "$T/notify.sock" "$T/notify.txt" <<-'EOF' &
+		import socket, sys
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+		s.bind(sys.argv[1])
+		s.settimeout(60)
+		with open(sys.argv[2], "a") as out:
+		    while True:
+		        msg = s.recv(4096).decode()
+		        out.write(msg.replace("\n", "|") + "\n")
+		        out.flush()
+	EOF
+	LPID=$!
+	for _ in $(seq 50); do [ -S "$T/notify.sock" ] && break; sleep 0.1; done
+	NOTIFY_SOCKET=$T/notify.sock start_watch
+	for _ in $(seq 100); do grep -q READY=1 "$T/notify.txt" 2>/dev/null && break; sleep 0.1; done
+	run grep READY=1 "$T/notify.txt"
+	assert_contains "$output" "READY=1|STATUS=watching 3 directories (0 unwatched"
+}
+
+@test "watch: a verify key that the baseline does not satisfy is refused (19)" {
+	data_tree
+	baseline
+	FIM_PASSPHRASE=pass fimraw key generate --out "$T/keys"
+	assert_rc 0
+	fimrun watch --verify-key "$T/keys/fim.pub"
+	assert_rc 19
+	assert_contains "$err" "not signed"
+}
+
+@test "watch: bad settings are policy errors" {
+	data_tree 'set watch.rescan_interval = soon'
+	fimrun watch
+	assert_rc 17
+	assert_contains "$err" "'soon' is not a number of seconds"
+}
+
+@test "watch: a queue overflow is alerted and what was missed is found by a rescan" {
+	data_tree
+	baseline
+	f=/proc/sys/fs/inotify/max_queued_events
+	lock_sysctls
+	SAVED_QUEUE=$(cat "$f")
+	if ! echo 16 >"$f" 2>/dev/null; then
+		SAVED_QUEUE=
+		skip "cannot write $f"
+	fi
+	start_watch
+	# the daemon's queue is made at start: the old value is back for others
+	restore_sysctls
+	# fim itself (WPID is the timeout(1) around it) stops reading for a while
+	fpid=$(pgrep -P "$WPID")
+	kill -STOP "$fpid"
+	for i in $(seq 40); do printf '%s\n' "$i" >"$ROOT/data/f$i"; done
+	kill -CONT "$fpid"
+	wait_for "watch overflow"
+	wait_for "added /data/f40"
+	for i in $(seq 40); do wait_for "added /data/f$i"; done
+	assert_eq 40 "$(drift | grep -c '^added /data/f')"
+	# the trees queued for the rescan were kept in the state until done
+	stop_watch
+	assert_rc 0
+	run rescan_set
+	assert_eq "" "$output"
+}
+
+# Watches root holds now, in every process.
+inotify_watches() {
+	cat /proc/[0-9]*/fdinfo/* 2>/dev/null | grep -c '^inotify wd:' || true
+}
+
+@test "watch: an exhausted watch limit is alerted and the unwatched trees are rescanned" {
+	data_tree 'set watch.rescan_interval = 1'
+	for d in d1 d2 d3 d4 d5 d6; do mkdir -p "$ROOT/data/deep/$d"; done
+	printf 'q\n' >"$ROOT/data/deep/d6/q"
+	baseline
+	f=/proc/sys/fs/inotify/max_user_watches
+	lock_sysctls
+	SAVED_WATCHES=$(cat "$f")
+	# room for a few of the daemon's watches only, for as short as possible
+	if ! echo $(($(inotify_watches) + 3)) >"$f" 2>/dev/null; then
+		SAVED_WATCHES=
+		skip "cannot write $f"
+	fi
+	timeout 120 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" watch \
+		>"$T/watch.out" 2>"$T/watch.err" &
+	WPID=$!
+	wait_for "watch watch_limit" || { restore_sysctls; false; }
+	restore_sysctls
+	wait_for "watch reconciled"
+	run "$PY" - "$A" <<-'EOF'
+		import json, sys
+		ev = [json.loads(l) for l in open(sys.argv[1]) if '"watch_limit"' in l][0]
+		print(ev["fim"]["severity"], len(ev["fim"]["paths"]) > 0)
+	EOF
+	assert_eq "high True" "$output"
+	# a change below an unwatched directory is found by the interval scan
+	printf 'changed\n' >"$ROOT/data/deep/d6/q"
+	wait_for "changed /data/deep/d6/q size,hash"
+}
+
+@test "watch: an accept while it runs is picked up without a restart" {
+	data_tree
+	baseline
+	start_watch
+	printf 'changed\n' >"$ROOT/data/a"
+	wait_for "changed /data/a size,hash"
+	fimrun accept --all --reason "reviewed"
+	assert_rc 0
+	wait_for "watch baseline_reloaded"
+	wait_for "watch reconciled" 2
+	# compared with the new baseline now: the accepted state is no drift,
+	# a further change is
+	printf 'again\n' >"$ROOT/data/a"
+	wait_for "changed /data/a size,hash" 2
+	barrier
+	assert_eq "changed /data/a size,hash
+changed /data/a size,hash" "$(drift)"
+}
+
+@test "watch: the alert trail is reopened after logrotate moved it" {
+	data_tree
+	baseline
+	start_watch
+	printf 'changed\n' >"$ROOT/data/a"
+	wait_for "changed /data/a size,hash"
+	mv "$A" "$A.1"
+	printf 'changed\n' >"$ROOT/data/sub/b"
+	wait_for "changed /data/sub/b size,hash"
+	assert_eq "changed /data/sub/b size,hash" "$(alerts)"
+	fimraw log verify "$A.1"
+	assert_rc 0
+	fimraw log verify "$A"
+	assert_rc 0
+	run "$PY" -c 'import json, sys; print(json.loads(open(sys.argv[1]).readline())["fim_chain"]["seq"])' "$A"
+	assert_eq 1 "$output"
+}
+
+@test "watch: a file system mounted over a watched directory is alerted and rescanned" {
+	data_tree
+	baseline
+	mkdir -p "$T/evil"
+	printf 'evil\n' >"$T/evil/b"
+	printf 'planted\n' >"$T/evil/p"
+	start_watch
+	if ! mount --bind "$T/evil" "$ROOT/data/sub" 2>/dev/null; then
+		skip "cannot mount here"
+	fi
+	MOUNTED=$ROOT/data/sub
+	wait_for "watch mounts_changed"
+	wait_for "added /data/sub/p"
+	umount "$ROOT/data/sub" && MOUNTED=
+	wait_for "watch mounts_changed" 2
+	barrier
+	assert_eq "added /data/sub/p
+changed /data/sub/b size,hash" "$(drift)"
+}
+
+# rescan_set [add PATH]: the paths in the daemon's pending-rescan set (after
+# adding PATH as a crashed daemon would have left it).
+rescan_set() {
+	"$PY" - "$DB/state" "$@" <<-'EOF'
+		import hashlib, lmdb, sys
+		env = lmdb.open(sys.argv[1], max_dbs=4)
+		db = env.open_db(b"rescan")
+		with env.begin(write=True) as txn:
+		    if len(sys.argv) > 3 and sys.argv[2] == "add":
+		        p = sys.argv[3].encode()
+		        txn.put(hashlib.sha256(p).digest(), p, db=db)
+		    for _, v in txn.cursor(db=db):
+		        print(v.decode())
+	EOF
+}
+
+@test "watch: a rescan left pending by a crash is done at the next start, then forgotten" {
+	data_tree
+	baseline
+	start_watch
+	stop_watch
+	assert_rc 0
+	run rescan_set add /data/sub
+	assert_eq "/data/sub" "$output"
+	start_watch
+	barrier
+	stop_watch
+	assert_rc 0
+	run rescan_set
+	assert_eq "" "$output"
+}
