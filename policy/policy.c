@@ -809,6 +809,9 @@ static int parse_rule(struct line *l)
 		rule.pub.flags |= w.growing ? RULE_GROWING : 0;
 		if (!(rule.pub.flags & RULE_EXCLUDE))
 			rule.pub.attrs = w.have_attrs ? w.attrs : content_set(l->ps);
+		/* growing is about the size: without it there would be nothing to allow */
+		if (w.growing && !(rule.pub.flags & RULE_EXCLUDE))
+			rule.pub.attrs |= ATTR_BIT(ATTR_SIZE);
 		r = rule_push(l, &rule);
 	}
 	if (r < 0)

@@ -269,6 +269,17 @@ sha256() { sha256sum <"$1" | cut -d' ' -f1; }
 	assert_eq 'user.x="y"' "$(jget /etc/f fim.after.xattrs)" "fim.after.xattrs"
 }
 
+@test "xattrs: trusted.* is left out, so root and a confined service see the same" {
+	make_tree
+	setfattr -n trusted.fim -v y "$ROOT/etc/f" || skip "no trusted.* xattrs here"
+	setfattr -n user.x -v y "$ROOT/etc/f"
+	expect_check 4 <<-'EOF'
+		changed /etc/f ctime,xattrs
+		summary scanned=3 added=0 removed=0 changed=1 errors=0
+	EOF
+	assert_eq 'user.x="y"' "$(jget /etc/f fim.after.xattrs)" "fim.after.xattrs"
+}
+
 @test "xattrs: binary and long values, sorted by name" {
 	make_tree
 	setfattr -n user.b -v 0x00ff10 "$ROOT/etc/f"

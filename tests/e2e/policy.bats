@@ -328,6 +328,25 @@ load helpers
 	EOF
 }
 
+@test "growing implies size: a rule of permissions alone still sees a wiped log" {
+	mkdir -p "$ROOT/var/log"
+	printf 'line 1\nline 2\n' >"$ROOT/var/log/auth.log"
+	policy <<-'EOF'
+		/var/log  PERMS inode growing severity=low
+		=/var/log PERMS
+	EOF
+	baseline
+	printf 'line 3\n' >>"$ROOT/var/log/auth.log"
+	expect_check 0 <<-'EOF'
+		summary scanned=2 added=0 removed=0 changed=0 errors=0
+	EOF
+	: >"$ROOT/var/log/auth.log"
+	expect_check 4 <<-'EOF'
+		changed /var/log/auth.log size
+		summary scanned=2 added=0 removed=0 changed=1 errors=0
+	EOF
+}
+
 @test "growing: rewriting the start is reported, same size or grown" {
 	mkdir -p "$ROOT/var/log"
 	printf 'line 1\nline 2\n' >"$ROOT/var/log/syslog"
@@ -443,7 +462,7 @@ load helpers
 			/boot/vmlinuz: not selected (no rule matches)
 			/usr/bin/ls: not selected (no rule matches)
 			/var/log/syslog: /var/log ($POL:7) severity=low growing
-			    type mode uid gid inode xattrs acl caps selinux
+			    type mode uid gid size inode xattrs acl caps selinux
 			/etc: /etc ($POL:4) severity=high
 			    type mode uid gid size mtime ctime inode nlink target hash xattrs acl caps selinux
 		EOF
@@ -464,7 +483,7 @@ load helpers
 			{"path":"/etc/passwd","selected":true,"rule":"/etc","file":"$POL","line":1,"attributes":["type","mode","uid","gid","size","mtime","ctime","inode","nlink","target","hash","xattrs","acl","caps","selinux"],"severity":"high","growing":false}
 			{"path":"/etc/mtab","selected":false,"rule":"/etc/mtab","file":"$POL","line":2}
 			{"path":"/usr/bin","selected":false}
-			{"path":"/var/log/syslog","selected":true,"rule":"/var/log","file":"$POL","line":3,"attributes":["type","mode","uid","gid","inode","xattrs","acl","caps","selinux"],"severity":"low","growing":true}
+			{"path":"/var/log/syslog","selected":true,"rule":"/var/log","file":"$POL","line":3,"attributes":["type","mode","uid","gid","size","inode","xattrs","acl","caps","selinux"],"severity":"low","growing":true}
 		EOF
 	)" "$out" "policy test JSON"
 }

@@ -281,7 +281,8 @@ static void test_severity_growing(void **state)
 	assert_int_equal(rule(f, 1)->attrs, attrs(CONTENT_NAMES));
 	assert_int_equal(rule(f, 2)->severity, SEV_HIGH);
 	assert_int_equal(rule(f, 2)->flags, RULE_GROWING);
-	assert_int_equal(rule(f, 2)->attrs, attrs(PERMS_NAMES));
+	/* growing implies size */
+	assert_int_equal(rule(f, 2)->attrs, attrs(PERMS_NAMES) | ATTR_BIT(ATTR_SIZE));
 	assert_int_equal(rule(f, 3)->severity, SEV_CRITICAL);
 	assert_int_equal(rule(f, 4)->flags, RULE_THIS_ONLY | RULE_GROWING);
 	assert_int_equal(rule(f, 5)->flags, RULE_EXCLUDE);
