@@ -85,7 +85,9 @@ format-check:
 PREFIX        ?= /usr
 SBINDIR       ?= $(PREFIX)/sbin
 MANDIR        ?= $(PREFIX)/share/man
-DOCDIR        ?= $(PREFIX)/share/doc/fim
+# fim-monitor, as in the package: Debian's fim (an image viewer) owns
+# /usr/share/doc/fim.
+DOCDIR        ?= $(PREFIX)/share/doc/fim-monitor
 SYSCONFDIR    ?= /etc
 LOCALSTATEDIR ?= /var
 UNITDIR       ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
@@ -97,6 +99,7 @@ SUBST_SBIN     = sed 's|/usr/sbin/fim|$(SBINDIR)/fim|g'
 install: $(BUILD)/fim
 	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(SYSCONFDIR)/fim/policy.d $(DESTDIR)$(SYSCONFDIR)/cron.d \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples
 	install -d -m 0700 $(DESTDIR)$(LOCALSTATEDIR)/lib/fim
 	install -d -m 0750 $(DESTDIR)$(LOCALSTATEDIR)/log/fim
@@ -110,6 +113,7 @@ install: $(BUILD)/fim
 	else install -m 0644 policy/fim.policy $(DESTDIR)$(SYSCONFDIR)/fim/fim.policy; fi
 	$(SUBST_SBIN) packaging/fim.cron >$(DESTDIR)$(SYSCONFDIR)/cron.d/fim
 	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/cron.d/fim
+	install -m 0644 packaging/fim.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/fim
 	for u in $(UNITS); do $(SUBST_SBIN) packaging/$$u >$(DESTDIR)$(UNITDIR)/$$u && \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
 	install -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples
@@ -122,6 +126,7 @@ install: $(BUILD)/fim
 # Leaves the policy, the baseline and the alert trail in place.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/fim $(DESTDIR)$(SYSCONFDIR)/cron.d/fim \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d/fim \
 		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8))) \
 		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))

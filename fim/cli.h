@@ -37,6 +37,9 @@ struct fim_opts {
 	const char *journal_dir;     /* watch: read journal files from this directory */
 	bool syslog;                 /* watch: alerts to syslog whatever the policy says */
 	bool journald;               /* watch: alerts to the journal whatever the policy says */
+	/* set by watch to check with the policy and verified baseline it holds */
+	const struct policy *check_policy;
+	struct store *check_store;
 	/* set by accept to run a check into its own sink (no alert trail) */
 	const struct report_ops *report_ops;
 	void *report_user;

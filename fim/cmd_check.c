@@ -507,17 +507,25 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 		log_error("check: unexpected argument '%s'", argv[1]);
 		return FIM_EXIT_USAGE;
 	}
-	ret = cli_load_policy(o, &p);
-	if (ret)
-		return ret;
-	c.p = p;
+	/* The daemon checks with the policy and baseline it holds (verified). */
+	if (o->check_store) {
+		c.p = o->check_policy;
+		c.s = o->check_store;
+	} else {
+		ret = cli_load_policy(o, &p);
+		if (ret)
+			return ret;
+		c.p = p;
+	}
 	c.quick = o->quick;
-	ret = cli_open_store(o, &c.s);
-	if (ret)
-		goto out;
-	ret = trust_verify(o, p, c.s);
-	if (ret)
-		goto out;
+	if (!c.s) {
+		ret = cli_open_store(o, &c.s);
+		if (ret)
+			goto out;
+		ret = trust_verify(o, p, c.s);
+		if (ret)
+			goto out;
+	}
 	ret = FIM_EXIT_BASELINE;
 	if (load_old_policy(&c, &info.policy_changed) < 0) {
 		log_error("%s: the baseline's policy is missing or corrupt; run 'fim baseline'",
@@ -550,7 +558,7 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 	                         .verbose = o->verbose,
 	                         .user = o->report_user};
 	c.rep = c.main;
-	if (!o->report_ops && open_trail(&c, o, p) < 0)
+	if (!o->report_ops && open_trail(&c, o, c.p) < 0)
 		goto out;
 	r = c.rep.ops->begin(&c.rep, &info);
 	if (r == 0)
@@ -564,7 +572,7 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 			progress_parse_stats(v.p, v.n, &files, &bytes);
 		progress_init(&c.progress, "check", o->verbose > 0 && isatty(STDERR_FILENO), files,
 		              bytes);
-		r = walk_run(rootfd, p, &ops, &c);
+		r = walk_run(rootfd, c.p, &ops, &c);
 	}
 	if (r == 0)
 		r = c.fatal;
@@ -572,7 +580,7 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 		r = pipeline_drain(c.pipe);
 	progress_end(&c.progress);
 	if (r == 0)
-		r = objects_check(o, rootfd, p, c.old, c.s, &c.rep, &c.sum);
+		r = objects_check(o, rootfd, c.p, c.old, c.s, &c.rep, &c.sum);
 	if (r < 0) {
 		if (r == -EBADMSG) {
 			log_error("%s: the baseline is corrupt: %s", o->db, strerror(-r));
@@ -603,7 +611,8 @@ out:
 		close(rootfd);
 	files_scratch_free(&c.scratch);
 	buf_free(&c.path);
-	store_close(c.s);
+	if (!o->check_store)
+		store_close(c.s);
 	policy_free(c.old);
 	policy_free(p);
 	return ret;

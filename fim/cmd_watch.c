@@ -2,6 +2,7 @@
 /* fim watch: the daemon - verify, reconcile, then follow files and the journal, alerting every
  * drift. */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
@@ -43,16 +44,40 @@ static void timestamp(char *buf, size_t size)
 static int64_t last_sink_warn = -SINK_WARN_MS;
 
 /* Sends one JSON line to the sinks; a failing sink is logged, not fatal. */
-static void send_line(struct watcher *w, const char *line, size_t n)
+/*
+ * Sends one JSON line to the sinks. A failing sink is logged (at most once
+ * a minute) and counted: the caller undoes what it recorded as alerted, so
+ * the drift is alerted again, and once a sink takes alerts again the gap
+ * is alerted and a full check sends what is still drifted.
+ */
+static int send_line(struct watcher *w, const char *line, size_t n)
 {
 	const char *failed = "?";
 	int r = sinks_emit(w->sinks, line, n, &failed);
 
-	if (r < 0 && watch_now_ms() - last_sink_warn >= SINK_WARN_MS) {
-		last_sink_warn = watch_now_ms();
-		log_warn("alert sink %s: cannot send an alert: %s", failed,
-		         strcmp(failed, "trail") == 0 ? trail_cause(r) : strerror(-r));
+	if (r < 0) {
+		w->send_err = r;
+		w->lost++;
+		if (watch_now_ms() - last_sink_warn >= SINK_WARN_MS) {
+			last_sink_warn = watch_now_ms();
+			log_warn("alert sink %s: cannot send an alert: %s", failed,
+			         strcmp(failed, "trail") == 0 ? trail_cause(r) : strerror(-r));
+		}
+		return r;
 	}
+	if (w->lost && !w->in_gap) {
+		char msg[200];
+		snprintf(msg, sizeof(msg),
+		         "%llu alerts could not be delivered to every sink; what is still "
+		         "drifted is sent again by a full check now",
+		         (unsigned long long)w->lost);
+		w->in_gap = true;
+		w->lost = 0;
+		watch_meta(w, "sink_gap", "alert", SEV_HIGH, msg, NULL);
+		w->in_gap = false;
+		w->full_due = watch_now_ms();
+	}
+	return 0;
 }
 
 void watch_meta(struct watcher *w, const char *action, const char *kind, enum severity sev,
@@ -181,6 +206,29 @@ void watch_pending_add(struct watcher *w, const char *path, size_t len, unsigned
 	v->flags |= flags;
 }
 
+/*
+ * A check that took long (a large file re-hashed) makes the next check of
+ * the same path wait ten times as long (a minute at most), so a writer that
+ * never stops cannot keep the daemon hashing.
+ */
+static void slow_note(struct watcher *w, const char *path, int64_t took, bool tree)
+{
+	size_t len = strlen(path);
+	struct wval *v;
+
+	if (tree)
+		return;
+	if (took < WATCH_SLOW_MS) {
+		wmap_del(&w->slow, path, len);
+		return;
+	}
+	if (!wmap_get(&w->slow, path, len) && w->slow.count >= WATCH_MAX_SLOW)
+		return;
+	v = wmap_put(&w->slow, path, len, NULL);
+	if (v)
+		v->a = watch_now_ms() + (took * 10 < 60000 ? took * 10 : 60000);
+}
+
 /* Checks the paths whose settle delay is over. Returns the milliseconds
  * until the next one is due (-1: none), or sets w->fatal. */
 static int64_t pending_run(struct watcher *w)
@@ -198,8 +246,12 @@ static int64_t pending_run(struct watcher *w)
 
 	while (wmap_next(&w->pending, &it, &k, &n, &v)) {
 		int64_t at = v->b + WATCH_SETTLE_MS;
+		struct wval *slow = wmap_get(&w->slow, k, n);
 		if (v->a + WATCH_MAX_DELAY_MS < at)
 			at = v->a + WATCH_MAX_DELAY_MS;
+		/* a path whose check is costly and that keeps changing waits */
+		if (slow && slow->a > at && !(v->flags & PEND_TREE))
+			at = slow->a;
 		if (at > now) {
 			if (next < 0 || at - now < next)
 				next = at - now;
@@ -223,10 +275,16 @@ static int64_t pending_run(struct watcher *w)
 	for (size_t i = 0; i < ndue; i++) {
 		int r = 0;
 		if (!w->fatal) {
-			watch_busy(due[i].flags & PEND_TREE);
+			/* a directory above may have been replaced meanwhile */
+			if (due[i].flags & PEND_TREE)
+				wfiles_arm_above(w, due[i].path, strlen(due[i].path));
+			int64_t t0 = watch_now_ms(), took;
+			watch_busy(true);
 			r = watch_scan(w, due[i].path, strlen(due[i].path),
 			               due[i].flags & PEND_TREE);
 			watch_busy(false);
+			took = watch_now_ms() - t0;
+			slow_note(w, due[i].path, took, due[i].flags & PEND_TREE);
 		}
 		if (r < 0) {
 			char q[600];
@@ -315,7 +373,7 @@ fail:
 }
 
 /* A full check of everything, into the sinks. Returns 0 or an exit status. */
-static int reconcile(struct watcher *w)
+static int reconcile(struct watcher *w, bool quick)
 {
 	struct fim_opts co = *w->o;
 	char *argv[] = {(char *)"check", NULL};
@@ -324,6 +382,10 @@ static int reconcile(struct watcher *w)
 	co.report_ops = &watch_report_ops;
 	co.report_user = w;
 	co.alerts = NULL;
+	/* the policy and baseline in force, not what is on disk now */
+	co.check_policy = w->p;
+	co.check_store = w->s;
+	co.quick = co.quick || quick;
 	watch_generation(w, true);
 	sd_notify(0, "STATUS=reconciling: checking everything against the baseline");
 	watch_busy(true);
@@ -333,6 +395,21 @@ static int reconcile(struct watcher *w)
 		return r;
 	watch_prune(w);
 	return 0;
+}
+
+/* A reconcile while running: a failure is alerted, the daemon goes on. */
+static void reconcile_again(struct watcher *w, bool quick)
+{
+	char msg[200];
+	int r = reconcile(w, quick);
+
+	if (!r)
+		return;
+	snprintf(msg, sizeof(msg),
+	         "the check of everything against the baseline failed (status %d); still "
+	         "following changes",
+	         r);
+	watch_meta(w, "reconcile_failed", "alert", SEV_HIGH, msg, NULL);
 }
 
 /* The kinds a journal entry asked to re-check, against the baseline. */
@@ -386,9 +463,7 @@ static void maybe_reload_baseline(struct watcher *w)
 	wmap_free(&w->drifted);
 	watch_meta(w, "baseline_reloaded", "event", SEV_LOW,
 	           "a new baseline is current: reconciling with it", NULL);
-	r = reconcile(w);
-	if (r)
-		w->fatal = -EIO;
+	reconcile_again(w, false);
 }
 
 /* The watch.* and alerts.* settings in force. */
@@ -397,6 +472,14 @@ static bool setting_on(const struct policy *p, const char *key, bool dflt)
 	const char *v = policy_get(p, key);
 
 	return v ? strcmp(v, "yes") == 0 : dflt;
+}
+
+static int full_interval(const struct policy *p)
+{
+	const char *v = policy_get(p, "watch.full_rescan_interval");
+	long n = v ? strtol(v, NULL, 10) : 3600;
+
+	return n > 0 && n <= 86400 * 7 ? (int)n : 3600;
 }
 
 static int rescan_interval(const struct policy *p)
@@ -435,6 +518,8 @@ static void reload_policy(struct watcher *w)
 	policy_free(w->p);
 	w->p = p;
 	w->rescan_interval = rescan_interval(p);
+	w->full_interval = full_interval(p);
+	w->full_due = watch_now_ms() + (int64_t)w->full_interval * 1000;
 	if (load_old_policy(w) < 0) {
 		w->fatal = -EBADMSG;
 		return;
@@ -450,9 +535,8 @@ static void reload_policy(struct watcher *w)
 	wfiles_report_limit(w);
 	snprintf(msg, sizeof(msg), "%s: policy reloaded; %zu directories watched", w->o->policy,
 	         wfiles_watched(w->files));
-	watch_meta(w, "policy_reloaded", "event", SEV_LOW, msg, NULL);
-	if (reconcile(w))
-		w->fatal = -EIO;
+	watch_meta(w, "policy_reloaded", "alert", SEV_MEDIUM, msg, NULL);
+	reconcile_again(w, false);
 }
 
 /* --- journal --- */
@@ -461,11 +545,15 @@ static int on_journal_alert(const struct journal_alert *a, void *arg)
 {
 	struct watcher *w = arg;
 	char *s = json_dumps((const json_t *)a->event, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	int r;
 
 	if (!s)
 		return -ENOMEM;
-	send_line(w, s, strlen(s));
+	w->send_err = 0;
+	r = send_line(w, s, strlen(s));
 	free(s);
+	if (r < 0)
+		return r; /* the entry is read again: its alert is not lost */
 	w->alerts_sent++;
 	return 0;
 }
@@ -521,11 +609,19 @@ static int journal_run(struct watcher *w, bool *more)
 {
 	journal_recheck_t recheck = 0;
 	char *cursor;
-	int n = journal_process(w->journal, WATCH_JOURNAL_MAX, on_journal_alert, w, &recheck);
+	int n;
 
+	w->send_err = 0;
+	n = journal_process(w->journal, WATCH_JOURNAL_MAX, on_journal_alert, w, &recheck);
 	*more = n >= WATCH_JOURNAL_MAX;
-	if (n < 0)
+	if (n < 0 && w->send_err) {
+		/* a sink failed: what was delivered is kept, the rest waits */
+		w->journal_retry_at = watch_now_ms() + 1000;
+		*more = true;
+		n = 1;
+	} else if (n < 0) {
 		return n;
+	}
 	if (recheck) {
 		int r = recheck_objects(w);
 		if (r < 0)
@@ -545,8 +641,9 @@ static int journal_run(struct watcher *w, bool *more)
 
 /*
  * The watchdog is pinged by the loop; during a long piece of work (the
- * reconcile, rescanning a large tree) a helper thread pings instead, so a
- * full check longer than WatchdogSec is not taken for a hang.
+ * reconcile, rescanning a large tree) a helper thread pings instead, as
+ * long as the work makes progress, so a full check longer than WatchdogSec
+ * is not taken for a hang, and a hung read still is.
  */
 static struct {
 	pthread_mutex_t lock;
@@ -554,15 +651,43 @@ static struct {
 	pthread_t thread;
 	bool running, busy, stop;
 	uint64_t usec;
+	clockid_t main_clock; /* CPU time of the thread that does the work */
 } dog = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+/* Something that moves while the daemon works: the main thread's CPU time
+ * plus the bytes the process read. A read hung on a dead NFS server moves
+ * neither, and the watchdog then does its job. */
+static uint64_t dog_progress(void)
+{
+	struct timespec ts = {0};
+	uint64_t rchar = 0;
+	char line[128];
+	FILE *f;
+
+	clock_gettime(dog.main_clock, &ts);
+	f = fopen("/proc/self/io", "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "rchar: %" SCNu64, &rchar) == 1)
+				break;
+		fclose(f);
+	}
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + rchar;
+}
 
 static void *dog_main(void *arg)
 {
+	uint64_t last = 0;
+
 	pthread_mutex_lock(&dog.lock);
 	while (!dog.stop) {
 		struct timespec until;
-		if (dog.busy)
-			sd_notify(0, "WATCHDOG=1");
+		if (dog.busy) {
+			uint64_t now = dog_progress();
+			if (now != last)
+				sd_notify(0, "WATCHDOG=1");
+			last = now;
+		}
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += (time_t)(dog.usec / 2000000);
 		until.tv_nsec += (long)(dog.usec / 2 % 1000000) * 1000;
@@ -584,6 +709,8 @@ static void dog_start(void)
 	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
 		return;
 	dog.usec = usec;
+	if (pthread_getcpuclockid(pthread_self(), &dog.main_clock) != 0)
+		dog.main_clock = CLOCK_PROCESS_CPUTIME_ID;
 	/* the thread takes no signal: they are read from the signalfd */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -669,6 +796,7 @@ static int setup(struct watcher *w, bool force_syslog, bool force_journald)
 	if (r)
 		return r;
 	w->rescan_interval = rescan_interval(w->p);
+	w->full_interval = full_interval(w->p);
 	r = open_baseline(w, &w->s, &w->store_link);
 	if (r)
 		return r;
@@ -732,7 +860,7 @@ static int setup(struct watcher *w, bool force_syslog, bool force_journald)
 	return 0;
 }
 
-static int make_signalfd(sigset_t *old)
+static int make_signalfd(void)
 {
 	sigset_t set;
 
@@ -740,7 +868,7 @@ static int make_signalfd(sigset_t *old)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, old);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
@@ -778,7 +906,17 @@ static int loop(struct watcher *w, int sfd, int mfd)
 			wait = next_house - now;
 		if (ping && wait > next_dog - now)
 			wait = next_dog - now;
-		if (lib_more || journal_more || wait < 0)
+		if (w->full_due && now >= w->full_due) {
+			w->full_due = now + (int64_t)w->full_interval * 1000;
+			reconcile_again(w, true);
+			now = watch_now_ms();
+		}
+		if (w->journal && journal_more && now < w->journal_retry_at &&
+		    (wait < 0 || wait > w->journal_retry_at - now))
+			wait = w->journal_retry_at - now;
+		else if (lib_more || journal_more || wait < 0)
+			wait = 0;
+		if (lib_more)
 			wait = 0;
 		if (poll(fds, 4, (int)wait) < 0 && errno != EINTR) {
 			log_error("watch: poll: %s", strerror(errno));
@@ -804,7 +942,8 @@ static int loop(struct watcher *w, int sfd, int mfd)
 			}
 			lib_more = n >= WATCH_BATCH;
 		}
-		if (w->journal && (journal_more || (fds[2].revents & POLLIN))) {
+		if (w->journal && watch_now_ms() >= w->journal_retry_at &&
+		    (journal_more || (fds[2].revents & POLLIN))) {
 			int r = journal_run(w, &journal_more);
 			if (r < 0) {
 				log_error("journal: %s", strerror(-r));
@@ -820,7 +959,6 @@ int cmd_watch(struct fim_opts *o, int argc, char **argv)
 	const char *journal_dir = o->journal_dir;
 	char **rescan = NULL;
 	size_t nrescan = 0;
-	sigset_t oldmask;
 	int sfd = -1, mfd, ret, r;
 
 	if (argc > 1) {
@@ -829,7 +967,7 @@ int cmd_watch(struct fim_opts *o, int argc, char **argv)
 	}
 	/* Signals are read from a descriptor from the start: a SIGTERM during
 	 * the reconcile stops cleanly after it. */
-	sfd = make_signalfd(&oldmask);
+	sfd = make_signalfd();
 	if (sfd < 0) {
 		log_error("watch: signalfd: %s", strerror(errno));
 		return FIM_EXIT_IO;
@@ -849,11 +987,18 @@ int cmd_watch(struct fim_opts *o, int argc, char **argv)
 		if (open_journal(&w, journal_dir) < 0)
 			goto out;
 	}
+	if (state_was_running(w.state))
+		watch_meta(&w, "unclean_stop", "alert", SEV_HIGH,
+		           "fim watch did not stop cleanly last time (killed, crashed or the host "
+		           "went down): the reconcile now checks what changed meanwhile",
+		           NULL);
+	state_set_running(w.state, true);
 	watch_meta(&w, "started", "event", SEV_LOW, "fim watch started: reconciling", NULL);
 	/* The watches are armed: what changes from now on is queued. */
-	ret = reconcile(&w);
+	ret = reconcile(&w, false);
 	if (ret)
 		goto out;
+	w.full_due = watch_now_ms() + (int64_t)w.full_interval * 1000;
 	ret = FIM_EXIT_IO;
 	if (state_rescan_list(w.state, &rescan, &nrescan) == 0) {
 		for (size_t i = 0; i < nrescan; i++) {
@@ -870,8 +1015,12 @@ int cmd_watch(struct fim_opts *o, int argc, char **argv)
 	if (mfd >= 0)
 		close(mfd);
 	sd_notify(0, "STOPPING=1");
-	watch_meta(&w, "stopped", "event", SEV_LOW,
-	           ret ? "fim watch stopped on an error" : "fim watch stopped", NULL);
+	watch_meta(&w, "stopped", "alert", ret ? SEV_HIGH : SEV_MEDIUM,
+	           ret ? "fim watch stopped on an error: changes are not followed"
+	               : "fim watch stopped: changes are not followed until it starts again",
+	           NULL);
+	if (!ret)
+		state_set_running(w.state, false);
 out:
 	if (w.alerts)
 		fclose(w.alerts);
@@ -881,6 +1030,7 @@ out:
 	journal_free(w.journal);
 	wfiles_close(w.files);
 	wmap_free(&w.pending);
+	wmap_free(&w.slow);
 	wmap_free(&w.drifted);
 	state_close(w.state);
 	files_scratch_free(&w.scratch);
@@ -893,7 +1043,9 @@ out:
 	policy_free(w.old);
 	policy_free(w.p);
 	dog_stop();
+	/* The signals stay blocked: a second SIGTERM (timeout(1) and systemd
+	 * may send one to the process and one to its group) must not kill
+	 * the process on its way out and turn exit 0 into a signal death. */
 	close(sfd);
-	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	return ret;
 }

@@ -205,7 +205,8 @@ int journal_process(struct fim_journal *j, size_t max, journal_alert_fn fn, void
 		return r;
 	while ((size_t)n < max) {
 		struct jentry e = {.get = field_get, .ctx = j};
-		char *cur = NULL;
+		char *cur = NULL, boot[SD_ID128_STRING_MAX];
+		sd_id128_t bid;
 
 		r = j->redo ? 1 : sd_journal_next(j->j);
 		j->redo = false;
@@ -214,6 +215,10 @@ int journal_process(struct fim_journal *j, size_t max, journal_alert_fn fn, void
 		r = sd_journal_get_realtime_usec(j->j, &e.realtime_usec);
 		if (r < 0)
 			e.realtime_usec = 0;
+		if (sd_journal_get_monotonic_usec(j->j, &e.monotonic_usec, &bid) >= 0)
+			e.boot_id = sd_id128_to_string(bid, boot);
+		else
+			e.monotonic_usec = 0;
 		if (sd_journal_get_cursor(j->j, &cur) < 0)
 			cur = NULL;
 		e.cursor = cur;
@@ -245,6 +250,7 @@ int journal_reload(struct fim_journal *j, const struct policy *p, char *err, siz
 
 	if (r < 0)
 		return r; /* the old rules stay */
+	jrules_carry(nr, j->rules);
 	jrules_free(j->rules);
 	j->rules = nr;
 	return 0;

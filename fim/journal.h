@@ -68,5 +68,6 @@ int journal_process(struct fim_journal *j, size_t max, journal_alert_fn fn, void
 /* The cursor of the last entry read (malloc'd), or NULL when none was read yet. */
 char *journal_cursor(struct fim_journal *j);
 
-/* Replaces the rules with those of P (SIGHUP); thresholds being counted restart. */
+/* Replaces the rules with those of P (SIGHUP); the thresholds of rules that stay the same
+ * (name and parameters) keep counting. */
 int journal_reload(struct fim_journal *j, const struct policy *p, char *err, size_t errsize);

@@ -16,10 +16,11 @@
 #include "jbytes.h"
 #include "report.h"
 
-#define MATCH_LIMIT  100000 /* PCRE2 backtracking steps per entry and rule */
-#define HEAP_LIMIT   4096   /* KiB of PCRE2 backtracking memory */
-#define USER_MAX     32     /* bytes kept of one user name tried */
-#define JSON_MESSAGE 4096   /* bytes of MESSAGE copied into fim.journal.message */
+#define MATCH_LIMIT  100000             /* PCRE2 backtracking steps per entry and rule */
+#define HEAP_LIMIT   4096               /* KiB of PCRE2 backtracking memory */
+#define USER_MAX     32                 /* bytes kept of one user name tried */
+#define JSON_MESSAGE 4096               /* bytes of MESSAGE copied into fim.journal.message */
+#define NOTICE_QUIET (600 * 1000000ULL) /* journal time between two notices of one kind */
 
 enum rkind {
 	RK_CUSTOM,
@@ -58,11 +59,19 @@ struct counter {
 	size_t klen;
 };
 
+/* At most one notice per NOTICE_QUIET of journal time; the next one says how many were held
+ * back. */
+struct ratelimit {
+	bool armed; /* a notice went out at LAST */
+	uint64_t last, suppressed;
+};
+
 struct table {
 	struct counter **buckets;
 	size_t nbuckets, n;
 	struct counter *lru, *lru_tail; /* most recent first */
 	uint64_t evicted;
+	bool evict_pending;     /* a group inside its window was dropped; not said yet */
 	uint64_t evict_alerted; /* time of the last alert about evictions, 0 when none */
 };
 
@@ -80,11 +89,14 @@ struct rule {
 	uint64_t window; /* microseconds */
 	struct field *fields;
 	size_t nfields;
+	char *msrc; /* the regex as written, to know the rule again after a reload */
+	bool caseless;
 	pcre2_code *re;
 	pcre2_match_data *md;
 	char *group_by;
 	bool group_capture; /* group_by names a capture, not a field */
 	struct table tab;
+	struct ratelimit unevaluated; /* notices "could not evaluate an entry" */
 };
 
 /* Patterns of the built-in rules, compiled once. */
@@ -100,12 +112,20 @@ enum {
 	RE__MAX,
 };
 
+/* An address as sshd prints it, IPv6 with its scope ("fe80::1%eth0"). */
+#define SSH_ADDR "[0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.@-]+)?"
+
 static const char *const re_src[RE__MAX] = {
-        /* greedy: the address is the last "from A port N" (a user name may contain one) */
-        [RE_SSH_FAILED] =
-                "^Failed \\S+ for (?:invalid user )?(?<user>.*) from (?<ip>[0-9A-Fa-f:.]+)"
-                " port \\d+(?: ssh2)?(?: \\[preauth\\])?$",
-        [RE_SSH_INVALID] = "^Invalid user (?<user>.*) from (?<ip>[0-9A-Fa-f:.]+) port \\d+$",
+        /* greedy: the address is the last "from A port N" (a user name may contain one);
+         * what follows "ssh2" is sshd's key description only (a certificate ID, chosen by
+         * the client, may not hold " from ", or it could move the blame) */
+        [RE_SSH_FAILED] = "^Failed (?<method>\\S+) for (?<invalid>invalid user )?(?<user>.*) from "
+                          "(?<ip>" SSH_ADDR
+                          ") port \\d+(?: ssh2(?:: [A-Za-z0-9@.-]+ [A-Za-z0-9]+:[A-Za-z0-9+/=:]+"
+                          "(?: ID (?:(?! from ).)* \\(serial \\d+\\) CA [A-Za-z0-9@.-]+ "
+                          "[A-Za-z0-9]+:[A-Za-z0-9+/=:]+)?)?)?(?: \\[preauth\\])?$",
+        [RE_SSH_INVALID] =
+                "^Invalid user (?<user>.*) from (?<ip>" SSH_ADDR ") port \\d+(?: \\[preauth\\])?$",
         [RE_SUDO] = "^\\s*(?<user>\\S+) : (?<rest>.*)$",
         [RE_SU] = "^(?<failed>FAILED SU )?\\(to (?<target>[^)]*)\\) (?<user>\\S+) on (?<tty>\\S+)$",
         [RE_SU_SHADOW] = "^(?<failed>FAILED|Successful) su for (?<target>\\S+) by (?<user>\\S+)$",
@@ -125,11 +145,24 @@ struct jrules {
 	pcre2_match_data *md;
 	pcre2_match_context *mctx;
 	struct hit *hit; /* what the rule being applied makes of the entry */
+	int match_error; /* the last PCRE2 error other than "no match" while applying a rule */
+	struct ratelimit unverified; /* notices about forged senders */
+	/* the clock the thresholds count in: realtime at the boot's first entry plus the
+	 * monotonic time, never going back within one boot */
+	char boot[33];
+	bool clock_set, anchored;
+	uint64_t anchor, last_time;
+	/* an entry whose alerts did not all go out: rules before REDO_RULE are done */
+	char *redo_cursor;
+	uint64_t redo_time;
+	size_t redo_rule;
 };
 
 /* What one rule makes of one entry. */
 struct hit {
 	bool alert;
+	const char *forged; /* the program the entry claims to come from, unproven */
+	const char *action; /* event.action when not the rule's name */
 	journal_recheck_t recheck;
 	enum severity severity;
 	const char *category, *category2, *type, *type2, *outcome;
@@ -173,6 +206,49 @@ static const char *program_in(const struct jentry *e, const char *const *names)
 	return NULL;
 }
 
+/* How a program logs: set-user-ID tools may log with the caller's uid, the others only as
+ * root; scripts run by an interpreter (perl). */
+enum sender { SEND_SETUID, SEND_ROOT, SEND_SCRIPT };
+
+/* _EXE is one of DIRS/NAME. */
+static bool exe_in(const void *exe, size_t n, const char *name)
+{
+	static const char *const dirs[] = {"/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/", NULL};
+
+	if (n > 10 && memcmp((const char *)exe + n - 10, " (deleted)", 10) == 0)
+		n -= 10; /* replaced by an upgrade while it ran */
+	for (int i = 0; dirs[i]; i++) {
+		size_t dn = strlen(dirs[i]), nn = strlen(name);
+
+		if (n == dn + nn && memcmp(exe, dirs[i], dn) == 0 &&
+		    memcmp((const char *)exe + dn, name, nn) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether journald's own fields, which no client can set, back an entry's claim to come
+ * from TOOL: _EXE must be the real program (or, for a script, perl) and, unless set-user-ID,
+ * _UID 0. Without _EXE (the process was gone before journald looked) only _UID 0 vouches.
+ */
+static bool sender_ok(const struct jentry *e, const char *tool, enum sender how)
+{
+	size_t n;
+	const void *exe = get(e, "_EXE", &n);
+	bool root = field_is(e, "_UID", "0");
+
+	if (!get(e, "_UID", NULL))
+		return false;
+	if (!exe)
+		return root;
+	if (exe_in(exe, n, tool) ||
+	    (how == SEND_SCRIPT && n >= 13 && memcmp(exe, "/usr/bin/perl", 13) == 0 &&
+	     strspn((const char *)exe + 13, "0123456789.") == n - 13))
+		return how == SEND_SETUID || root;
+	return false;
+}
+
 /* Copies at most SIZE - 1 bytes of S[0..n) into BUF, NUL-terminated (NUL bytes cut it). */
 static void copy(char *buf, size_t size, const void *s, size_t n)
 {
@@ -209,15 +285,22 @@ static void rfc3339(uint64_t usec, bool precise, char *buf, size_t size)
 		snprintf(buf + n, size - n, ".%03uZ", (unsigned)(usec % 1000000 / 1000));
 }
 
-/* Matches RE against MESSAGE (at most JRULES_MAX_MESSAGE bytes of it). */
-static bool re_match(const struct jrules *jr, const pcre2_code *re, pcre2_match_data *md,
-                     const void *msg, size_t n)
+/* Matches RE against MESSAGE (at most JRULES_MAX_MESSAGE bytes of it). An error (a match,
+ * heap or depth limit reached) is no match, but is kept in JR->match_error: the caller says
+ * that the entry could not be evaluated rather than letting it pass unseen. */
+static bool re_match(struct jrules *jr, const pcre2_code *re, pcre2_match_data *md, const void *msg,
+                     size_t n)
 {
+	int rc;
+
 	if (!msg)
 		return false;
 	if (n > JRULES_MAX_MESSAGE)
 		n = JRULES_MAX_MESSAGE;
-	return pcre2_match(re, msg, n, 0, 0, md, jr->mctx) > 0;
+	rc = pcre2_match(re, msg, n, 0, 0, md, jr->mctx);
+	if (rc < 0 && rc != PCRE2_ERROR_NOMATCH)
+		jr->match_error = rc;
+	return rc > 0;
 }
 
 /* Named capture NAME of the last match into BUF; false when it did not take part. */
@@ -239,12 +322,14 @@ static bool capture(const pcre2_code *re, pcre2_match_data *md, const void *subj
 /* Normalises address S into H->ip and sets the group key: the address for IPv4, its /64 for
  * IPv6 (one subscriber's network: rotating through its addresses must not reset the count).
  * False when S is not an address. */
-static bool ssh_source(struct hit *h, const char *s)
+static bool ssh_source(struct hit *h, char *s)
 {
 	struct in6_addr a6;
 	struct in_addr a4;
-	char buf[INET6_ADDRSTRLEN + 4];
+	char buf[INET6_ADDRSTRLEN + 4], *scope = strchr(s, '%');
 
+	if (scope)
+		*scope = '\0'; /* fe80::1%eth0: the scope only says which interface */
 	if (inet_pton(AF_INET, s, &a4) == 1) {
 		inet_ntop(AF_INET, &a4, h->ip, sizeof(h->ip));
 		set_key(h, h->ip, strlen(h->ip));
@@ -266,21 +351,37 @@ static bool ssh_source(struct hit *h, const char *s)
 	return true;
 }
 
-/* sshd (as root: an unprivileged process can write "sshd" lines too): a failed
- * authentication or an unknown user. */
+/*
+ * sshd (as root: an unprivileged process can write "sshd" lines too): one guess is one
+ * "Failed METHOD for USER" of an existing user, or one "Invalid user" line for a name that
+ * does not exist (sshd follows it with "Failed none/password ... for invalid user" lines of
+ * the same connection: not counted again). "Failed none" is a client asking which methods
+ * exist; "Connection closed by / Disconnected from authenticating user" and "maximum
+ * authentication attempts exceeded" follow failures already counted.
+ */
 static bool match_ssh(struct jrules *jr, const struct jentry *e, struct hit *h)
 {
 	static const char *const sshd[] = {"sshd", "sshd-session", "sshd-auth", NULL};
-	char ip[64];
+	char ip[128], method[32], invalid[16];
 	size_t n;
 	const void *msg;
+	const char *prog = program_in(e, sshd);
 
-	if (!program_in(e, sshd) || !field_is(e, "_UID", "0"))
+	if (!prog)
 		return false;
+	if (!field_is(e, "_UID", "0")) {
+		h->forged = prog;
+		return false;
+	}
 	msg = get(e, "MESSAGE", &n);
 	for (int k = RE_SSH_FAILED; k <= RE_SSH_INVALID; k++) {
 		if (!re_match(jr, jr->re[k], jr->md, msg, n))
 			continue;
+		if (k == RE_SSH_FAILED &&
+		    ((capture(jr->re[k], jr->md, msg, "method", method, sizeof(method)) &&
+		      strcmp(method, "none") == 0) ||
+		     capture(jr->re[k], jr->md, msg, "invalid", invalid, sizeof(invalid))))
+			return false;
 		capture(jr->re[k], jr->md, msg, "ip", ip, sizeof(ip));
 		if (!ssh_source(h, ip))
 			return false;
@@ -361,16 +462,21 @@ static bool match_su(struct jrules *jr, const struct jentry *e, struct hit *h, b
 static bool match_privilege(struct jrules *jr, const struct jentry *e, struct hit *h,
                             bool want_failure)
 {
-	static const char *const sudo[] = {"sudo", NULL}, *const su[] = {"su", NULL};
+	static const char *const tools[] = {"sudo", "su", NULL};
+	const char *tool = program_in(e, tools);
 	bool failure = false, ok;
 
 	h->severity = want_failure ? SEV_HIGH : SEV_LOW;
-	if (program_in(e, sudo))
-		ok = match_sudo(jr, e, h, &failure);
-	else if (program_in(e, su))
-		ok = match_su(jr, e, h, &failure);
-	else
+	if (!tool)
 		return false;
+	if (!sender_ok(e, tool, SEND_SETUID)) {
+		h->forged = tool;
+		return false;
+	}
+	if (strcmp(tool, "sudo") == 0)
+		ok = match_sudo(jr, e, h, &failure);
+	else
+		ok = match_su(jr, e, h, &failure);
 	if (!ok || failure != want_failure)
 		return false;
 	h->alert = true;
@@ -389,6 +495,9 @@ static bool match_accounts(struct jrules *jr, const struct jentry *e, struct hit
 	        "passwd",   "chpasswd", "gpasswd",  "chage",     "chfn",     "chsh",
 	        "vipw",     "vigr",     "newusers", "adduser",   "deluser",  "addgroup",
 	        "delgroup", "grpconv",  "pwconv",   "grpunconv", "pwunconv", NULL};
+	/* set-user-ID (or -group) tools an ordinary user runs on their own account */
+	static const char *const setuid[] = {"passwd", "chfn", "chsh", "gpasswd", "chage", NULL};
+	static const char *const scripts[] = {"adduser", "deluser", "addgroup", "delgroup", NULL};
 	const char *tool = program_in(e, tools);
 	const void *msg;
 	size_t n;
@@ -396,6 +505,13 @@ static bool match_accounts(struct jrules *jr, const struct jentry *e, struct hit
 
 	if (!tool)
 		return false;
+	if (!sender_ok(e, tool,
+	               program_in(e, setuid)    ? SEND_SETUID
+	               : program_in(e, scripts) ? SEND_SCRIPT
+	                                        : SEND_ROOT)) {
+		h->forged = tool;
+		return false;
+	}
 	msg = get(e, "MESSAGE", &n);
 	h->alert = true;
 	h->recheck = 1u << KIND_USER | 1u << KIND_GROUP;
@@ -417,14 +533,17 @@ static bool match_accounts(struct jrules *jr, const struct jentry *e, struct hit
 	return true;
 }
 
-/* True for units whose start and stop say nothing about configuration (sessions, slices,
- * devices). */
+/* True for units whose start and stop say nothing about configuration: slices, devices and
+ * logind's session-N.scope (every login and cron job). Other scopes ("systemd-run --scope")
+ * trigger the re-check: scopes are not in the baseline, so it finds only real changes. */
 static bool routine_unit(const char *u)
 {
 	const char *dot = strrchr(u, '.');
 
-	return dot && (strcmp(dot, ".scope") == 0 || strcmp(dot, ".slice") == 0 ||
-	               strcmp(dot, ".device") == 0);
+	if (dot && strcmp(dot, ".scope") == 0)
+		return strncmp(u, "session-", 8) == 0 && dot > u + 8 &&
+		       strspn(u + 8, "0123456789") == (size_t)(dot - u - 8);
+	return dot && (strcmp(dot, ".slice") == 0 || strcmp(dot, ".device") == 0);
 }
 
 /* The system manager (PID 1) and systemctl: unit jobs, failures, reloads, enablement. */
@@ -474,6 +593,10 @@ static bool match_services(struct jrules *jr, const struct jentry *e, struct hit
 	}
 	if (!program_in(e, systemctl))
 		return false;
+	if (!sender_ok(e, "systemctl", SEND_ROOT)) {
+		h->forged = "systemctl";
+		return false;
+	}
 	msg = get(e, "MESSAGE", &n);
 	if (!re_match(jr, jr->re[RE_SYMLINK], jr->md, msg, n))
 		return false;
@@ -624,9 +747,9 @@ static void table_clear(struct table *t)
 }
 
 /* The counter of KEY, made (evicting the least recently seen when full) if new. Sets
- * *EVICTED when a counter still inside its window had to go. NULL when out of memory. */
+ * evict_pending when a counter still inside its window had to go. NULL when out of memory. */
 static struct counter *table_get(struct jrules *jr, struct rule *r, const char *key, size_t klen,
-                                 uint64_t now, bool *evicted)
+                                 uint64_t now)
 {
 	struct table *t = &r->tab;
 	struct counter *c, **head;
@@ -648,7 +771,7 @@ static struct counter *table_get(struct jrules *jr, struct rule *r, const char *
 		struct counter *old = t->lru_tail;
 
 		if (old->n && now - old->last <= r->window) {
-			*evicted = true;
+			t->evict_pending = true;
 			t->evicted++;
 		}
 		table_remove(jr, t, old);
@@ -677,11 +800,26 @@ static void counter_add_user(struct counter *c, const char *user)
 	snprintf(c->users[c->nusers++], USER_MAX + 1, "%s", user);
 }
 
-/* Counts one entry at time T in C. True when this entry reaches the threshold; *COUNT and
- * *FIRST then say how many entries since when. */
-static bool counter_step(const struct rule *r, struct counter *c, uint64_t t, const char *user,
-                         unsigned *count, uint64_t *first)
+/* How to take back one counter_step whose alert did not go out. */
+struct counter_undo {
+	struct counter saved;
+	unsigned slot;
+	uint64_t value;
+};
+
+static void counter_undo(struct counter *c, const struct counter_undo *u)
 {
+	*c = u->saved; /* nothing else touched the links meanwhile */
+	c->ring[u->slot] = u->value;
+}
+
+/* Counts one entry at time T in C. True when this entry reaches the threshold; *COUNT and
+ * *FIRST then say how many entries since when, and the caller marks C fired once the alert
+ * went out (or takes the step back with U). */
+static bool counter_step(const struct rule *r, struct counter *c, uint64_t t, const char *user,
+                         unsigned *count, uint64_t *first, struct counter_undo *u)
+{
+	u->saved = *c;
 	if (c->n && t < c->last) { /* time went back (another boot, a clock set back) */
 		c->n = c->head = 0;
 		c->fired = false;
@@ -701,7 +839,9 @@ static bool counter_step(const struct rule *r, struct counter *c, uint64_t t, co
 		c->head = (c->head + 1) % r->threshold;
 		c->n--;
 	}
-	c->ring[(c->head + c->n) % r->threshold] = t;
+	u->slot = (c->head + c->n) % r->threshold;
+	u->value = c->ring[u->slot];
+	c->ring[u->slot] = t;
 	c->n++;
 	while (c->n > 1 && t - c->ring[c->head] > r->window) {
 		c->head = (c->head + 1) % r->threshold;
@@ -711,7 +851,6 @@ static bool counter_step(const struct rule *r, struct counter *c, uint64_t t, co
 	counter_add_user(c, user);
 	if (c->n < r->threshold)
 		return false;
-	c->fired = true;
 	*count = c->n;
 	*first = c->ring[c->head];
 	return true;
@@ -781,35 +920,67 @@ static void entry_fields(json_t *ev, json_t *jj, const struct jentry *e)
 	json_object_set_new(jj, "time", json_string(buf));
 }
 
-/* ECS fields the ECS names of custom captures map to ("source_ip" -> source.ip). */
+enum ecs_type { ECS_KEYWORD, ECS_IP, ECS_PORT, ECS_PID, ECS_ID };
+
+/* The value of capture V as ECS field type T wants it (new reference), or NULL when it is
+ * not one: an index template would reject the whole document for it. */
+static json_t *ecs_value(json_t *v, enum ecs_type t)
+{
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+	unsigned char addr[sizeof(struct in6_addr)];
+	unsigned long long x = 0;
+
+	if (!s || n == 0 || strlen(s) != n)
+		return NULL;
+	if (t == ECS_KEYWORD)
+		return json_incref(v);
+	if (t == ECS_IP)
+		return inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1
+		               ? json_incref(v)
+		               : NULL;
+	if (n > 10 || strspn(s, "0123456789") != n)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		x = x * 10 + (unsigned)(s[i] - '0');
+	if (t == ECS_ID) /* user.id is a keyword holding a uid */
+		return x <= UINT32_MAX ? json_incref(v) : NULL;
+	if ((t == ECS_PORT && x > 65535) || (t == ECS_PID && (x == 0 || x > INT32_MAX)))
+		return NULL;
+	return json_integer((json_int_t)x);
+}
+
+/* ECS fields the ECS names of custom captures map to ("source_ip" -> source.ip), when the
+ * value fits the field's type; otherwise it stays in fim.captures alone. */
 static void capture_ecs(json_t *ev, json_t *caps)
 {
 	static const struct {
 		const char *capture, *obj, *sub, *key;
+		enum ecs_type type;
 	} map[] = {
-	        {"source_ip", "source", NULL, "ip"},
-	        {"source_port", "source", NULL, "port"},
-	        {"destination_ip", "destination", NULL, "ip"},
-	        {"destination_port", "destination", NULL, "port"},
-	        {"user_name", "user", NULL, "name"},
-	        {"user_id", "user", NULL, "id"},
-	        {"user_target_name", "user", "target", "name"},
-	        {"group_name", "group", NULL, "name"},
-	        {"process_name", "process", NULL, "name"},
-	        {"process_pid", "process", NULL, "pid"},
-	        {"service_name", "service", NULL, "name"},
-	        {"file_path", "file", NULL, "path"},
+	        {"source_ip", "source", NULL, "ip", ECS_IP},
+	        {"source_port", "source", NULL, "port", ECS_PORT},
+	        {"destination_ip", "destination", NULL, "ip", ECS_IP},
+	        {"destination_port", "destination", NULL, "port", ECS_PORT},
+	        {"user_name", "user", NULL, "name", ECS_KEYWORD},
+	        {"user_id", "user", NULL, "id", ECS_ID},
+	        {"user_target_name", "user", "target", "name", ECS_KEYWORD},
+	        {"group_name", "group", NULL, "name", ECS_KEYWORD},
+	        {"process_name", "process", NULL, "name", ECS_KEYWORD},
+	        {"process_pid", "process", NULL, "pid", ECS_PID},
+	        {"service_name", "service", NULL, "name", ECS_KEYWORD},
+	        {"file_path", "file", NULL, "path", ECS_KEYWORD},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
-		json_t *v = json_object_get(caps, map[i].capture), *o;
+		json_t *v = ecs_value(json_object_get(caps, map[i].capture), map[i].type), *o;
 
 		if (!v)
 			continue;
 		o = child(ev, map[i].obj);
 		if (map[i].sub)
 			o = child(o, map[i].sub);
-		json_object_set(o, map[i].key, v);
+		json_object_set_new(o, map[i].key, v);
 	}
 }
 
@@ -818,6 +989,7 @@ struct fire {
 	uint64_t first;
 	const struct counter *c; /* NULL without a threshold */
 	uint64_t evicted;        /* an alert about evictions when not 0 */
+	uint64_t suppressed;     /* notices of this kind held back since the last one */
 };
 
 static json_t *alert_event(const struct jrules *jr, const struct rule *r, const struct jentry *e,
@@ -834,7 +1006,7 @@ static json_t *alert_event(const struct jrules *jr, const struct rule *r, const 
 	json_object_set_new(ev, "@timestamp", json_string(now));
 	json_object_set_new(event, "kind", json_string("alert"));
 	json_object_set_new(event, "module", json_string("fim"));
-	json_object_set_new(event, "action", json_string(r->name));
+	json_object_set_new(event, "action", json_string(h->action ? h->action : r->name));
 	if (h->category)
 		json_object_set_new(event, "category",
 		                    h->category2 ? json_pack("[ss]", h->category, h->category2)
@@ -880,6 +1052,8 @@ static json_t *alert_event(const struct jrules *jr, const struct rule *r, const 
 	}
 	if (f->evicted)
 		json_object_set_new(jj, "evicted", json_integer((json_int_t)f->evicted));
+	if (f->suppressed)
+		json_object_set_new(jj, "suppressed", json_integer((json_int_t)f->suppressed));
 	if (f->c && f->c->nusers) {
 		json_t *users = json_array();
 
@@ -914,31 +1088,46 @@ static int emit(const struct jrules *jr, const struct rule *r, const struct jent
 	return ret < 0 ? ret : 1;
 }
 
-/* Threshold and window of rule R for the entry described by H. Returns 1 when an alert went
- * out, 0 when none is due, or a negative errno. */
-static int count_and_emit(struct jrules *jr, struct rule *r, const struct jentry *e, struct hit *h,
-                          journal_alert_fn fn, void *arg)
+/* Whether a notice limited by RL is due at time T; when not, one more is held back. */
+static bool ratelimit_due(struct ratelimit *rl, uint64_t t)
 {
-	struct fire f = {.count = 1, .first = e->realtime_usec};
-	bool evicted = false;
+	if (!rl->armed || t < rl->last || t - rl->last > NOTICE_QUIET)
+		return true;
+	rl->suppressed++;
+	return false;
+}
+
+static void ratelimit_sent(struct ratelimit *rl, uint64_t t)
+{
+	rl->armed = true;
+	rl->last = t;
+	rl->suppressed = 0;
+}
+
+/* Threshold and window of rule R for the entry described by H, at time T (the thresholds'
+ * clock). Returns 1 when an alert went out, 0 when none is due, or a negative errno; nothing
+ * is counted or marked unless its alert went out. */
+static int count_and_emit(struct jrules *jr, struct rule *r, const struct jentry *e, struct hit *h,
+                          uint64_t t, journal_alert_fn fn, void *arg)
+{
+	struct fire f = {.count = 1, .first = t};
+	struct counter_undo undo;
 	struct counter *c;
 	int ret = 0;
 
 	if (r->threshold <= 1 && r->window == 0)
 		return emit(jr, r, e, h, &f, fn, arg);
-	c = table_get(jr, r, h->key, h->klen, e->realtime_usec, &evicted);
+	c = table_get(jr, r, h->key, h->klen, t);
 	if (!c)
 		return -ENOMEM;
-	if (evicted &&
-	    (!r->tab.evict_alerted || e->realtime_usec - r->tab.evict_alerted > r->window)) {
+	if (r->tab.evict_pending && (!r->tab.evict_alerted || t < r->tab.evict_alerted ||
+	                             t - r->tab.evict_alerted > r->window)) {
 		struct hit eh = {.severity = h->severity,
 		                 .category = h->category,
 		                 .category2 = h->category2};
-		struct fire ef = {.count = (unsigned)r->tab.n,
-		                  .first = e->realtime_usec,
-		                  .evicted = r->tab.evicted};
+		struct fire ef = {
+		        .count = (unsigned)r->tab.n, .first = t, .evicted = r->tab.evicted};
 
-		r->tab.evict_alerted = e->realtime_usec ? e->realtime_usec : 1;
 		snprintf(eh.message, sizeof(eh.message),
 		         "rule %s counts at most %zu groups at once: the least recently seen were "
 		         "dropped (%llu so far); a spread-out attack may go uncounted",
@@ -946,9 +1135,11 @@ static int count_and_emit(struct jrules *jr, struct rule *r, const struct jentry
 		ret = emit(jr, r, e, &eh, &ef, fn, arg);
 		if (ret < 0)
 			return ret;
+		r->tab.evict_alerted = t ? t : 1;
 	}
+	r->tab.evict_pending = false;
 	f.c = c;
-	if (!counter_step(r, c, e->realtime_usec, h->user, &f.count, &f.first))
+	if (!counter_step(r, c, t, h->user, &f.count, &f.first, &undo))
 		return ret;
 	if (r->kind == RK_SSH) {
 		char users[128] = "";
@@ -970,7 +1161,62 @@ static int count_and_emit(struct jrules *jr, struct rule *r, const struct jentry
 	}
 	int e2 = emit(jr, r, e, h, &f, fn, arg);
 
-	return e2 < 0 ? e2 : 1;
+	if (e2 < 0) {
+		counter_undo(c, &undo); /* counted again, and alerted, when the entry comes back */
+		return e2;
+	}
+	c->fired = true;
+	return 1;
+}
+
+/* A notice about entry E instead of a match of rule R: its sender is forged (R NULL), or R's
+ * regular expression could not be evaluated. Rate-limited; returns 1, 0 or a negative errno. */
+static int notice(struct jrules *jr, struct rule *r, const struct jentry *e, uint64_t t,
+                  const char *forged, journal_alert_fn fn, void *arg)
+{
+	struct rule unverified = {.name = (char *)"unverified-sender"};
+	struct ratelimit *rl = r ? &r->unevaluated : &jr->unverified;
+	struct hit nh = {0}, *h = &nh;
+	struct fire f = {.count = 1, .first = t};
+	int ret;
+
+	if (!ratelimit_due(rl, t))
+		return 0;
+	f.suppressed = rl->suppressed;
+	if (r) {
+		char why[128];
+
+		pcre2_get_error_message(jr->match_error, (PCRE2_UCHAR *)why, sizeof(why));
+		h->severity = r->severity;
+		h->action = "unevaluated";
+		h->category = "intrusion_detection";
+		h->type = "info";
+		snprintf(h->message, sizeof(h->message),
+		         "rule %s could not evaluate an entry (%s) at %s: it was not checked by "
+		         "this rule",
+		         r->name, why, e->cursor ? e->cursor : "an entry without a cursor");
+	} else {
+		size_t n = 0, un = 0;
+		const void *exe = get(e, "_EXE", &n), *uid = get(e, "_UID", &un);
+
+		r = &unverified;
+		h->severity = SEV_LOW;
+		h->category = "intrusion_detection";
+		h->type = "info";
+		snprintf(h->message, sizeof(h->message),
+		         "an entry claims to come from %s but was written by %.*s (uid %.*s): not "
+		         "taken for it",
+		         forged, exe ? (int)(n > 200 ? 200 : n) : 9,
+		         exe ? (const char *)exe : "a program", uid ? (int)(un > 16 ? 16 : un) : 7,
+		         uid ? (const char *)uid : "unknown");
+	}
+	ret = emit(jr, r, e, h, &f, fn, arg);
+	if (ret < 0) {
+		rl->suppressed = f.suppressed;
+		return ret;
+	}
+	ratelimit_sent(rl, t);
+	return 1;
 }
 
 /* Empties H for the next rule: the strings only need their first byte cleared (every field
@@ -978,6 +1224,7 @@ static int count_and_emit(struct jrules *jr, struct rule *r, const struct jentry
 static void hit_reset(struct hit *h, enum severity s)
 {
 	h->alert = false;
+	h->forged = h->action = NULL;
 	h->recheck = 0;
 	h->severity = s;
 	h->category = h->category2 = h->type = h->type2 = h->outcome = NULL;
@@ -1004,21 +1251,60 @@ static bool own_entry(const struct jentry *e)
 	return false;
 }
 
+/* The time thresholds count E at: the realtime of the boot's first entry plus E's monotonic
+ * time, so that setting the clock back or forward within a boot neither resets nor
+ * compresses a window; without a monotonic time, the realtime, never going back within a
+ * boot. Another boot starts afresh (counters then see time go back and restart). */
+static uint64_t entry_time(struct jrules *jr, const struct jentry *e)
+{
+	const char *boot = e->boot_id ? e->boot_id : "";
+	uint64_t t = e->realtime_usec;
+
+	if (!jr->clock_set || strncmp(boot, jr->boot, sizeof(jr->boot) - 1) != 0) {
+		snprintf(jr->boot, sizeof(jr->boot), "%s", boot);
+		jr->clock_set = true;
+		jr->anchored = e->monotonic_usec && e->realtime_usec >= e->monotonic_usec;
+		jr->anchor = jr->anchored ? e->realtime_usec - e->monotonic_usec : 0;
+		jr->last_time = t;
+		return t;
+	}
+	if (jr->anchored && e->monotonic_usec)
+		t = jr->anchor + e->monotonic_usec;
+	if (t < jr->last_time)
+		t = jr->last_time;
+	jr->last_time = t;
+	return t;
+}
+
+/* Whether E is the entry whose alerts did not all go out last time. */
+static bool is_redo(const struct jrules *jr, const struct jentry *e)
+{
+	return jr->redo_cursor && e->cursor && e->realtime_usec == jr->redo_time &&
+	       strcmp(jr->redo_cursor, e->cursor) == 0;
+}
+
 int jrules_apply(struct jrules *jr, const struct jentry *e, journal_alert_fn fn, void *arg,
                  journal_recheck_t *recheck)
 {
 	int alerts = 0;
+	size_t done = is_redo(jr, e) ? jr->redo_rule : 0;
+	bool forged_said = false;
+	uint64_t t;
 
+	free(jr->redo_cursor);
+	jr->redo_cursor = NULL;
 	if (own_entry(e))
 		return 0;
+	t = entry_time(jr, e);
 
 	for (size_t i = 0; i < jr->n; i++) {
 		struct rule *r = &jr->rules[i];
 		struct hit *h = jr->hit;
 		bool m = false;
-		int ret;
+		int ret = 0;
 
 		hit_reset(h, r->severity);
+		jr->match_error = 0;
 		switch (r->kind) {
 		case RK_CUSTOM:
 			m = match_custom(jr, r, e, h);
@@ -1037,21 +1323,75 @@ int jrules_apply(struct jrules *jr, const struct jentry *e, journal_alert_fn fn,
 			m = match_ssh(jr, e, h);
 			break;
 		}
-		if (!m || !h->alert) {
-			*recheck |= m ? h->recheck : 0;
+		*recheck |= m ? h->recheck : 0;
+		if (i < done) { /* delivered before: only the re-check is wanted again */
 			json_decref(h->captures);
 			continue;
 		}
-		*recheck |= h->recheck;
-		if (r->severity_set)
-			h->severity = r->severity;
-		ret = count_and_emit(jr, r, e, h, fn, arg);
+		if (h->forged && !forged_said) { /* one notice per entry, however many rules */
+			forged_said = true;
+			ret = notice(jr, NULL, e, t, h->forged, fn, arg);
+			alerts += ret > 0 ? ret : 0;
+		}
+		if (ret >= 0 && jr->match_error) {
+			ret = notice(jr, r, e, t, NULL, fn, arg);
+			alerts += ret > 0 ? ret : 0;
+		}
+		if (ret >= 0 && m && h->alert) {
+			if (r->severity_set)
+				h->severity = r->severity;
+			ret = count_and_emit(jr, r, e, h, t, fn, arg);
+			alerts += ret > 0 ? ret : 0;
+		}
 		json_decref(h->captures);
-		if (ret < 0)
+		if (ret < 0) {
+			jr->redo_cursor = e->cursor ? strdup(e->cursor) : NULL;
+			jr->redo_time = e->realtime_usec;
+			jr->redo_rule = i;
 			return ret;
-		alerts += ret;
+		}
 	}
 	return alerts;
+}
+
+/* Moves the counting state of rule FROM into TO when both are the same rule. */
+static bool rule_same(const struct rule *a, const struct rule *b)
+{
+	if (strcmp(a->name, b->name) != 0 || a->kind != b->kind || a->threshold != b->threshold ||
+	    a->window != b->window || a->nfields != b->nfields || a->caseless != b->caseless ||
+	    !a->msrc != !b->msrc || (a->msrc && strcmp(a->msrc, b->msrc) != 0) ||
+	    !a->group_by != !b->group_by || (a->group_by && strcmp(a->group_by, b->group_by) != 0))
+		return false;
+	for (size_t i = 0; i < a->nfields; i++)
+		if (strcmp(a->fields[i].name, b->fields[i].name) != 0 ||
+		    strcmp(a->fields[i].value, b->fields[i].value) != 0)
+			return false;
+	return true;
+}
+
+void jrules_carry(struct jrules *to, struct jrules *from)
+{
+	/* the counters are hashed with FROM's seed; TO has counted nothing yet */
+	to->seed = from->seed;
+	to->max_keys = from->max_keys;
+	memcpy(to->boot, from->boot, sizeof(to->boot));
+	to->clock_set = from->clock_set;
+	to->anchored = from->anchored;
+	to->anchor = from->anchor;
+	to->last_time = from->last_time;
+	to->unverified = from->unverified;
+	for (size_t i = 0; i < to->n; i++)
+		for (size_t k = 0; k < from->n; k++) {
+			struct rule *a = &to->rules[i], *b = &from->rules[k];
+
+			if (!b->name || !rule_same(a, b))
+				continue;
+			table_clear(&a->tab);
+			a->tab = b->tab;
+			b->tab = (struct table){0};
+			a->unevaluated = b->unevaluated;
+			break;
+		}
 }
 
 /* --- set-up --- */
@@ -1067,6 +1407,7 @@ static void rule_clear(struct rule *r)
 	pcre2_match_data_free(r->md);
 	pcre2_code_free(r->re);
 	free(r->group_by);
+	free(r->msrc);
 	table_clear(&r->tab);
 }
 
@@ -1083,6 +1424,7 @@ void jrules_free(struct jrules *jr)
 	pcre2_match_context_free(jr->mctx);
 	free(jr->hit);
 	free(jr->host);
+	free(jr->redo_cursor);
 	free(jr);
 }
 
@@ -1150,6 +1492,10 @@ static int rule_init(struct rule *r, const struct policy_journal_rule *p, char *
 		r->fields[i].vlen = strlen(r->fields[i].value);
 	}
 	if (p->message) {
+		r->msrc = strdup(p->message);
+		r->caseless = p->caseless;
+		if (!r->msrc)
+			return -ENOMEM;
 		r->re = compile(p->message, p->caseless ? PCRE2_CASELESS : 0, err, errsize,
 		                p->name);
 		if (!r->re)

@@ -19,8 +19,10 @@ struct jentry {
 	 * *LEN is its length. Valid until the entry has been applied. */
 	const void *(*get)(void *ctx, const char *field, size_t *len);
 	void *ctx;
-	uint64_t realtime_usec; /* __REALTIME_TIMESTAMP */
-	const char *cursor;     /* __CURSOR, or NULL */
+	uint64_t realtime_usec;  /* __REALTIME_TIMESTAMP */
+	uint64_t monotonic_usec; /* __MONOTONIC_TIMESTAMP, 0 when unknown */
+	const char *boot_id; /* _BOOT_ID (32 hex digits) the monotonic time counts in, or NULL */
+	const char *cursor;  /* __CURSOR, or NULL */
 };
 
 struct jrules;
@@ -37,10 +39,19 @@ void jrules_free(struct jrules *r);
 /*
  * Applies every rule to entry E: alerts go to FN (a negative return stops
  * and is returned), the kinds to re-check are OR'd into *RECHECK. Returns
- * the number of alerts raised, or a negative errno.
+ * the number of alerts raised, or a negative errno. After a negative
+ * return, applying the same entry (same cursor and time) again skips the
+ * rules whose alerts already went out and counts the entry only once.
  */
 int jrules_apply(struct jrules *r, const struct jentry *e, journal_alert_fn fn, void *arg,
                  journal_recheck_t *recheck);
+
+/*
+ * Moves what FROM has counted into TO (SIGHUP): the thresholds of the rules
+ * present in both with the same name and parameters, the clock and the rate
+ * limits of notices. FROM is left without them; free it afterwards.
+ */
+void jrules_carry(struct jrules *to, struct jrules *from);
 
 /* Lowers the number of groups each rule counts at once (tests). */
 void jrules_set_max_keys(struct jrules *r, size_t n);

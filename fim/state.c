@@ -149,6 +149,27 @@ int state_set_cursor(struct state *st, const char *cursor)
 	return write1(st, st->meta, CURSOR_KEY, strlen(CURSOR_KEY), cursor, strlen(cursor));
 }
 
+#define RUNNING_KEY "running"
+
+int state_set_running(struct state *st, bool running)
+{
+	return write1(st, st->meta, RUNNING_KEY, strlen(RUNNING_KEY), running ? "1" : NULL,
+	              running ? 1 : 0);
+}
+
+bool state_was_running(struct state *st)
+{
+	MDB_val k = {strlen(RUNNING_KEY), (void *)RUNNING_KEY}, v;
+	MDB_txn *txn;
+	bool found;
+
+	if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))
+		return false;
+	found = mdb_get(txn, st->meta, &k, &v) == 0;
+	mdb_txn_abort(txn);
+	return found;
+}
+
 static int path_key(const char *path, size_t len, uint8_t key[32])
 {
 	if (len == 0 || len > STATE_MAX_PATH)

@@ -2,6 +2,7 @@
 /* The watcher's own small store: journal cursor and paths still to rescan, beside the baselines. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -28,6 +29,12 @@ void state_close(struct state *st);
 int state_cursor(struct state *st, char **ret);
 /* Saves CURSOR. Returns 0 or a negative errno. */
 int state_set_cursor(struct state *st, const char *cursor);
+
+/* Marks the daemon running (RUNNING) or stopped cleanly; state_was_running
+ * says whether the last one did not stop cleanly. Return 0 or a negative
+ * errno; state_was_running false when unknown. */
+int state_set_running(struct state *st, bool running);
+bool state_was_running(struct state *st);
 
 /* Adds or removes PATH[0..len) from the set of paths to rescan (removing
  * an absent one is not an error). Return 0 or a negative errno. */

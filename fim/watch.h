@@ -19,6 +19,8 @@
 #define WATCH_MAX_DELAY_MS 2000   /* a path that never settles is checked after this */
 #define WATCH_BATCH        4096   /* file events handled per loop turn */
 #define WATCH_JOURNAL_MAX  1000   /* journal entries handled per loop turn */
+#define WATCH_SLOW_MS      500    /* a check this long delays the next one of the path */
+#define WATCH_MAX_SLOW     1024   /* paths remembered as slow */
 
 /* Pending path flags. */
 enum {
@@ -51,11 +53,18 @@ struct watcher {
 	int64_t generation;
 	bool prune_files;    /* the running generation covers files too */
 	struct wmap pending; /* path -> a = first event (ms), b = last event (ms) */
+	struct wmap slow;    /* path -> a = not checked again before (ms) */
 	struct wfiles *files;
 	struct fim_journal *journal;
 	uint64_t alerts_sent, rescans;
-	int rescan_interval; /* seconds */
-	int fatal;           /* a sink failed: negative errno */
+	uint64_t lost;            /* alerts some sink did not take since the last gap alert */
+	bool in_gap;              /* sending the gap alert itself */
+	int send_err;             /* the last sink failure of the current alert, or 0 */
+	int64_t journal_retry_at; /* after a sink failure, the journal waits until then */
+	int64_t full_due;         /* the next periodic full check (ms) */
+	int full_interval;        /* seconds between full checks */
+	int rescan_interval;      /* seconds */
+	int fatal;                /* a sink failed: negative errno */
 };
 
 /* Long work starts (BUSY) or ends: the watchdog is pinged meanwhile. */
@@ -94,6 +103,10 @@ void watch_prune(struct watcher *w);
  */
 int watch_scan(struct watcher *w, const char *path, size_t len, bool tree);
 
+/* Opens directory PATH[0..len) below the root without following any
+ * symbolic link on the way. Returns the fd or a negative errno. */
+int watch_open_dir(struct watcher *w, const char *path, size_t len);
+
 /* --- file side (watch_files.c) --- */
 
 /* Starts the backend ("inotify" or "fanotify"; the latter falls back with a
@@ -102,8 +115,11 @@ int wfiles_open(struct watcher *w, const char *backend, struct wfiles **ret);
 void wfiles_close(struct wfiles *f);
 /* The fd to poll. */
 int wfiles_fd(struct wfiles *f);
-/* Arms every root of the policy (and the directory holding each). */
+/* Arms every root of the policy (and every directory above each). */
 int wfiles_arm_roots(struct watcher *w);
+/* When PATH is a start point of the policy: arms the directories above it
+ * again (one of them may have been replaced). */
+void wfiles_arm_above(struct watcher *w, const char *path, size_t len);
 /* Removes every watch (before a policy reload). */
 void wfiles_disarm(struct watcher *w);
 /* Arms directory PATH (one watch); 0, 1 if already armed, or a negative

@@ -189,36 +189,60 @@ static bool under_unwatched(struct wfiles *f, const char *path, size_t len)
 	}
 }
 
+/* Adds the kernel watch of directory PATH: by its host path, or when that
+ * is longer than the kernel takes, through a descriptor opened one
+ * component at a time. Returns the wd or a negative errno. */
+static int add_watch(struct watcher *w, const char *path, size_t len)
+{
+	char host[PATH_MAX], proc[64];
+	int fd, wd, err;
+
+	if (host_path(w, path, len, host, sizeof(host)) == 0) {
+		wd = inotify_add_watch(w->files->fd, host, WATCH_MASK);
+		if (wd >= 0 || errno != ENAMETOOLONG)
+			return wd >= 0 ? wd : -errno;
+	}
+	fd = watch_open_dir(w, path, len);
+	if (fd < 0)
+		return fd;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	wd = inotify_add_watch(w->files->fd, proc, WATCH_MASK & ~IN_DONT_FOLLOW);
+	err = errno;
+	close(fd);
+	return wd >= 0 ? wd : -err;
+}
+
+/*
+ * The watches are the kernel's, added on the library's inotify instance;
+ * the library only reads the events. Its own watch table would keep a
+ * record of every directory ever deleted (it cannot drop one the kernel
+ * already dropped), so the table here is the only one.
+ */
 int wfiles_arm(struct watcher *w, const char *path, size_t len)
 {
 	struct wfiles *f = w->files;
-	char host[PATH_MAX];
 	struct wval *v;
 	bool created;
-	int wd, r;
+	int wd;
 
 	if (wmap_get(&f->by_path, path, len))
 		return 1;
 	if (under_unwatched(f, path, len))
 		return -ENOSPC;
-	r = host_path(w, path, len, host, sizeof(host));
-	if (r < 0)
-		return r;
-	if (!inotifytools_watch_file(host, WATCH_MASK)) {
-		r = -inotifytools_error();
-		if (r == -ENOSPC) {
+	wd = add_watch(w, path, len);
+	if (wd < 0) {
+		/* Out of watches, a path too long even through a descriptor, a
+		 * directory fim may not read: scanned on an interval instead,
+		 * and said. */
+		if (wd == -ENOSPC || wd == -ENAMETOOLONG || wd == -EACCES || wd == -EPERM ||
+		    wd == -ELOOP) {
 			v = wmap_put(&f->unwatched, path, len, &created);
 			if (v && created)
 				f->limit_new = true;
 		}
-		return r ? r : -EIO;
+		return wd;
 	}
-	/* The library keeps its own name table; ask the kernel for the
-	 * descriptor: adding the same mask again returns it unchanged. */
-	wd = inotify_add_watch(f->fd, host, WATCH_MASK | IN_MASK_ADD);
-	if (wd < 0)
-		return -errno;
-	forget_wd(f, wd); /* a descriptor the kernel reused */
+	forget_wd(f, wd); /* the same directory under another name before */
 	v = wmap_put(&f->by_path, path, len, NULL);
 	if (!v)
 		return -ENOMEM;
@@ -254,7 +278,7 @@ static void disarm_below(struct watcher *w, const char *path, size_t len, bool g
 				wds[nwds++] = (int)v->a;
 		for (size_t i = 0; i < nwds; i++) {
 			if (!gone)
-				inotifytools_remove_watch_by_wd(wds[i]);
+				inotify_rm_watch(f->fd, wds[i]);
 			forget_wd(f, wds[i]);
 		}
 	} while (nwds == ARRAY_SIZE(wds));
@@ -281,7 +305,7 @@ static int arm_tree(struct watcher *w, const char *path, size_t len, unsigned de
 		return 0;
 	r = wfiles_arm(w, path, len);
 	if (r < 0)
-		return r == -ENOSPC ? 0 : r == -ENOENT || r == -ENOTDIR ? 0 : r;
+		return r == -ENOMEM ? r : 0; /* the rest is remembered, or gone */
 	if (asprintf(&host, "%.*s%.*s", (int)w->rootlen, w->rootpath, (int)len, path) < 0)
 		return -ENOMEM;
 	d = opendir(host);
@@ -311,25 +335,83 @@ static int arm_tree(struct watcher *w, const char *path, size_t len, unsigned de
 	return r;
 }
 
+void wfiles_arm_above(struct watcher *w, const char *path, size_t len)
+{
+	/* "/", "/a", "/a/b" for "/a/b/c": replacing any of them replaces the root */
+	for (size_t i = 1; i < len; i++) {
+		int r;
+		if (i > 1 && path[i] != '/')
+			continue;
+		r = wfiles_arm(w, path, i);
+		if (r == -ENOENT || r == -ENOTDIR)
+			break;
+	}
+}
+
+/* True when PATH is RULE's start point or a directory above it. */
+static bool at_or_above(const char *root, const char *path, size_t len)
+{
+	size_t rl = strlen(root);
+
+	if (len > rl || memcmp(root, path, len) != 0)
+		return false;
+	return len == rl || root[len] == '/' || len == 1;
+}
+
 int wfiles_arm_roots(struct watcher *w)
 {
 	for (size_t i = 0; i < policy_root_count(w->p); i++) {
 		const char *root = policy_root_at(w->p, i);
 		size_t len = strlen(root);
-		const char *slash = strrchr(root, '/');
 		int r;
 
-		/* The directory holding a root sees it replaced or created. */
-		if (len > 1 && slash) {
-			r = wfiles_arm(w, root, slash == root ? 1 : (size_t)(slash - root));
-			if (r < 0 && r != -ENOENT && r != -ENOTDIR && r != -ENOSPC)
-				return r;
-		}
+		wfiles_arm_above(w, root, len);
 		r = arm_tree(w, root, len, 0);
 		if (r < 0)
 			return r;
 	}
 	return 0;
+}
+
+/*
+ * A directory at or above a start point was created, deleted or moved: the
+ * watches below it follow inodes that are no longer (or not yet) at those
+ * paths. Every start point below it is armed afresh and rescanned. Returns
+ * true when PATH was such a directory.
+ */
+static bool roots_moved(struct watcher *w, const char *path, size_t len, bool gone)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < policy_root_count(w->p); i++) {
+		const char *root = policy_root_at(w->p, i);
+		if (!at_or_above(root, path, len))
+			continue;
+		if (!any)
+			disarm_below(w, path, len, gone);
+		any = true;
+		wfiles_arm_above(w, root, strlen(root));
+		arm_tree(w, root, strlen(root), 0);
+		watch_pending_add(w, root, strlen(root), PEND_TREE | PEND_PERSIST, false);
+	}
+	return any;
+}
+
+/* A value of /proc/sys/fs/inotify (-1 when it cannot be read). */
+static long inotify_sysctl(const char *name)
+{
+	char path[96], buf[32];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/sys/fs/inotify/%s", name);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f))
+		v = strtol(buf, NULL, 10);
+	fclose(f);
+	return v;
 }
 
 void wfiles_report_limit(struct watcher *w)
@@ -350,10 +432,10 @@ void wfiles_report_limit(struct watcher *w)
 		if (named++ < LIMIT_NAMES)
 			json_array_append_new(paths, json_stringn((const char *)k, n));
 	snprintf(msg, sizeof(msg),
-	         "the inotify watch limit is reached (fs.inotify.max_user_watches = %d, %zu "
-	         "watches held): %zu subtrees cannot be watched and are scanned every %d s "
-	         "instead",
-	         inotifytools_get_max_user_watches(), f->by_path.count, f->unwatched.count,
+	         "%zu subtrees cannot be watched (the inotify watch limit is reached: "
+	         "fs.inotify.max_user_watches = %ld, %zu watches held; or their paths are too "
+	         "long, or they are unreadable) and are scanned every %d s instead",
+	         f->unwatched.count, inotify_sysctl("max_user_watches"), f->by_path.count,
 	         w->rescan_interval);
 	watch_meta(w, "watch_limit", "alert", SEV_HIGH, msg, paths);
 }
@@ -364,9 +446,9 @@ static void overflow(struct watcher *w)
 	size_t n = policy_root_count(w->p);
 
 	snprintf(msg, sizeof(msg),
-	         "the kernel's event queue overflowed (fs.inotify.max_queued_events = %d): "
+	         "the kernel's event queue overflowed (fs.inotify.max_queued_events = %ld): "
 	         "changes may have been missed; rescanning %zu watched %s",
-	         inotifytools_get_max_queued_events(), n, n == 1 ? "tree" : "trees");
+	         inotify_sysctl("max_queued_events"), n, n == 1 ? "tree" : "trees");
 	watch_meta(w, "overflow", "alert", SEV_HIGH, msg, NULL);
 	for (size_t i = 0; i < n; i++) {
 		const char *root = policy_root_at(w->p, i);
@@ -394,10 +476,13 @@ static void on_event(struct watcher *w, const struct inotify_event *ev)
 		/* the watched directory itself */
 		if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
 			char *self = strdup(v->str);
+			bool gone = !(ev->mask & IN_MOVE_SELF);
 			if (!self)
 				return;
-			disarm_below(w, self, dlen, !(ev->mask & IN_MOVE_SELF));
-			watch_pending_add(w, self, dlen, PEND_TREE, false);
+			if (!roots_moved(w, self, dlen, gone)) {
+				disarm_below(w, self, dlen, gone);
+				watch_pending_add(w, self, dlen, PEND_TREE, false);
+			}
 			free(self);
 		} else {
 			watch_pending_add(w, v->str, dlen, 0, false);
@@ -409,7 +494,11 @@ static void on_event(struct watcher *w, const struct inotify_event *ev)
 	if (!path)
 		return;
 	snprintf(path, len + 1, "%s%s%.*s", v->str, dlen > 1 ? "/" : "", (int)nlen, ev->name);
-	if (ev->mask & IN_ISDIR) {
+	if ((ev->mask & IN_ISDIR) &&
+	    (ev->mask & (IN_DELETE | IN_MOVED_FROM | IN_CREATE | IN_MOVED_TO)) &&
+	    roots_moved(w, path, len, ev->mask & IN_DELETE)) {
+		/* handled: a start point or a directory above it */
+	} else if (ev->mask & IN_ISDIR) {
 		if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
 			disarm_below(w, path, len, ev->mask & IN_DELETE);
 			watch_pending_add(w, path, len, PEND_TREE, false);
@@ -435,7 +524,10 @@ static void on_event(struct watcher *w, const struct inotify_event *ev)
  */
 static struct inotify_event *next_event(struct wfiles *f)
 {
-	static const struct itimerval tick = {.it_value = {.tv_usec = 2000}};
+	/* repeating: a tick that fires before the library reaches select(2)
+	 * (the process was slow, or stopped) must not leave it blocked */
+	static const struct itimerval tick = {.it_interval = {.tv_usec = 2000},
+	                                      .it_value = {.tv_usec = 2000}};
 	static const struct itimerval off;
 	struct inotify_event *ev;
 	int avail = 0;

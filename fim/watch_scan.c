@@ -123,8 +123,13 @@ static int wr_drift(struct report *r, const struct drift *d)
 	if (ret == 0)
 		ret = drift_digest(d, digest);
 	if (ret == 0 && !seen_state(w, &key, digest)) {
+		w->send_err = 0;
 		ret = w->json.ops->drift(&w->json, d);
-		w->alerts_sent++;
+		fflush(w->alerts);
+		if (w->send_err) /* not delivered: not alerted, so it is again */
+			wmap_del(&w->drifted, key.p, key.n);
+		else
+			w->alerts_sent++;
 	}
 	buf_free(&key);
 	return ret;
@@ -206,7 +211,7 @@ static bool selects(const struct policy *p, const char *path, size_t len)
 
 /* Opens directory PATH[0..len) below the root without following any
  * symbolic link on the way. Returns the fd or a negative errno. */
-static int open_dir(struct watcher *w, const char *path, size_t len)
+int watch_open_dir(struct watcher *w, const char *path, size_t len)
 {
 	int fd = fcntl(w->rootfd, F_DUPFD_CLOEXEC, 3);
 	size_t i = 0;
@@ -379,8 +384,10 @@ static int scan_dir(struct scan *sc, int fd, const struct file_rec *base, unsign
 		                             -ELOOP);
 	if (walk_is_pseudo_fs(fd))
 		return 0;
+	/* a directory that cannot be watched is remembered and alerted by the
+	 * file side; only running out of memory stops the scan */
 	r = wfiles_arm(sc->w, (const char *)sc->path.p, sc->path.n);
-	if (r < 0 && r != -ENOSPC && r != -ENOENT && r != -ENOTDIR)
+	if (r == -ENOMEM)
 		return r;
 	r = 0;
 	dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -504,7 +511,7 @@ int watch_scan(struct watcher *w, const char *path, size_t len, bool tree)
 		}
 		memcpy(name, slash + 1, (size_t)(path + len - slash - 1));
 		name[path + len - slash - 1] = '\0';
-		dirfd = open_dir(w, path, (size_t)(slash - path));
+		dirfd = watch_open_dir(w, path, (size_t)(slash - path));
 	}
 	if (dirfd < 0) {
 		/* The parent is gone or no longer a directory: so is PATH. */

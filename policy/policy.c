@@ -82,6 +82,7 @@ static const struct setting_def setting_defs[] = {
         {"alerts.facility", check_facility},
         {"watch.backend", check_backend},
         {"watch.rescan_interval", check_seconds},
+        {"watch.full_rescan_interval", check_seconds},
         {"watch.journal", check_yesno},
 };
 
@@ -1251,6 +1252,10 @@ static int parse_journal(struct line *l, bool disable)
 		return line_fail(l, name.pos, -EINVAL,
 		                 "invalid journal rule name '%s' (letters, digits, '_', '.', '-')",
 		                 QTOK(&name));
+	/* the name of the watcher's notices about forged senders */
+	if (tok_is(&name, "unverified-sender"))
+		return line_fail(l, name.pos, -EINVAL, "journal rule name '%s' is reserved",
+		                 QTOK(&name));
 	old = jrule_find(p, &name);
 	if (disable) {
 		if (!old)
@@ -1660,15 +1665,16 @@ static int parse_line(struct line *l)
 	c = l->s[l->pos];
 	if (c == '!' && l->pos + 1 < l->len && !blank(l->s[l->pos + 1])) {
 		struct line peek = *l;
+		bool word;
 		int kind;
 
 		peek.pos++;
-		next_word(&peek, &t);
-		if (tok_is(&t, "journal")) {
+		word = next_word(&peek, &t); /* false for "!#...": t is not set then */
+		if (word && tok_is(&t, "journal")) {
 			*l = peek;
 			return parse_journal(l, true);
 		}
-		kind = kind_lookup(t.s, t.len);
+		kind = word ? kind_lookup(t.s, t.len) : -ENOENT;
 		if (kind > KIND_FILE) {
 			*l = peek;
 			return parse_obj_rule(l, kind, true);

@@ -48,8 +48,8 @@ SANDBOX=$BATS_TEST_DIRNAME/install/sandbox
 	local u man5 man8 want
 	u=$(unitdir)
 	u=${u#/}
-	man5=$(cd "$TOP/man" && ls *.5)
-	man8=$(cd "$TOP/man" && ls *.8)
+	man5=$(cd "$TOP/man" && ls -- *.5)
+	man8=$(cd "$TOP/man" && ls -- *.8)
 	want=$(
 		{
 			echo "drwxr-xr-x etc"
@@ -58,6 +58,8 @@ SANDBOX=$BATS_TEST_DIRNAME/install/sandbox
 			echo "drwxr-xr-x etc/fim"
 			echo "-rw-r--r-- etc/fim/fim.policy"
 			echo "drwxr-xr-x etc/fim/policy.d"
+			echo "drwxr-xr-x etc/logrotate.d"
+			echo "-rw-r--r-- etc/logrotate.d/fim"
 			p=
 			for c in ${u//\// }; do
 				p=${p:+$p/}$c
@@ -69,10 +71,10 @@ SANDBOX=$BATS_TEST_DIRNAME/install/sandbox
 			echo "-rwxr-xr-x usr/sbin/fim"
 			echo "drwxr-xr-x usr/share"
 			echo "drwxr-xr-x usr/share/doc"
-			echo "drwxr-xr-x usr/share/doc/fim"
-			echo "drwxr-xr-x usr/share/doc/fim/examples"
+			echo "drwxr-xr-x usr/share/doc/fim-monitor"
+			echo "drwxr-xr-x usr/share/doc/fim-monitor/examples"
 			for f in "$TOP"/packaging/examples/*; do
-				echo "-rw-r--r-- usr/share/doc/fim/examples/$(basename "$f")"
+				echo "-rw-r--r-- usr/share/doc/fim-monitor/examples/$(basename "$f")"
 			done
 			echo "drwxr-xr-x usr/share/man"
 			echo "drwxr-xr-x usr/share/man/man5"
@@ -90,6 +92,10 @@ SANDBOX=$BATS_TEST_DIRNAME/install/sandbox
 	cmp "$TOP/policy/fim.policy" "$T/dest/etc/fim/fim.policy"
 	for f in $UNITS; do cmp "$TOP/packaging/$f" "$T/dest/$u/$f"; done
 	cmp "$TOP/packaging/fim.cron" "$T/dest/etc/cron.d/fim"
+	cmp "$TOP/packaging/fim.logrotate" "$T/dest/etc/logrotate.d/fim"
+	# Where the files installed say the examples are.
+	assert_contains "$(cat "$TOP/policy/fim.policy")" "/usr/share/doc/fim-monitor/examples/"
+	assert_contains "$(cat "$TOP/packaging/fim.cron")" "/usr/share/doc/fim-monitor/examples/"
 	# No secret is ever made into a staging tree.
 	[ ! -e "$T/dest/etc/fim/alerts.key" ]
 	fimraw --version
@@ -128,6 +134,19 @@ SANDBOX=$BATS_TEST_DIRNAME/install/sandbox
 	assert_contains "$out" "keeping $T/dest/etc/fim/fim.policy"
 	cmp "$T/edited" "$T/dest/etc/fim/fim.policy"
 	cmp "$TOP/policy/fim.policy" "$T/dest/etc/fim/fim.policy.dist"
+}
+
+@test "make install on the host itself makes the trail key once, readable by root only" {
+	local vars=(PREFIX="$T/usr" SYSCONFDIR="$T/etc" LOCALSTATEDIR="$T/var" UNITDIR="$T/units")
+	make_install "" "${vars[@]}"
+	assert_rc 0
+	assert_contains "$out" "made $T/etc/fim/alerts.key"
+	assert_eq "-rw------- 32" "$(stat -c '%A %s' "$T/etc/fim/alerts.key")" "alerts.key"
+	cp "$T/etc/fim/alerts.key" "$T/key.before"
+	make_install "" "${vars[@]}"
+	assert_rc 0
+	assert_not_contains "$out" "made "
+	cmp "$T/key.before" "$T/etc/fim/alerts.key"
 }
 
 @test "make uninstall removes what install put in place, but not the policy or the state" {
@@ -187,15 +206,69 @@ units_for_verify() {
 		"Restart=on-failure" "RestartPreventExitStatus=16 17 18 19" \
 		"CapabilityBoundingSet=CAP_DAC_READ_SEARCH" "NoNewPrivileges=yes" \
 		"ProtectSystem=strict" "ReadWritePaths=/var/lib/fim /var/log/fim" \
-		"ProtectHome=read-only" "PrivateTmp=yes" "SystemCallFilter=@system-service mincore" \
+		"ProtectHome=read-only" "DevicePolicy=closed" "SystemCallFilter=@system-service mincore" \
+		"StartLimitIntervalSec=1h" "StartLimitBurst=10" \
 		"WantedBy=multi-user.target"; do
 		assert_contains "$s" "$line" "fim.service"
 	done
 	assert_contains "$s" "WatchdogSec=" "fim.service"
 	# It would hide /usr/lib/modules, which the default policy watches.
 	assert_not_contains "$s" "ProtectKernelModules" "fim.service"
-	# The default policy never watches what PrivateTmp hides.
-	assert_eq "" "$(grep -E '^[!=]?"?/(tmp|var/tmp)([/ ]|$)' "$DEFAULT_POLICY")" "rules for /tmp"
+}
+
+# unit_settings UNIT KEY: the values KEY= has in UNIT, one a line.
+unit_settings() {
+	sed -n "s/^$2=//p" "$TOP/packaging/$1"
+}
+
+@test "the units show fim the host's /tmp, /var/tmp, /dev/shm and /dev, and need the trail key to start" {
+	local u key
+	for u in fim.service fim-check.service; do
+		# Private copies would make a rule for those staging spots watch
+		# nothing; /dev/kmsg would be a stand-in (ProtectKernelLogs).
+		assert_eq "" "$(grep -E '^(PrivateTmp|PrivateDevices|ProtectKernelLogs|TemporaryFileSystem|InaccessiblePaths|PrivateMounts)=' \
+			"$TOP/packaging/$u")" "$u: settings that hide parts of the host"
+		assert_eq "/var/lib/fim /var/log/fim" "$(unit_settings "$u" ReadWritePaths)" "$u: ReadWritePaths"
+		# The key the command line names must exist for the unit to start,
+		# instead of a start that fails with exit 20 every 10 seconds.
+		key=$(unit_settings "$u" ExecStart | sed -n 's/.*--alerts-key \([^ ]*\).*/\1/p')
+		assert_eq /etc/fim/alerts.key "$key" "$u: --alerts-key"
+		assert_eq "$key" "$(unit_settings "$u" AssertPathExists)" "$u: AssertPathExists"
+	done
+	# What fim says, and does, without the key.
+	mkdir -p "$ROOT/etc"
+	policy <<<"/etc CONTENT"
+	baseline
+	fimrun --alerts "$T/alerts.jsonl" --alerts-key "$T/missing.key" --journal-dir "$T" watch
+	assert_rc 20
+	assert_eq "fim: $T/missing.key: cannot read the alert trail key: No such file or directory" "$err" "message"
+	[ ! -e "$T/alerts.jsonl" ]
+	# A policy may watch the staging spots: in the test sandbox (the units'
+	# confinement, see install/sandbox), fim sees the host's /tmp and
+	# /dev/shm, and its check writes nothing there.
+	STAGE_TMP=$(mktemp -d /tmp/fim-stage.XXXXXX)
+	STAGE_SHM=$(mktemp -d /dev/shm/fim-stage.XXXXXX)
+	mkdir -p "$T/db0"
+	printf '%s PERMS\n%s PERMS\n' "$STAGE_TMP" "$STAGE_SHM" >"$T/stage.policy"
+	rc=0
+	timeout 60 "$SANDBOX" "$TOP/packaging/fim-check.service" "$T/db0" \
+		"$FIM" -c "$T/stage.policy" -d "$T/db0" -q baseline >"$T/out" 2>"$T/err" || rc=$?
+	assert_rc 0
+	touch "$STAGE_TMP/payload" "$STAGE_SHM/payload"
+	rc=0
+	timeout 60 "$SANDBOX" "$TOP/packaging/fim-check.service" "$T/db0" \
+		"$FIM" -c "$T/stage.policy" -d "$T/db0" --format json check >"$T/out" 2>"$T/err" || rc=$?
+	EVENTS=$("$PY" "$JSONL" events "$T/out")
+	assert_events <<-EOF
+		added $STAGE_SHM/payload
+		added $STAGE_TMP/payload
+		summary scanned=4 added=2 removed=0 changed=0 errors=0
+	EOF
+	assert_rc 1
+}
+
+teardown() {
+	rm -rf "${STAGE_TMP:-}" "${STAGE_SHM:-}"
 }
 
 @test "fim-check: a oneshot at idle priority, drift is not a failure, the timer is daily and persistent" {
@@ -246,35 +319,112 @@ units_for_verify() {
 	assert_contains "$cron" "[ -d /run/systemd/system ] ||"
 }
 
+@test "the cron job sends each JSON line to syslog as one message, a line of 6 KiB included" {
+	command -v logger >/dev/null || skip "logger is not installed"
+	# A file whose path alone is over 3000 bytes: its alert line is twice that.
+	local deep=$ROOT/etc i name
+	name=$(printf 'd%.0s' $(seq 250))
+	for i in $(seq 12); do deep=$deep/$name; done
+	mkdir -p "$deep"
+	policy <<<"/etc CONTENT severity=high"
+	baseline
+	echo x >"$deep/new"
+	head -c 32 /dev/urandom >"$T/alerts.key"
+	# The job as cron runs it, with this tree, and logger writing to a socket
+	# of the test's instead of /dev/log.
+	local job
+	job=$(sed -n 's/^#[0-9]* [0-9]* \* \* \* root //p' "$TOP/packaging/fim.cron")
+	job=${job#*|| }
+	job=${job//\/usr\/sbin\/fim/$FIM -r $ROOT -d $DB -c $POL}
+	job=${job//\/var\/log\/fim\/alerts.jsonl/$T/alerts.jsonl}
+	job=${job//\/etc\/fim\/alerts.key/$T/alerts.key}
+	mkdir -p "$T/bin"
+	printf '#!/bin/sh\nexec %s -u %s "$@"\n' "$(command -v logger)" "$T/log.sock" >"$T/bin/logger"
+	chmod +x "$T/bin/logger"
+	"$PY" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+open(sys.argv[1] + ".ready", "w").close()
+end = time.monotonic() + 60
+with open(sys.argv[2], "wb") as out:
+    while time.monotonic() < end:
+        s.settimeout(max(0.1, end - time.monotonic()))
+        try:
+            m = s.recv(1 << 20)
+        except socket.timeout:
+            break
+        if m.endswith(b"fim-test-end"):
+            break
+        out.write(m + b"\n")
+' "$T/log.sock" "$T/syslog" &
+	local receiver=$!
+	for i in $(seq 100); do [ -e "$T/log.sock.ready" ] && break; sleep 0.1; done
+	rc=0
+	PATH=$T/bin:$PATH timeout 60 sh -c "$job" >"$T/out" 2>"$T/err" || rc=$?
+	logger -u "$T/log.sock" fim-test-end
+	timeout 30 tail --pid="$receiver" -f /dev/null || kill "$receiver"
+	wait "$receiver" || true
+	assert_rc 0
+	assert_eq "" "$(cat "$T/out" "$T/err")" "output of the job"
+	# authpriv.notice, tag fim-check, then the line whole.
+	assert_eq 3 "$(wc -l <"$T/syslog")" "messages"
+	assert_eq 3 "$(grep -c '^<85>[A-Z][a-z][a-z] [ 0-9][0-9] [0-9:]* fim-check: {' "$T/syslog")" "messages"
+	sed 's/^<85>[^{]* fim-check: //' "$T/syslog" >"$T/lines"
+	EVENTS=$("$PY" "$JSONL" events "$T/lines")
+	assert_events <<-EOF
+		added ${deep#"$ROOT"}/new
+		changed ${deep#"$ROOT"} mtime,ctime
+		summary scanned=14 added=1 removed=0 changed=1 errors=0
+	EOF
+	[ "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$T/lines")" -gt 6000 ]
+	# The same events as the trail's (which has its chain, and time stamps of
+	# its own).
+	fimraw log verify --alerts-key "$T/alerts.key" "$T/alerts.jsonl"
+	assert_rc 0
+	assert_eq "$(sed 's/"@timestamp":"[^"]*",//' "$T/lines")" \
+		"$(sed 's/^{"fim_chain":{[^}]*},/{/; s/"@timestamp":"[^"]*",//' "$T/alerts.jsonl")" "syslog and trail"
+}
+
 @test "fim.service's command line, in its sandbox: READY, watchdog pings, reload on SIGHUP, clean exit" {
-	mkdir -p "$ROOT/etc" "$T/journal"
+	mkdir -p "$ROOT/etc" "$T/journal" "$T/log"
 	echo a >"$ROOT/etc/a"
 	policy <<<"/etc CONTENT severity=high"
 	baseline
 	head -c 32 /dev/urandom >"$T/alerts.key"
 	local args
 	args=$(grep '^ExecStart=' "$TOP/packaging/fim.service" | fim_args /usr/sbin/fim)
-	args=${args//\/var\/log\/fim\/alerts.jsonl/$T/alerts.jsonl}
+	args=${args//\/var\/log\/fim\/alerts.jsonl/$T/log/alerts.jsonl}
 	args=${args//\/etc\/fim\/alerts.key/$T/alerts.key}
-	# The journal is read from an empty directory, not from this host's.
+	# The journal is read from an empty directory, not from this host's;
+	# the state and the trail's directory are writable, as in the unit.
 	rc=0
 	# shellcheck disable=SC2086 # the unit's words
-	timeout 300 "$PY" "$BATS_TEST_DIRNAME/install/notify.py" "$T/alerts.jsonl" \
-		"$SANDBOX" "$TOP/packaging/fim.service" "$DB" \
+	timeout 300 "$PY" "$BATS_TEST_DIRNAME/install/notify.py" "$T/log/alerts.jsonl" \
+		"$SANDBOX" "$TOP/packaging/fim.service" "$DB:$T/log" \
 		"$FIM" -r "$ROOT" -d "$DB" -c "$POL" --journal-dir "$T/journal" $args \
 		>"$T/out" 2>"$T/err" || rc=$?
 	out=$(cat "$T/out")
 	err=$(cat "$T/err")
 	assert_eq "$(printf '%s\n' ready watchdog reloaded stopping 'exit 0')" "$out" "service life"
 	assert_rc 0
-	fimraw log verify --alerts-key "$T/alerts.key" "$T/alerts.jsonl"
+	fimraw log verify --alerts-key "$T/alerts.key" "$T/log/alerts.jsonl"
 	assert_rc 0
+}
+
+# The default policy in $T/default.policy, without the host's
+# /etc/fim/policy.d, which is not part of it.
+default_policy() {
+	mkdir -p "$T/policy.d"
+	sed "s|^include /etc/fim/policy.d/|include $T/policy.d/|" "$DEFAULT_POLICY" >"$T/default.policy"
+	assert_eq 1 "$(grep -c "^include $T/policy.d/\*.policy\$" "$T/default.policy")" "include line"
 }
 
 # fim policy test of one path or object, as "rule severity attributes" or
 # "excluded by rule".
 decides() {
-	fimraw -c "$DEFAULT_POLICY" --format json policy test "$@"
+	default_policy
+	fimraw -c "$T/default.policy" --format json policy test "$@"
 	assert_rc 0
 	"$PY" -c '
 import json, sys
@@ -302,7 +452,16 @@ for line in open(sys.argv[1]):
 		/root/.ssh/authorized_keys /root/.ssh/known_hosts /root/.bashrc \
 		/home/alice/.ssh/authorized_keys /home/alice/.ssh/authorized_keys2 /home/alice/.bashrc \
 		/var/log/syslog /var/log/syslog.1 /var/log/auth.log.2.gz /var/log/apt/history.log \
-		/var/log/journal/0123/system.journal /tmp/x \
+		/var/log/journal/0123/system.journal /var/log/fim /var/log/fim/alerts.jsonl \
+		/var/log/fim/alerts.jsonl.1 /var/log/fim/alerts.jsonl.2.gz /tmp/x \
+		/var/lib/dpkg/info/openssh-server.postinst /var/lib/dpkg/info/openssh-server.prerm \
+		/var/lib/dpkg/info/openssh-server.preinst /var/lib/dpkg/info/openssh-server.postrm \
+		/var/lib/dpkg/info/openssh-server.config /var/lib/dpkg/info/openssh-server.md5sums \
+		/var/lib/dpkg/status /var/lib/systemd/linger/alice /var/spool/cron/atjobs/a00001019a2b3c \
+		/var/spool/cron/atjobs/.SEQ /root/.config/systemd/user/default.target.wants/x.service \
+		/root/.config/autostart/x.desktop /home/alice/.config/systemd/user/x.service \
+		/home/alice/.config/autostart/x.desktop /home/alice/.profile /home/alice/.bash_logout \
+		/home/alice/.zshrc /home/alice/.cache/x /home/alice/.config/x \
 		user:root group:sudo sudoers:%sudo cron:/etc/crontab \
 		service:ssh.service service:apt-daily.service service:fim-check.service service:fim.service
 	assert_eq 0 "$status" "policy test status"
@@ -337,13 +496,36 @@ for line in open(sys.argv[1]):
 			/root/.bashrc /root/.bashrc high - $C
 			/home/alice/.ssh/authorized_keys /home/*/.ssh/authorized_keys* critical - $C
 			/home/alice/.ssh/authorized_keys2 /home/*/.ssh/authorized_keys* critical - $C
-			/home/alice/.bashrc not selected
+			/home/alice/.bashrc /home/*/.bashrc medium - $C
 			/var/log/syslog /var/log low - $P
 			/var/log/syslog.1 excluded by /var/log/**/*.[0-9]
 			/var/log/auth.log.2.gz excluded by /var/log/**/*.gz
 			/var/log/apt/history.log /var/log low - $P
 			/var/log/journal/0123/system.journal excluded by /var/log/journal/*/*.journal
+			/var/log/fim /var/log low - $P
+			/var/log/fim/alerts.jsonl excluded by /var/log/fim/alerts.jsonl
+			/var/log/fim/alerts.jsonl.1 excluded by /var/log/**/*.[0-9]
+			/var/log/fim/alerts.jsonl.2.gz excluded by /var/log/**/*.gz
 			/tmp/x not selected
+			/var/lib/dpkg/info/openssh-server.postinst /var/lib/dpkg/info/*.postinst high - $C
+			/var/lib/dpkg/info/openssh-server.prerm /var/lib/dpkg/info/*.prerm high - $C
+			/var/lib/dpkg/info/openssh-server.preinst /var/lib/dpkg/info/*.preinst high - $C
+			/var/lib/dpkg/info/openssh-server.postrm /var/lib/dpkg/info/*.postrm high - $C
+			/var/lib/dpkg/info/openssh-server.config /var/lib/dpkg/info/*.config high - $C
+			/var/lib/dpkg/info/openssh-server.md5sums /var/lib/dpkg/info medium - $C
+			/var/lib/dpkg/status not selected
+			/var/lib/systemd/linger/alice /var/lib/systemd/linger high - $C
+			/var/spool/cron/atjobs/a00001019a2b3c /var/spool/cron/atjobs high - $C
+			/var/spool/cron/atjobs/.SEQ /var/spool/cron/atjobs/.SEQ low - $P
+			/root/.config/systemd/user/default.target.wants/x.service /root/.config/systemd/user high - $C
+			/root/.config/autostart/x.desktop /root/.config/autostart high - $C
+			/home/alice/.config/systemd/user/x.service /home/*/.config/systemd/user medium - $C
+			/home/alice/.config/autostart/x.desktop /home/*/.config/autostart medium - $C
+			/home/alice/.profile /home/*/.profile medium - $C
+			/home/alice/.bash_logout /home/*/.bash_logout medium - $C
+			/home/alice/.zshrc /home/*/.zshrc medium - $C
+			/home/alice/.cache/x not selected
+			/home/alice/.config/x not selected
 			root * critical - uid gid gecos home shell password groups authorized_keys
 			sudo * high - gid members administrators
 			%sudo * critical - rules members files
@@ -354,6 +536,77 @@ for line in open(sys.argv[1]):
 			fim.service fim.service high - unit_file hash enabled dropins exec_start schedule aliases wanted_by
 		EOF
 	)" "$output" "decisions of the default policy"
+}
+
+# Checks ROOT with the default policy, appending to ROOT's alert trail as
+# the units do; leaves EVENTS.
+check_default() {
+	fimraw -r "$ROOT" -d "$DB" -c "$T/default.policy" --format json \
+		--alerts "$ROOT/var/log/fim/alerts.jsonl" --alerts-key "$T/alerts.key" check
+	EVENTS=$("$PY" "$JSONL" events "$T/out")
+}
+
+@test "logrotate and the default policy: logs and the trail rotate without a report, each trail file verifies" {
+	command -v logrotate >/dev/null || skip "logrotate is not installed"
+	default_policy
+	mkdir -p "$ROOT/etc" "$ROOT/var/log/apt" "$ROOT/var/log/fim"
+	echo "root:x:0:0:root:/root:/bin/sh" >"$ROOT/etc/passwd"
+	echo "root:x:0:" >"$ROOT/etc/group"
+	chmod 0750 "$ROOT/var/log/fim"
+	seq 100 >"$ROOT/var/log/syslog"
+	chmod 0640 "$ROOT/var/log/syslog"
+	seq 10 >"$ROOT/var/log/apt/history.log"
+	head -c 32 /dev/urandom >"$T/alerts.key"
+	# The baseline predates the trail, as on a host where the first check
+	# comes after it.
+	fimraw -r "$ROOT" -d "$DB" -c "$T/default.policy" baseline
+	assert_rc 0
+	check_default
+	assert_rc 0
+	assert_events <<<"summary scanned=10 added=0 removed=0 changed=0 errors=0"
+	check_default
+	assert_rc 0
+	# The system's logs rotate as Debian's logrotate.conf rotates them (a new
+	# file with the old one's mode and owner), fim's trail as its own file
+	# says.
+	{
+		printf '%s {\n\tweekly\n\trotate 4\n\tcreate\n\tcompress\n\tdelaycompress\n}\n' \
+			"$ROOT/var/log/syslog" "$ROOT/var/log/apt/history.log"
+		sed "s|^/var/log/fim/alerts.jsonl |$ROOT/var/log/fim/alerts.jsonl |" "$TOP/packaging/fim.logrotate"
+	} >"$T/logrotate.conf"
+	assert_eq 1 "$(grep -c "^$ROOT/var/log/fim/alerts.jsonl {" "$T/logrotate.conf")" "trail stanza"
+	local round
+	for round in 1 2; do
+		echo "line $round" >>"$ROOT/var/log/syslog"
+		rc=0
+		timeout 60 logrotate -f -s "$T/logrotate.state" "$T/logrotate.conf" >"$T/out" 2>&1 || rc=$?
+		assert_rc 0
+		# fim makes the next trail itself, at its next alert.
+		[ ! -e "$ROOT/var/log/fim/alerts.jsonl" ]
+		fimraw log verify --alerts-key "$T/alerts.key" "$ROOT/var/log/fim/alerts.jsonl.1"
+		assert_rc 0
+		[ "$(stat -c %s "$ROOT/var/log/syslog")" -eq 0 ]
+		check_default
+		assert_rc 0
+		assert_events <<<"summary scanned=10 added=0 removed=0 changed=0 errors=0"
+		# A new file, a new chain, from 1.
+		assert_eq 1 "$(wc -l <"$ROOT/var/log/fim/alerts.jsonl")" "trail lines"
+		assert_contains "$(cat "$ROOT/var/log/fim/alerts.jsonl")" '{"fim_chain":{"seq":1,'
+		fimraw log verify --alerts-key "$T/alerts.key" "$ROOT/var/log/fim/alerts.jsonl"
+		assert_rc 0
+	done
+	assert_eq "$(printf '%s\n' alerts.jsonl alerts.jsonl.1 alerts.jsonl.2.gz)" \
+		"$(ls "$ROOT/var/log/fim")" "trail files"
+	gzip -dc "$ROOT/var/log/fim/alerts.jsonl.2.gz" >"$T/trail.2"
+	assert_eq 2 "$(wc -l <"$T/trail.2")" "lines of the first trail"
+	fimraw log verify --alerts-key "$T/alerts.key" "$T/trail.2"
+	assert_rc 0
+	# The trail's directory still counts.
+	chmod 0755 "$ROOT/var/log/fim"
+	check_default
+	assert_rc 4
+	assert_events <<<"changed /var/log/fim mode
+summary scanned=10 added=0 removed=0 changed=1 errors=0"
 }
 
 @test "the example of local rules parses, its commented-out lines included, and its rules win" {
@@ -456,6 +709,7 @@ maintscript() {
 	grep -qx -- "-rw-r--r-- etc/fim/fim.policy" "$T/contents"
 	grep -qx -- "drwxr-xr-x etc/fim/policy.d" "$T/contents"
 	grep -qx -- "-rw-r--r-- etc/cron.d/fim" "$T/contents"
+	grep -qx -- "-rw-r--r-- etc/logrotate.d/fim" "$T/contents"
 	for f in "$TOP"/packaging/examples/*; do
 		grep -qx -- "-rw-r--r-- usr/share/doc/fim-monitor/examples/$(basename "$f")" "$T/contents"
 	done
@@ -466,7 +720,7 @@ maintscript() {
 
 	mkdir -p "$T/ctl"
 	dpkg-deb -e "$deb" "$T/ctl"
-	assert_eq "$(printf '%s\n' /etc/cron.d/fim /etc/fim/fim.policy)" \
+	assert_eq "$(printf '%s\n' /etc/cron.d/fim /etc/fim/fim.policy /etc/logrotate.d/fim)" \
 		"$(LC_ALL=C sort "$T/ctl/conffiles")" "conffiles"
 	assert_eq "$version" "$(dpkg-deb -f "$deb" Version)" "package version"
 
@@ -508,9 +762,23 @@ maintscript() {
 	assert_rc 0
 	assert_eq "deb-systemd-invoke stop fim.service fim-check.timer fim-check.service" \
 		"$(grep -E ' (stop|disable) ' "$T/calls")" "units stopped on removal"
-	maintscript postrm purge || rc=$?
+	# A purge removes the baseline, and keeps the alert trail (evidence) and
+	# the key that verifies it, saying so.
+	echo '{"fim_chain":{}}' >"$ROOTDIR/var/log/fim/alerts.jsonl"
+	mkdir -p "$ROOTDIR/var/lib/fim/baseline.x"
+	rc=0
+	maintscript postrm purge >"$T/out" 2>"$T/err" || rc=$?
 	assert_rc 0
 	[ ! -e "$ROOTDIR/var/lib/fim" ]
-	[ ! -e "$ROOTDIR/var/log/fim" ]
+	[ -f "$ROOTDIR/var/log/fim/alerts.jsonl" ]
+	cmp "$T/key.before" "$ROOTDIR/etc/fim/alerts.key"
+	assert_eq "alerts.key" "$(ls -A "$ROOTDIR/etc/fim")" "left in /etc/fim"
+	assert_contains "$(cat "$T/err")" "kept the alert trail /var/log/fim and its key /etc/fim/alerts.key"
+	# Without them, nothing is left and nothing is said.
+	rm -r "$ROOTDIR/var/log/fim" "$ROOTDIR/etc/fim/alerts.key"
+	rc=0
+	maintscript postrm purge >"$T/out" 2>"$T/err" || rc=$?
+	assert_rc 0
 	[ ! -e "$ROOTDIR/etc/fim" ]
+	assert_eq "" "$(cat "$T/out" "$T/err")" "output of a purge"
 }

@@ -43,14 +43,15 @@ jpolicy() {
 }
 
 # entry FIELD=VALUE...: one more export-format entry for the next jwrite, 100 ms
-# (journal time) after the previous one.
+# (journal time) after the previous one. Entries carry what journald adds itself
+# (_UID, _EXE, _COMM, _PID, no client can set them): the tests pass them as fields.
 entry() {
 	# times start at the first entry, after the baseline: the first start reads the
 	# journal from the baseline's time on
 	[ -n "$BASE" ] || BASE=$(($(date +%s%N) / 1000))
 	SEQ=$((SEQ + 1))
 	{
-		printf '__REALTIME_TIMESTAMP=%s\n__MONOTONIC_TIMESTAMP=%s\n' $((BASE + SEQ * 100000)) $((SEQ * 1000))
+		printf '__REALTIME_TIMESTAMP=%s\n__MONOTONIC_TIMESTAMP=%s\n' $((BASE + SEQ * 100000)) $((SEQ * 100000))
 		printf '_BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=h1\n'
 		printf '%s\n' "$@"
 		printf '\n'
@@ -58,7 +59,7 @@ entry() {
 }
 
 ssh_fail() { # USER ADDR [UID]
-	entry SYSLOG_IDENTIFIER=sshd _COMM=sshd "_UID=${3:-0}" _PID=$((4000 + SEQ)) \
+	entry SYSLOG_IDENTIFIER=sshd _COMM=sshd _EXE=/usr/sbin/sshd "_UID=${3:-0}" _PID=$((4000 + SEQ)) \
 		"MESSAGE=Failed password for $1 from $2 port 22 ssh2"
 }
 
@@ -193,6 +194,8 @@ wait_marker() {
 	jwrite 1
 	wait_marker 1
 	assert_eq "" "$(jalerts ssh-bruteforce)"
+	# ... said once, low, naming neither the address nor the user
+	assert_eq "unverified-sender low - -" "$(jalerts unverified-sender) $(jalerts unverified-sender fim.severity) $(jalerts unverified-sender source) $(jalerts unverified-sender user)"
 	watch_stop
 }
 
@@ -204,7 +207,7 @@ wait_marker() {
 	baseline
 	watch_start
 	for i in 1 2 3; do ssh_fail root 192.0.2.7; done
-	entry SYSLOG_IDENTIFIER=sudo _UID=0 "MESSAGE=alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/usr/bin/id"
+	entry SYSLOG_IDENTIFIER=sudo _UID=0 _COMM=sudo _EXE=/usr/bin/sudo "MESSAGE=alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/usr/bin/id"
 	jwrite 1
 	wait_marker 1
 	assert_eq "ssh-bruteforce critical 192.0.2.7" \
@@ -220,7 +223,7 @@ wait_marker() {
 	EOF
 	baseline
 	watch_start
-	entry SYSLOG_IDENTIFIER=myapp _PID=321 "MESSAGE=access denied for carol from 192.0.2.44 (token expired)"
+	entry SYSLOG_IDENTIFIER=myapp _PID=321 _UID=1000 _COMM=myapp _EXE=/usr/bin/myapp "MESSAGE=access denied for carol from 192.0.2.44 (token expired)"
 	entry SYSLOG_IDENTIFIER=otherapp "MESSAGE=access denied for dave from 192.0.2.45"
 	jwrite 1
 	wait_marker 1
@@ -242,7 +245,7 @@ wait_marker() {
 	baseline
 	watch_start
 	printf 'mallory:x:0:0::/root:/bin/bash\n' >>"$ROOT/etc/passwd"
-	entry SYSLOG_IDENTIFIER=useradd _COMM=useradd _UID=0 _PID=555 \
+	entry SYSLOG_IDENTIFIER=useradd _COMM=useradd _EXE=/usr/sbin/useradd _UID=0 _PID=555 \
 		"MESSAGE=new user: name=mallory, UID=0, GID=0, home=/root, shell=/bin/bash, from=/dev/pts/1"
 	jwrite 1
 	wait_marker 1
@@ -267,11 +270,11 @@ wait_marker() {
 	jpolicy </dev/null
 	baseline
 	watch_start
-	entry SYSLOG_IDENTIFIER=sudo _UID=0 \
+	entry SYSLOG_IDENTIFIER=sudo _UID=0 _COMM=sudo _EXE=/usr/bin/sudo \
 		"MESSAGE=alice : 3 incorrect password attempts ; TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/sh"
-	entry SYSLOG_IDENTIFIER=sudo _UID=0 \
+	entry SYSLOG_IDENTIFIER=sudo _UID=0 _COMM=sudo _EXE=/usr/bin/sudo \
 		"MESSAGE=eve : user NOT in sudoers ; TTY=pts/2 ; PWD=/tmp ; USER=root ; COMMAND=/usr/bin/passwd root"
-	entry SYSLOG_IDENTIFIER=su _UID=0 "MESSAGE=FAILED SU (to root) eve on pts/2"
+	entry SYSLOG_IDENTIFIER=su _UID=0 _COMM=su _EXE=/usr/bin/su "MESSAGE=FAILED SU (to root) eve on pts/2"
 	jwrite 1
 	wait_marker 1
 	assert_eq "alice eve eve" "$(jalerts privilege-failure user.name | paste -sd' ')"
@@ -289,13 +292,13 @@ wait_marker() {
 	baseline
 	watch_start
 	for n in 1 2; do
-		entry SYSLOG_IDENTIFIER=sudo _UID=0 "MESSAGE=alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/echo $n"
+		entry SYSLOG_IDENTIFIER=sudo _UID=0 _COMM=sudo _EXE=/usr/bin/sudo "MESSAGE=alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/echo $n"
 	done
 	jwrite 1
 	wait_marker 1
 	watch_stop
 	for n in 3 4; do
-		entry SYSLOG_IDENTIFIER=sudo _UID=0 "MESSAGE=alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/echo $n"
+		entry SYSLOG_IDENTIFIER=sudo _UID=0 _COMM=sudo _EXE=/usr/bin/sudo "MESSAGE=alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/echo $n"
 	done
 	jwrite 2
 	watch_start
@@ -313,7 +316,7 @@ wait_marker() {
 	jpolicy </dev/null
 	baseline
 	watch_start
-	entry SYSLOG_IDENTIFIER=sudo _UID=0 "MESSAGE=alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/echo 1"
+	entry SYSLOG_IDENTIFIER=sudo _UID=0 _COMM=sudo _EXE=/usr/bin/sudo "MESSAGE=alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/echo 1"
 	jwrite 1
 	wait_marker 1
 	watch_stop
@@ -321,9 +324,9 @@ wait_marker() {
 	rm "$JD/remote.journal"
 	local keep=$SEQ
 	SEQ=0
-	entry SYSLOG_IDENTIFIER=sudo _UID=0 "MESSAGE=alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/echo old"
+	entry SYSLOG_IDENTIFIER=sudo _UID=0 _COMM=sudo _EXE=/usr/bin/sudo "MESSAGE=alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/echo old"
 	SEQ=$keep
-	entry SYSLOG_IDENTIFIER=sudo _UID=0 "MESSAGE=alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/echo 2"
+	entry SYSLOG_IDENTIFIER=sudo _UID=0 _COMM=sudo _EXE=/usr/bin/sudo "MESSAGE=alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/echo 2"
 	jwrite 2
 	watch_start
 	wait_marker 2
@@ -332,17 +335,59 @@ wait_marker() {
 	grep -q '"id":"journal_gap"' "$ALERTS"
 }
 
+@test "sudo, su and useradd lines forged by a user: one low notice naming nobody, no alert" {
+	jpolicy </dev/null
+	baseline
+	watch_start
+	entry SYSLOG_IDENTIFIER=sudo _UID=1000 _COMM=logger _EXE=/usr/bin/logger _PID=900 \
+		"MESSAGE=alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/sh"
+	entry SYSLOG_IDENTIFIER=su _UID=1000 _COMM=logger _EXE=/usr/bin/logger _PID=901 \
+		"MESSAGE=FAILED SU (to root) alice on pts/3"
+	entry SYSLOG_IDENTIFIER=useradd _UID=1000 _COMM=useradd _EXE=/usr/sbin/useradd _PID=902 \
+		"MESSAGE=new user: name=alice, UID=0, GID=0, home=/root, shell=/bin/bash"
+	jwrite 1
+	wait_marker 1
+	assert_eq "unverified-sender marker" "$(jalerts | paste -sd' ')"
+	assert_eq "low" "$(jalerts unverified-sender fim.severity)"
+	assert_eq "-" "$(jalerts unverified-sender user)"
+	assert_eq "/usr/bin/logger 1000" \
+		"$(jalerts unverified-sender fim.journal.exe) $(jalerts unverified-sender fim.journal.uid)"
+	watch_stop
+}
+
+@test "SIGHUP keeps the brute-force counts of rules that did not change" {
+	jpolicy </dev/null
+	baseline
+	watch_start
+	for i in $(seq 9); do ssh_fail root 203.0.113.50; done
+	jwrite 1
+	wait_marker 1
+	kill -HUP "$WPID"
+	local i
+	for i in $(seq 300); do
+		grep -q '"id":"policy_reloaded"' "$ALERTS" && break
+		sleep 0.1
+	done
+	grep -q '"id":"policy_reloaded"' "$ALERTS"
+	ssh_fail admin 203.0.113.50
+	jwrite 2
+	wait_marker 2
+	assert_eq "203.0.113.50 10" \
+		"$(jalerts ssh-bruteforce source.ip) $(jalerts ssh-bruteforce fim.journal.count)"
+	watch_stop
+}
+
 @test "a failed unit from PID 1 is alerted once; the same line from another process is not" {
 	jpolicy </dev/null
 	baseline
 	watch_start
 	local f
 	for f in 1 2; do
-		entry _PID=1 _UID=0 _COMM=systemd UNIT=backdoor.service UNIT_RESULT=exit-code \
+		entry _PID=1 _UID=0 _COMM=systemd _EXE=/usr/lib/systemd/systemd UNIT=backdoor.service UNIT_RESULT=exit-code \
 			MESSAGE_ID=d9b373ed55a64feb8242e02dbe79a49c \
 			"MESSAGE=backdoor.service: Failed with result 'exit-code'."
 	done
-	entry _PID=4242 _UID=1000 UNIT=decoy.service MESSAGE_ID=d9b373ed55a64feb8242e02dbe79a49c \
+	entry _PID=4242 _UID=1000 _COMM=logger _EXE=/usr/bin/logger UNIT=decoy.service MESSAGE_ID=d9b373ed55a64feb8242e02dbe79a49c \
 		"MESSAGE=decoy.service: Failed with result 'exit-code'."
 	jwrite 1
 	wait_marker 1

@@ -12,9 +12,12 @@ SAVED_WATCHES=
 
 teardown() {
 	if [ -n "$WPID" ] && kill -0 "$WPID" 2>/dev/null; then
+		local child
+		child=$(pgrep -P "$WPID" || true)
 		kill -TERM "$WPID" 2>/dev/null
 		for _ in $(seq 50); do kill -0 "$WPID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$WPID" 2>/dev/null || true
+		# a daemon that did not stop must not outlive its test
+		kill -KILL "$WPID" $child 2>/dev/null || true
 	fi
 	WPID=
 	restore_sysctls
@@ -66,8 +69,14 @@ data_tree() {
 start_watch() {
 	local before
 	before=$(alerts | grep -cxF "watch reconciled" || true)
-	timeout 120 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" "$@" watch \
-		>"$T/watch.out" 2>"$T/watch.err" &
+	# the daemon must not inherit the sysctl lock (see lock_sysctls)
+	if [ -n "${LOCKFD:-}" ]; then
+		timeout 120 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" "$@" watch \
+			>"$T/watch.out" 2>"$T/watch.err" {LOCKFD}>&- &
+	else
+		timeout 120 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" "$@" watch \
+			>"$T/watch.out" 2>"$T/watch.err" &
+	fi
 	WPID=$!
 	wait_for "watch reconciled" $((before + 1))
 }
@@ -312,10 +321,17 @@ removed /data/sub/b" "$(drift)"
 	EOF
 	LPID=$!
 	for _ in $(seq 50); do [ -S "$T/notify.sock" ] && break; sleep 0.1; done
-	NOTIFY_SOCKET=$T/notify.sock start_watch
+	NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=400000 start_watch
 	for _ in $(seq 100); do grep -q READY=1 "$T/notify.txt" 2>/dev/null && break; sleep 0.1; done
 	run grep READY=1 "$T/notify.txt"
 	assert_contains "$output" "READY=1|STATUS=watching 3 directories (0 unwatched"
+	# pinged at half of WATCHDOG_USEC
+	for _ in $(seq 50); do
+		[ "$(grep -c '^WATCHDOG=1$' "$T/notify.txt")" -ge 3 ] && break
+		sleep 0.1
+	done
+	run grep -c '^WATCHDOG=1$' "$T/notify.txt"
+	[ "$output" -ge 3 ]
 }
 
 @test "watch: a verify key that the baseline does not satisfy is refused (19)" {
@@ -383,7 +399,7 @@ inotify_watches() {
 		skip "cannot write $f"
 	fi
 	timeout 120 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" watch \
-		>"$T/watch.out" 2>"$T/watch.err" &
+		>"$T/watch.out" 2>"$T/watch.err" {LOCKFD}>&- &
 	WPID=$!
 	wait_for "watch watch_limit" || { restore_sysctls; false; }
 	restore_sysctls
@@ -486,4 +502,110 @@ rescan_set() {
 	assert_rc 0
 	run rescan_set
 	assert_eq "" "$output"
+}
+
+@test "watch: a directory above a start point replaced is followed; the old one is not named after it" {
+	mkdir -p "$ROOT/data/sub/d"
+	printf 'good\n' >"$ROOT/data/sub/d/f"
+	policy <<-'EOF'
+		set alerts.journald = no
+		set watch.journal = no
+		/data/sub/d type mode size hash
+	EOF
+	A=$T/alerts.jsonl
+	baseline
+	start_watch
+	mv "$ROOT/data" "$ROOT/data.old"
+	mkdir -p "$ROOT/data/sub/d"
+	printf 'EVIL!\n' >"$ROOT/data/sub/d/f"
+	wait_for "changed /data/sub/d/f size,hash"
+	# the old tree is no longer /data: a write there is nobody's drift
+	printf 'old\n' >>"$ROOT/data.old/sub/d/f"
+	printf 'e2\n' >"$ROOT/data/sub/d/g"
+	wait_for "added /data/sub/d/g"
+	assert_eq "added /data/sub/d/g
+changed /data/sub/d/f size,hash" "$(drift)"
+}
+
+@test "watch: a directory too deep for a path is watched through a descriptor; nothing stops the daemon" {
+	data_tree
+	baseline
+	start_watch
+	# 22 directories of 200 bytes: the path is longer than PATH_MAX
+	deep() {
+		"$PY" - "$ROOT/data" "$1" <<-'EOF'
+			import os, sys
+			os.chdir(sys.argv[1])
+			for _ in range(22):
+			    os.makedirs("x" * 200, exist_ok=True)
+			    os.chdir("x" * 200)
+			with open(sys.argv[2], "w") as f:
+			    f.write(sys.argv[2] + "\n")
+		EOF
+	}
+	rel=/data
+	for _ in $(seq 22); do rel=$rel/$(printf 'x%.0s' $(seq 200)); done
+	deep f
+	wait_for "added $rel/f"
+	deep g
+	wait_for "added $rel/g"
+	kill -0 "$WPID"
+}
+
+@test "watch: a broken policy on disk does not stop the daemon when the baseline is replaced" {
+	data_tree
+	baseline
+	start_watch
+	cp "$POL" "$T/good.policy"
+	printf '/data hsh\n' >>"$POL"
+	fimraw -r "$ROOT" -d "$DB" -c "$T/good.policy" baseline
+	assert_rc 0
+	wait_for "watch baseline_reloaded"
+	wait_for "watch reconciled" 2
+	printf 'changed\n' >"$ROOT/data/a"
+	wait_for "changed /data/a size,hash"
+	kill -0 "$WPID"
+}
+
+@test "watch: an alert a sink could not take is sent again once it works" {
+	data_tree
+	baseline
+	start_watch
+	# the trail cannot be written: a directory where the file was
+	mv "$A" "$A.1"
+	mkdir "$A"
+	printf 'changed\n' >"$ROOT/data/a"
+	for _ in $(seq 50); do grep -q "cannot send an alert" "$T/watch.err" && break; sleep 0.1; done
+	assert_contains "$(cat "$T/watch.err")" "alert sink trail: cannot send an alert"
+	rmdir "$A"
+	printf 'changed\n' >"$ROOT/data/sub/b"
+	wait_for "watch sink_gap"
+	wait_for "changed /data/a size,hash"
+	assert_eq "changed /data/a size,hash
+changed /data/sub/b size,hash" "$(drift)"
+}
+
+@test "watch: a daemon that was killed is alerted at the next start" {
+	data_tree
+	baseline
+	start_watch
+	kill -KILL "$(pgrep -P "$WPID")"
+	wait "$WPID" || true
+	WPID=
+	start_watch
+	assert_eq "watch started
+watch reconciled
+watch unclean_stop
+watch started
+watch reconciled" "$(alerts)"
+}
+
+@test "watch: a write through a hard link from outside is found by the periodic full check" {
+	data_tree 'set watch.full_rescan_interval = 2'
+	ln "$ROOT/data/a" "$T/outside-link"
+	baseline
+	start_watch
+	printf 'through the link\n' >>"$T/outside-link"
+	wait_for "changed /data/a size,hash"
+	wait_for "watch reconciled" 2
 }

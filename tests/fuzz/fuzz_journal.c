@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* libFuzzer target: journal rule lines of the policy, and journal entries through the rules. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,18 +49,22 @@ static const void *get(void *ctx, const char *field, size_t *len)
 	return NULL;
 }
 
+/* Every event must serialise; *FAIL (when not NULL and set) refuses delivery. */
 static int on_alert(const struct journal_alert *a, void *arg)
 {
+	const int *fail = arg;
 	char *s = json_dumps(a->event, JSON_COMPACT);
 
 	if (!s)
-		abort(); /* every event must serialise */
+		abort();
 	free(s);
-	return 0;
+	return fail && *fail ? -EIO : 0;
 }
 
 /* Input: policy lines, a NUL byte, then entries separated by blank lines, each line
- * FIELD=VALUE; the first byte of an entry moves its time forward by that many seconds. */
+ * FIELD=VALUE; the first byte of an entry moves its time forward by that many sixteenths of
+ * a second (its low bits also: 0x01 refuses its alerts, then applies it again; 0x02 sets
+ * the clock back; 0x04 reloads the rules keeping the counts; 0x08 starts another boot). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char name[] = "/etc/fim/fim.policy";
@@ -69,7 +74,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct policy *p = NULL;
 	struct jrules *r = NULL;
 	journal_recheck_t recheck = 0;
-	uint64_t t = 1700000000000000ULL;
+	uint64_t t = 1700000000000000ULL, mono = 1000000;
+	static const char *const boots[] = {"0123456789abcdef0123456789abcdef",
+	                                    "fedcba9876543210fedcba9876543210"};
+	const char *boot = boots[0];
 	char err[256];
 	uint8_t *b;
 
@@ -93,10 +101,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const uint8_t *sep = memmem(data, size, "\n\n", 2);
 		struct entry e = {data, sep ? (size_t)(sep - data) : size};
 		struct jentry je = {.get = get, .ctx = &e, .cursor = "c"};
+		int fail = data[0] & 1;
 
 		t += (uint64_t)data[0] * 1000000 / 16;
-		je.realtime_usec = t;
-		jrules_apply(r, &je, on_alert, NULL, &recheck);
+		mono += (uint64_t)data[0] * 1000000 / 16;
+		if (data[0] & 8)
+			boot = boot == boots[0] ? boots[1] : boots[0];
+		je.realtime_usec = data[0] & 2 ? t - 3600000000ULL : t;
+		je.monotonic_usec = mono;
+		je.boot_id = boot;
+		if (jrules_apply(r, &je, on_alert, &fail, &recheck) < 0) {
+			fail = 0;
+			jrules_apply(r, &je, on_alert, &fail, &recheck);
+		}
+		if (data[0] & 4) {
+			struct jrules *r2;
+
+			if (jrules_new(p, "h", &r2, err, sizeof(err)) == 0) {
+				jrules_carry(r2, r);
+				jrules_free(r);
+				r = r2;
+			}
+		}
 		data += e.n + (sep ? 2 : 0);
 		size -= e.n + (sep ? 2 : 0);
 	}

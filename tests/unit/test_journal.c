@@ -121,7 +121,8 @@ static const void *fake_get(void *ctx, const char *field, size_t *len)
 struct sink {
 	json_t *events[64];
 	size_t n;
-	int fail; /* return this instead of 0 when not 0 */
+	int fail; /* return this instead of 0 when not 0 ... */
+	int pass; /* ... after this many more alerts went out */
 };
 
 static int on_alert(const struct journal_alert *a, void *arg)
@@ -129,7 +130,7 @@ static int on_alert(const struct journal_alert *a, void *arg)
 	struct sink *s = arg;
 	char *text;
 
-	if (s->fail)
+	if (s->fail && s->pass-- <= 0)
 		return s->fail;
 	assert_non_null(a->event);
 	/* what goes out must be valid JSON whatever the entry held */
@@ -218,11 +219,37 @@ static int feed(struct eng *g, uint64_t t, struct fake *f)
 	return jrules_apply(g->r, &e, on_alert, &g->s, &g->recheck);
 }
 
+/* Applies entry F at realtime T, monotonic time MONO of boot BOOT, with cursor CUR. */
+static int feed_at(struct eng *g, uint64_t t, uint64_t mono, const char *boot, const char *cur,
+                   struct fake *f)
+{
+	struct jentry e = {.get = fake_get,
+	                   .ctx = f,
+	                   .realtime_usec = t,
+	                   .monotonic_usec = mono,
+	                   .boot_id = boot,
+	                   .cursor = cur};
+
+	return jrules_apply(g->r, &e, on_alert, &g->s, &g->recheck);
+}
+
+/* The fim.rule of every alert so far, space-separated. */
+static const char *rules_seen(struct eng *g)
+{
+	static char buf[1024];
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < g->s.n; i++)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? " " : "",
+		         str_at(&g->s, i, "fim.rule"));
+	return buf;
+}
+
 static int ssh_fail(struct eng *g, uint64_t t, const char *user, const char *ip)
 {
 	char msg[256];
 	struct fake f = {.f = {"SYSLOG_IDENTIFIER=sshd", "_UID=0", "_PID=4242", "_COMM=sshd",
-	                       "_HOSTNAME=h1", msg}};
+	                       "_EXE=/usr/sbin/sshd", "_HOSTNAME=h1", msg}};
 
 	snprintf(msg, sizeof(msg), "MESSAGE=Failed password for %s from %s port 22 ssh2", user, ip);
 	return feed(g, t, &f);
@@ -325,6 +352,10 @@ static void test_policy_errors(void **state)
 	expect_error("journal -x A=b\n", 1, 9,
 	             "invalid journal rule name '-x' (letters, digits, '_', '.', '-')");
 	expect_error("!journal nope\n", 1, 10, "no journal rule 'nope' to switch off");
+	expect_error("journal unverified-sender A=b\n", 1, 9,
+	             "journal rule name 'unverified-sender' is reserved");
+	/* no word after the '!' (it once read a token that was never set) */
+	expect_error("users\n!#journal\n", 2, 1, "pattern must be an absolute path");
 	expect_error("!journal accounts severity=high\n", 1, 19, "unexpected 'severity=high'");
 	expect_error("journal x\n", 1, 9,
 	             "journal rule 'x' matches nothing: give FIELD=VALUE or message=");
@@ -508,12 +539,16 @@ static void test_ssh_sources(void **state)
 	                             "MESSAGE=Invalid user bob from 2001:db8::7 port 50000"}};
 
 	eng_open(&g, "journal ssh-bruteforce threshold=2\n");
-	/* an unprivileged process writing sshd lines does not count */
-	assert_int_equal(feed(&g, T0, &spoof), 0);
+	/* an unprivileged process writing sshd lines does not count: one notice, no more */
+	assert_int_equal(feed(&g, T0, &spoof), 1);
+	assert_string_equal(str_at(&g.s, 0, "fim.rule"), "unverified-sender");
+	assert_null(json_at(&g.s, 0, "source"));
 	assert_int_equal(feed(&g, T0 + 1, &spoof), 0);
+	sink_clear(&g.s);
 	/* a user name holding " from A port N" does not move the blame to A */
 	assert_int_equal(ssh_fail(&g, T0, "x from 6.6.6.6 port 1", "10.1.1.1"), 0);
-	assert_int_equal(ssh_fail(&g, T0 + 1, "invalid user y from 6.6.6.6 port 1", "10.1.1.1"), 1);
+	assert_int_equal(
+	        ssh_fail(&g, T0 + 1, "y from 6.6.6.6 port 1 ssh2: RSA SHA256:x", "10.1.1.1"), 1);
 	assert_string_equal(str_at(&g.s, 0, "source.ip"), "10.1.1.1");
 	/* IPv6: one /64 is one source; the alert names the last address */
 	assert_int_equal(feed(&g, T0 + 2, &invalid), 0);
@@ -578,7 +613,8 @@ static void test_accounts(void **state)
 	                         "_EXE=/usr/sbin/useradd",
 	                         "MESSAGE=new user: name=mallory, UID=0, GID=0, home=/root, "
 	                         "shell=/bin/bash, from=/dev/pts/1"}};
-	struct fake mod = {.f = {"_COMM=usermod", "MESSAGE=add 'mallory' to group 'sudo'"}};
+	struct fake mod = {.f = {"_COMM=usermod", "_UID=0", "_EXE=/usr/sbin/usermod",
+	                         "MESSAGE=add 'mallory' to group 'sudo'"}};
 	struct fake other = {.f = {"SYSLOG_IDENTIFIER=cron", "MESSAGE=new user: name=x"}};
 
 	eng_open(&g, "/etc\n");
@@ -616,21 +652,23 @@ static void test_accounts(void **state)
 static void test_privilege(void **state)
 {
 	struct eng g;
-	struct fake ok = {.f = {"SYSLOG_IDENTIFIER=sudo", "_UID=0",
+	struct fake ok = {.f = {"SYSLOG_IDENTIFIER=sudo", "_UID=0", "_EXE=/usr/bin/sudo",
 	                        "MESSAGE=   alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; "
 	                        "COMMAND=/usr/bin/id ; echo x"}};
-	struct fake bad = {.f = {"SYSLOG_IDENTIFIER=sudo",
+	struct fake bad = {.f = {"SYSLOG_IDENTIFIER=sudo", "_UID=0", "_EXE=/usr/bin/sudo",
 	                         "MESSAGE=alice : 3 incorrect password attempts ; TTY=pts/0 ; "
 	                         "PWD=/home/alice ; USER=root ; COMMAND=/bin/sh"}};
-	struct fake nots = {.f = {"SYSLOG_IDENTIFIER=sudo",
+	struct fake nots = {.f = {"SYSLOG_IDENTIFIER=sudo", "_UID=0", "_EXE=/usr/bin/sudo",
 	                          "MESSAGE=eve : user NOT in sudoers ; TTY=pts/1 ; PWD=/tmp ; "
 	                          "USER=root ; COMMAND=/bin/bash"}};
 	struct fake pam = {
-	        .f = {"SYSLOG_IDENTIFIER=sudo",
+	        .f = {"SYSLOG_IDENTIFIER=sudo", "_UID=0", "_EXE=/usr/bin/sudo",
 	              "MESSAGE=pam_unix(sudo:auth): authentication failure; logname=alice"}};
-	struct fake su_ok = {.f = {"SYSLOG_IDENTIFIER=su", "MESSAGE=(to root) alice on pts/0"}};
-	struct fake su_bad = {
-	        .f = {"SYSLOG_IDENTIFIER=su", "MESSAGE=FAILED SU (to root) eve on pts/3"}};
+	struct fake su_ok = {.f = {"SYSLOG_IDENTIFIER=su", "_UID=0", "_EXE=/bin/su (deleted)",
+	                           "MESSAGE=(to root) alice on pts/0"}};
+	/* su may log with its caller's uid: its _EXE vouches for it */
+	struct fake su_bad = {.f = {"SYSLOG_IDENTIFIER=su", "_UID=1001", "_EXE=/usr/bin/su",
+	                            "MESSAGE=FAILED SU (to root) eve on pts/3"}};
 
 	eng_open(&g, "/etc\n");
 	assert_int_equal(feed(&g, T0, &ok), 1);
@@ -683,11 +721,14 @@ static void test_services(void **state)
 	struct fake scope = {.f = {"_PID=1", "_UID=0", "UNIT=session-4.scope",
 	                           "MESSAGE_ID=39f53479d3a045ac8e11786248231fbf",
 	                           "MESSAGE=Started session-4.scope."}};
+	struct fake run_scope = {.f = {"_PID=1", "_UID=0", "UNIT=run-r0123abcd.scope",
+	                               "MESSAGE_ID=39f53479d3a045ac8e11786248231fbf",
+	                               "MESSAGE=Started run-r0123abcd.scope."}};
 	struct fake reload = {.f = {"_PID=1", "_UID=0", "MESSAGE=Reloading."}};
 	struct fake spoof = {.f = {"_PID=4000", "_UID=1000", "UNIT=x.service",
 	                           "MESSAGE_ID=d9b373ed55a64feb8242e02dbe79a49c", "MESSAGE=x"}};
 	struct fake enable = {
-	        .f = {"SYSLOG_IDENTIFIER=systemctl",
+	        .f = {"SYSLOG_IDENTIFIER=systemctl", "_UID=0", "_EXE=/usr/bin/systemctl",
 	              "MESSAGE=Created symlink /etc/systemd/system/multi-user.target.wants/"
 	              "evil.service \xe2\x86\x92 /etc/systemd/system/evil.service."}};
 
@@ -707,6 +748,10 @@ static void test_services(void **state)
 	g.recheck = 0;
 	assert_int_equal(feed(&g, T0, &scope), 0);
 	assert_int_equal(g.recheck, 0);
+	/* systemd-run --scope: re-checked (scopes are not in the baseline: no false alarm) */
+	assert_int_equal(feed(&g, T0, &run_scope), 0);
+	assert_int_equal(g.recheck, 1u << KIND_SERVICE);
+	g.recheck = 0;
 	assert_int_equal(feed(&g, T0, &reload), 0);
 	assert_int_equal(g.recheck, 1u << KIND_SERVICE);
 	g.recheck = 0;
@@ -820,11 +865,341 @@ static void test_own_lines(void **state)
 static void test_callback_error(void **state)
 {
 	struct eng g;
-	struct fake add = {.f = {"SYSLOG_IDENTIFIER=useradd", "MESSAGE=new group: name=x, GID=5"}};
+	struct fake add = {.f = {"SYSLOG_IDENTIFIER=useradd", "_UID=0", "_EXE=/usr/sbin/useradd",
+	                         "MESSAGE=new group: name=x, GID=5"}};
 
 	eng_open(&g, "/etc\n");
 	g.s.fail = -EIO;
 	assert_int_equal(feed(&g, T0, &add), -EIO);
+	eng_close(&g);
+}
+
+/* --- review findings: forged senders, regex limits, sshd variants, delivery, ECS types,
+ * clocks, reloads --- */
+
+static void test_forged_senders(void **state)
+{
+	struct eng g;
+	struct fake sudo = {
+	        .f = {"SYSLOG_IDENTIFIER=sudo", "_UID=1000", "_COMM=logger", "_EXE=/usr/bin/logger",
+	              "MESSAGE=alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/sh"}};
+	struct fake su = {.f = {"SYSLOG_IDENTIFIER=su", "_UID=1000", "_EXE=/usr/bin/logger",
+	                        "MESSAGE=FAILED SU (to root) alice on pts/3"}};
+	struct fake useradd = {.f = {"SYSLOG_IDENTIFIER=useradd", "_UID=1000",
+	                             "_EXE=/usr/sbin/useradd",
+	                             "MESSAGE=new user: name=alice, UID=0, GID=0"}};
+	struct fake systemctl = {.f = {"SYSLOG_IDENTIFIER=systemctl", "_UID=1000",
+	                               "_EXE=/usr/bin/systemctl",
+	                               "MESSAGE=Created symlink /etc/systemd/system/x.service."}};
+	struct fake bare = {
+	        .f = {"SYSLOG_IDENTIFIER=sudo",
+	              "MESSAGE=alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/sh"}};
+	struct fake sudo_ok = {
+	        .f = {"SYSLOG_IDENTIFIER=sudo", "_UID=0", "_EXE=/usr/bin/sudo",
+	              "MESSAGE=bob : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/ls"}};
+	struct fake gone = {
+	        .f = {"SYSLOG_IDENTIFIER=userdel", "_UID=0", "MESSAGE=delete user 'carol'"}};
+	struct fake perl = {.f = {"SYSLOG_IDENTIFIER=adduser", "_UID=0", "_EXE=/usr/bin/perl",
+	                          "MESSAGE=new user: name=dave"}};
+	struct fake passwd = {
+	        .f = {"SYSLOG_IDENTIFIER=passwd", "_UID=1000", "_EXE=/usr/bin/passwd",
+	              "MESSAGE=pam_unix(passwd:chauthtok): password changed for erin"}};
+	struct fake copy = {.f = {"SYSLOG_IDENTIFIER=useradd", "_UID=0", "_EXE=/tmp/useradd",
+	                          "MESSAGE=new user: name=x"}};
+
+	eng_open(&g, "/etc\n");
+	/* logger -t sudo by a user: one low notice, without the user it names */
+	assert_int_equal(feed(&g, T0, &sudo), 1);
+	assert_string_equal(rules_seen(&g), "unverified-sender");
+	assert_string_equal(str_at(&g.s, 0, "event.action"), "unverified-sender");
+	assert_string_equal(str_at(&g.s, 0, "fim.severity"), "low");
+	assert_null(json_at(&g.s, 0, "user"));
+	assert_null(json_at(&g.s, 0, "process.command_line"));
+	assert_string_equal(str_at(&g.s, 0, "fim.journal.exe"), "/usr/bin/logger");
+	assert_int_equal(int_at(&g.s, 0, "fim.journal.uid"), 1000);
+	assert_string_equal(str_at(&g.s, 0, "fim.message"),
+	                    "an entry claims to come from sudo but was written by /usr/bin/logger "
+	                    "(uid 1000): not taken for it");
+	/* rate-limited: at most one per 600 s of journal time, the next says how many were not */
+	assert_int_equal(feed(&g, T0 + 1, &su), 0);
+	assert_int_equal(feed(&g, T0 + 2, &systemctl), 0);
+	assert_int_equal(feed(&g, T0 + 600 * SEC, &bare), 0);
+	assert_int_equal(feed(&g, T0 + 601 * SEC, &useradd), 1);
+	assert_string_equal(rules_seen(&g), "unverified-sender unverified-sender");
+	assert_int_equal(int_at(&g.s, 1, "fim.journal.suppressed"), 3);
+	assert_null(json_at(&g.s, 1, "user"));
+	assert_int_equal(g.recheck, 0); /* nor a re-check on its word */
+	sink_clear(&g.s);
+
+	/* the real programs */
+	assert_int_equal(feed(&g, T0 + 602 * SEC, &sudo_ok), 1);
+	assert_string_equal(str_at(&g.s, 0, "user.name"), "bob");
+	assert_int_equal(feed(&g, T0 + 603 * SEC, &gone), 1); /* exited before journald looked */
+	assert_string_equal(str_at(&g.s, 1, "user.target.name"), "carol");
+	assert_int_equal(feed(&g, T0 + 604 * SEC, &perl), 1);
+	assert_string_equal(str_at(&g.s, 2, "fim.rule"), "accounts");
+	assert_int_equal(feed(&g, T0 + 605 * SEC, &passwd), 1);
+	assert_string_equal(str_at(&g.s, 3, "fim.rule"), "accounts");
+	/* a copy elsewhere is not the program, even run by root */
+	assert_int_equal(feed(&g, T0 + 2000 * SEC, &copy), 1);
+	assert_string_equal(rules_seen(&g),
+	                    "privilege accounts accounts accounts unverified-sender");
+	eng_close(&g);
+
+	/* switched off, the rule's claims are not looked at */
+	eng_open(&g, "!journal privilege\n!journal privilege-failure\n");
+	assert_int_equal(feed(&g, T0, &sudo), 0);
+	eng_close(&g);
+}
+
+static void test_regex_limits(void **state)
+{
+	struct eng g;
+	char msg[128];
+	struct fake f = {.f = {"SYSLOG_IDENTIFIER=app", msg}};
+
+	snprintf(msg, sizeof(msg), "MESSAGE=%s leaked secret", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+	eng_open(&g, "journal leak SYSLOG_IDENTIFIER=app message=/(x+x+)+y|secret/ "
+	             "severity=high\n");
+	assert_int_equal(feed_at(&g, T0, 0, NULL, "s=1;i=7", &f), 1);
+	assert_string_equal(str_at(&g.s, 0, "fim.rule"), "leak");
+	assert_string_equal(str_at(&g.s, 0, "event.action"), "unevaluated");
+	assert_string_equal(str_at(&g.s, 0, "fim.severity"), "high");
+	assert_string_equal(str_at(&g.s, 0, "fim.journal.cursor"), "s=1;i=7");
+	assert_string_equal(str_at(&g.s, 0, "fim.message"),
+	                    "rule leak could not evaluate an entry (match limit exceeded) at "
+	                    "s=1;i=7: it was not checked by this rule");
+	assert_int_equal(feed(&g, T0 + SEC, &f), 0);
+	assert_int_equal(feed(&g, T0 + 700 * SEC, &f), 1);
+	assert_int_equal(int_at(&g.s, 1, "fim.journal.suppressed"), 1);
+	/* the same text without the trap matches */
+	snprintf(msg, sizeof(msg), "MESSAGE=xx leaked secret");
+	assert_int_equal(feed(&g, T0 + 701 * SEC, &f), 1);
+	assert_string_equal(str_at(&g.s, 2, "event.action"), "leak");
+	eng_close(&g);
+}
+
+static int ssh_line(struct eng *g, uint64_t t, const char *msg)
+{
+	char m[512];
+	struct fake f = {.f = {"SYSLOG_IDENTIFIER=sshd-session", "_UID=0",
+	                       "_EXE=/usr/lib/openssh/sshd-session", m}};
+
+	snprintf(m, sizeof(m), "MESSAGE=%s", msg);
+	return feed(g, t, &f);
+}
+
+static void test_ssh_variants(void **state)
+{
+	struct eng g;
+
+	eng_open(&g, "journal ssh-bruteforce threshold=2\n");
+	/* OpenSSH 9.2: the key after "ssh2"; a scoped link-local address */
+	assert_int_equal(ssh_line(&g, T0,
+	                          "Failed publickey for root from 1.2.3.4 port 22 ssh2: "
+	                          "RSA SHA256:uN7xq/+Zk0abcDEF"),
+	                 0);
+	assert_int_equal(ssh_line(&g, T0 + 1, "Failed password for root from 1.2.3.4 port 22 ssh2"),
+	                 1);
+	assert_string_equal(str_at(&g.s, 0, "source.ip"), "1.2.3.4");
+	assert_int_equal(ssh_line(&g, T0 + 2,
+	                          "Failed password for root from fe80::1%eth0 port 22 "
+	                          "ssh2"),
+	                 0);
+	assert_int_equal(ssh_line(&g, T0 + 3,
+	                          "Failed keyboard-interactive/pam for admin from "
+	                          "fe80::1%eth0 port 23 ssh2 [preauth]"),
+	                 1);
+	assert_string_equal(str_at(&g.s, 1, "source.ip"), "fe80::1");
+	assert_string_equal(str_at(&g.s, 1, "fim.journal.group"), "fe80::/64");
+	/* an invalid-user probe is one guess, however many lines sshd writes about it */
+	static const char *const probe[] = {
+	        "Invalid user bob from 5.5.5.5 port 4000",
+	        "Failed none for invalid user bob from 5.5.5.5 port 4000 ssh2",
+	        "Failed password for invalid user bob from 5.5.5.5 port 4000 ssh2",
+	        "Failed publickey for invalid user bob from 5.5.5.5 port 4000 ssh2: ED25519 "
+	        "SHA256:abc",
+	        "Connection closed by invalid user bob 5.5.5.5 port 4000 [preauth]",
+	        "Disconnected from invalid user bob 5.5.5.5 port 4000 [preauth]",
+	};
+	for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++)
+		assert_int_equal(ssh_line(&g, T0 + 4, probe[i]), 0);
+	/* follow failures already counted: not counted again */
+	static const char *const after[] = {
+	        "Failed none for root from 5.5.5.5 port 4001 ssh2",
+	        "Connection closed by authenticating user root 5.5.5.5 port 4001 [preauth]",
+	        "Disconnected from authenticating user root 5.5.5.5 port 4001 [preauth]",
+	        "error: maximum authentication attempts exceeded for root from 5.5.5.5 port "
+	        "4001 ssh2 [preauth]",
+	};
+	for (size_t i = 0; i < sizeof(after) / sizeof(after[0]); i++)
+		assert_int_equal(ssh_line(&g, T0 + 5, after[i]), 0);
+	assert_int_equal(ssh_line(&g, T0 + 6, "Invalid user carl from 5.5.5.5 port 4002"), 1);
+	assert_string_equal(str_at(&g.s, 2, "source.ip"), "5.5.5.5");
+	assert_int_equal(int_at(&g.s, 2, "fim.journal.count"), 2);
+	/* a certificate: its ID is the client's word, and may not move the blame */
+	assert_int_equal(ssh_line(&g, T0 + 7,
+	                          "Failed publickey for git from 10.7.7.7 port 22 ssh2: "
+	                          "RSA-CERT SHA256:AAA ID ci@example (serial 7) CA "
+	                          "ED25519 SHA256:CCC"),
+	                 0);
+	assert_int_equal(ssh_line(&g, T0 + 8,
+	                          "Failed publickey for git from 10.7.7.7 port 22 ssh2: "
+	                          "RSA-CERT SHA256:AAA ID x from 6.6.6.6 port 1 ssh2: "
+	                          "RSA-CERT SHA256:B ID y (serial 1) CA RSA SHA256:C"),
+	                 0);
+	assert_int_equal(ssh_line(&g, T0 + 9, "Failed password for git from 10.7.7.7 port 22 ssh2"),
+	                 1);
+	assert_string_equal(str_at(&g.s, 3, "source.ip"), "10.7.7.7");
+	assert_int_equal(g.s.n, 4);
+	eng_close(&g);
+}
+
+static void test_delivery_failures(void **state)
+{
+	struct eng g;
+	struct fake app = {.f = {"SYSLOG_IDENTIFIER=app", "MESSAGE=x"}};
+
+	/* the alert reaching the threshold did not go out: the entry coming back raises it */
+	eng_open(&g, "journal ssh-bruteforce threshold=2\n");
+	assert_int_equal(ssh_fail(&g, T0, "root", "10.0.0.1"), 0);
+	g.s.fail = -EIO;
+	assert_int_equal(ssh_fail(&g, T0 + 1, "root", "10.0.0.1"), -EIO);
+	g.s.fail = 0;
+	assert_int_equal(ssh_fail(&g, T0 + 1, "root", "10.0.0.1"), 1);
+	assert_int_equal(int_at(&g.s, 0, "fim.journal.count"), 2); /* counted once */
+	assert_int_equal(ssh_fail(&g, T0 + 2, "root", "10.0.0.1"), 0);
+	eng_close(&g);
+
+	/* rules whose alerts went out before the failure are not repeated */
+	eng_open(&g, "journal a SYSLOG_IDENTIFIER=app\njournal b SYSLOG_IDENTIFIER=app\n"
+	             "journal c SYSLOG_IDENTIFIER=app\n");
+	g.s.fail = -EIO;
+	g.s.pass = 1;
+	assert_int_equal(feed_at(&g, T0, 0, NULL, "s=1;i=9", &app), -EIO);
+	g.s.fail = 0;
+	assert_int_equal(feed_at(&g, T0, 0, NULL, "s=1;i=9", &app), 2);
+	assert_string_equal(rules_seen(&g), "a b c");
+	/* another entry is applied whole */
+	assert_int_equal(feed_at(&g, T0, 0, NULL, "s=1;i=10", &app), 3);
+	eng_close(&g);
+}
+
+static void test_capture_types(void **state)
+{
+	struct eng g;
+	struct fake bad = {.f = {"SYSLOG_IDENTIFIER=app",
+	                         "MESSAGE=pid=notanumber port=99999 ip=10.0.0.300 uid=x%"}};
+	struct fake good = {
+	        .f = {"SYSLOG_IDENTIFIER=app", "MESSAGE=pid=123 port=22 ip=2001:db8::1 uid=1000"}};
+
+	eng_open(&g, "journal t SYSLOG_IDENTIFIER=app message=/pid=(?<process_pid>\\S+) "
+	             "port=(?<source_port>\\S+) ip=(?<source_ip>\\S+) uid=(?<user_id>\\S+)/\n");
+	assert_int_equal(feed(&g, T0, &bad), 1);
+	assert_null(json_at(&g.s, 0, "process.pid"));
+	assert_null(json_at(&g.s, 0, "source"));
+	assert_null(json_at(&g.s, 0, "user"));
+	assert_string_equal(str_at(&g.s, 0, "fim.captures.process_pid"), "notanumber");
+	assert_string_equal(str_at(&g.s, 0, "fim.captures.source_port"), "99999");
+	assert_string_equal(str_at(&g.s, 0, "fim.captures.source_ip"), "10.0.0.300");
+	assert_int_equal(feed(&g, T0, &good), 1);
+	assert_int_equal(int_at(&g.s, 1, "process.pid"), 123);
+	assert_int_equal(int_at(&g.s, 1, "source.port"), 22);
+	assert_string_equal(str_at(&g.s, 1, "source.ip"), "2001:db8::1");
+	assert_string_equal(str_at(&g.s, 1, "user.id"), "1000");
+	eng_close(&g);
+}
+
+#define BOOT_A "0123456789abcdef0123456789abcdef"
+#define BOOT_B "fedcba9876543210fedcba9876543210"
+
+static int ssh_at(struct eng *g, uint64_t t, uint64_t mono, const char *boot)
+{
+	struct fake f = {.f = {"SYSLOG_IDENTIFIER=sshd", "_UID=0", "_EXE=/usr/sbin/sshd",
+	                       "MESSAGE=Failed password for root from 10.9.0.1 port 22 ssh2"}};
+
+	return feed_at(g, t, mono, boot, "s=1;i=1", &f);
+}
+
+static void test_clock_steps(void **state)
+{
+	struct eng g;
+
+	/* the clock set back an hour in the middle of a burst: still one burst */
+	eng_open(&g, "/etc\n");
+	for (int i = 0; i < 9; i++)
+		assert_int_equal(
+		        ssh_at(&g, T0 + (uint64_t)i * SEC, (100 + (uint64_t)i) * SEC, BOOT_A), 0);
+	assert_int_equal(ssh_at(&g, T0 - 3600 * SEC, 109 * SEC, BOOT_A), 1);
+	assert_int_equal(int_at(&g.s, 0, "fim.journal.count"), 10);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(ssh_at(&g, T0 - 3600 * SEC + (uint64_t)i * SEC,
+		                        (110 + (uint64_t)i) * SEC, BOOT_A),
+		                 0);
+	/* another boot starts afresh */
+	for (int i = 0; i < 9; i++)
+		assert_int_equal(
+		        ssh_at(&g, T0 - 7200 * SEC + (uint64_t)i, 5 * SEC + (uint64_t)i, BOOT_B),
+		        0);
+	assert_int_equal(ssh_at(&g, T0 - 7200 * SEC + 9, 5 * SEC + 9, BOOT_B), 1);
+	eng_close(&g);
+
+	/* set forward an hour: ten failures within 60 s of monotonic time are a burst */
+	eng_open(&g, "/etc\n");
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(
+		        ssh_at(&g, T0 + (uint64_t)i * SEC, (uint64_t)(i + 1) * SEC, BOOT_A), 0);
+	for (int i = 5; i < 9; i++)
+		assert_int_equal(ssh_at(&g, T0 + 3600 * SEC + (uint64_t)i * SEC,
+		                        (uint64_t)(i + 1) * SEC, BOOT_A),
+		                 0);
+	assert_int_equal(ssh_at(&g, T0 + 3609 * SEC, 10 * SEC, BOOT_A), 1);
+	eng_close(&g);
+
+	/* without a monotonic time: the realtime never goes back within a boot */
+	eng_open(&g, "/etc\n");
+	for (int i = 0; i < 9; i++)
+		assert_int_equal(ssh_fail(&g, T0 + (uint64_t)i * SEC, "root", "10.9.0.2"), 0);
+	assert_int_equal(ssh_fail(&g, T0 - 3600 * SEC, "root", "10.9.0.2"), 1);
+	assert_int_equal(ssh_fail(&g, T0 - 3599 * SEC, "root", "10.9.0.2"), 0);
+	eng_close(&g);
+}
+
+static void test_reload_carries_counts(void **state)
+{
+	struct eng g;
+	struct policy *p2;
+	struct jrules *r2;
+	char err[256];
+
+	/* the same rule goes on counting across a reload */
+	eng_open(&g, "/etc\njournal app SYSLOG_IDENTIFIER=app threshold=3 window=60\n");
+	for (int i = 0; i < 9; i++)
+		assert_int_equal(ssh_fail(&g, T0 + (uint64_t)i * SEC, "root", "10.8.0.1"), 0);
+	p2 = parse_ok("/etc\n!journal privilege\n"
+	              "journal app SYSLOG_IDENTIFIER=app threshold=4 window=60\n");
+	assert_int_equal(jrules_new(p2, "web1", &r2, err, sizeof(err)), 0);
+	jrules_carry(r2, g.r);
+	jrules_free(g.r);
+	policy_free(g.p);
+	g.r = r2;
+	g.p = p2;
+	assert_int_equal(ssh_fail(&g, T0 + 9 * SEC, "root", "10.8.0.1"), 1);
+	assert_int_equal(int_at(&g.s, 0, "fim.journal.count"), 10);
+	eng_close(&g);
+
+	/* changed parameters: counting starts again */
+	eng_open(&g, "/etc\n");
+	for (int i = 0; i < 9; i++)
+		assert_int_equal(ssh_fail(&g, T0 + (uint64_t)i * SEC, "root", "10.8.0.1"), 0);
+	p2 = parse_ok("journal ssh-bruteforce threshold=10 window=61\n");
+	assert_int_equal(jrules_new(p2, "web1", &r2, err, sizeof(err)), 0);
+	jrules_carry(r2, g.r);
+	jrules_free(g.r);
+	policy_free(g.p);
+	g.r = r2;
+	g.p = p2;
+	assert_int_equal(ssh_fail(&g, T0 + 9 * SEC, "root", "10.8.0.1"), 0);
 	eng_close(&g);
 }
 
@@ -893,11 +1268,12 @@ static void write_entries(struct jfx *f, const char *file, int from, int n)
 	assert_non_null(fp);
 	for (int i = from; i < from + n; i++)
 		fprintf(fp,
-		        "__REALTIME_TIMESTAMP=%llu\n__MONOTONIC_TIMESTAMP=%d\n"
+		        "__REALTIME_TIMESTAMP=%llu\n__MONOTONIC_TIMESTAMP=%llu\n"
 		        "_BOOT_ID=0123456789abcdef0123456789abcdef\nSYSLOG_IDENTIFIER=sudo\n_UID="
-		        "0\n"
+		        "0\n_EXE=/usr/bin/sudo\n_COMM=sudo\n"
 		        "MESSAGE=u%d : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/true %d\n\n",
-		        (unsigned long long)(T0 + (uint64_t)i * SEC), 1000 + i, i, i);
+		        (unsigned long long)(T0 + (uint64_t)i * SEC),
+		        (unsigned long long)(1000 + i) * SEC, i, i);
 	assert_int_equal(fclose(fp), 0);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -1070,6 +1446,13 @@ int main(void)
 	        cmocka_unit_test(test_untrusted_bytes),
 	        cmocka_unit_test(test_own_lines),
 	        cmocka_unit_test(test_callback_error),
+	        cmocka_unit_test(test_forged_senders),
+	        cmocka_unit_test(test_regex_limits),
+	        cmocka_unit_test(test_ssh_variants),
+	        cmocka_unit_test(test_delivery_failures),
+	        cmocka_unit_test(test_capture_types),
+	        cmocka_unit_test(test_clock_steps),
+	        cmocka_unit_test(test_reload_carries_counts),
 	        cmocka_unit_test_setup_teardown(test_journal_resume, jsetup, jteardown),
 	        cmocka_unit_test_setup_teardown(test_journal_follow, jsetup, jteardown),
 	        cmocka_unit_test_setup_teardown(test_journal_errors, jsetup, jteardown),
