@@ -549,6 +549,11 @@ changed /data/sub/d/f size,hash" "$(drift)"
 	wait_for "added $rel/f"
 	deep g
 	wait_for "added $rel/g"
+	# re-armed from scratch (SIGHUP, and so a restart): still watched to the bottom
+	kill -HUP "$WPID"
+	wait_for "watch policy_reloaded"
+	deep h
+	wait_for "added $rel/h"
 	kill -0 "$WPID"
 }
 
@@ -608,4 +613,184 @@ watch reconciled" "$(alerts)"
 	printf 'through the link\n' >>"$T/outside-link"
 	wait_for "changed /data/a size,hash"
 	wait_for "watch reconciled" 2
+}
+
+# Starts the daemon with watch.backend = fanotify; skips when the kernel or
+# the file system refuses file system marks here (the daemon says so).
+start_fanotify() {
+	data_tree "set watch.backend = fanotify"
+	"$@"
+	baseline
+	start_watch
+	if grep -q "watch.backend = fanotify: not available" "$T/watch.err"; then
+		skip "fanotify file system marks are refused here: $(cat "$T/watch.err")"
+	fi
+}
+
+@test "watch: fanotify: modify, create, delete, rename and chmod are alerted as with inotify" {
+	start_fanotify eval 'printf "c\n" >"$ROOT/data/c"; printf "m\n" >"$ROOT/data/m"'
+	run grep -c "using inotify" "$T/watch.err"
+	assert_eq 0 "$output"
+	printf 'changed\n' >"$ROOT/data/a"
+	printf 'new\n' >"$ROOT/data/new"
+	rm "$ROOT/data/sub/b"
+	mv "$ROOT/data/m" "$ROOT/data/m2"
+	chmod 0600 "$ROOT/data/c"
+	barrier
+	assert_eq "added /data/m2
+added /data/new
+changed /data/a size,hash
+changed /data/c mode
+removed /data/m
+removed /data/sub/b" "$(drift)"
+}
+
+@test "watch: fanotify: a file in a brand-new nested directory; a file removed with its directory" {
+	start_fanotify mkdir -p "$ROOT/data/old/deeper"
+	printf 'g\n' >"$ROOT/data/old/deeper/g" 2>/dev/null || true
+	mkdir -p "$ROOT/data/n1/n2" && printf 'x\n' >"$ROOT/data/n1/n2/f"
+	wait_for "added /data/n1/n2/f"
+	printf 'y\n' >"$ROOT/data/n1/n2/g"
+	wait_for "added /data/n1/n2/g"
+	# the directories are gone before their events are read: not named, rescanned
+	rm -r "$ROOT/data/sub"
+	wait_for "removed /data/sub/b"
+	barrier
+	assert_eq "added /data/n1
+added /data/n1/n2
+added /data/n1/n2/f
+added /data/n1/n2/g
+added /data/old/deeper/g
+removed /data/sub
+removed /data/sub/b" "$(drift)"
+}
+
+@test "watch: fanotify: changes outside the root or the policy are not alerted" {
+	start_fanotify true
+	mkdir -p "$T/outside"
+	printf 'o\n' >"$T/outside/f"
+	rm "$T/outside/f"
+	printf 'changed\n' >"$ROOT/other/x"
+	printf 'new\n' >"$ROOT/other/y"
+	printf 'new\n' >"$ROOT/data-not"
+	chmod 0700 "$ROOT/other"
+	printf 'changed\n' >"$ROOT/data/a"
+	barrier
+	assert_eq "changed /data/a size,hash" "$(drift)"
+}
+
+@test "watch: fanotify: a file system mounted over a watched directory is marked too and not held" {
+	start_fanotify true
+	# another file system, filled first, then moved over /data/sub
+	mkdir -p "$T/fs"
+	if ! mount -t tmpfs -o mode=0755 fimtest "$T/fs" 2>/dev/null; then
+		skip "cannot mount here"
+	fi
+	MOUNTED=$T/fs
+	printf 'bravo\n' >"$T/fs/b"
+	if ! mount --move "$T/fs" "$ROOT/data/sub" 2>/dev/null; then
+		skip "cannot move a mount here"
+	fi
+	MOUNTED=$ROOT/data/sub
+	wait_for "watch mounts_changed"
+	# its root directory is another one (the size tmpfs gives it); b is the same
+	wait_for "changed /data/sub size"
+	printf 'more\n' >>"$ROOT/data/sub/b"
+	wait_for "changed /data/sub/b size,hash"
+	# the daemon holds no descriptor of it: it can be unmounted
+	umount "$ROOT/data/sub" && MOUNTED=
+	wait_for "watch mounts_changed" 2
+	barrier
+	assert_eq "changed /data/sub size
+changed /data/sub/b size,hash" "$(drift)"
+}
+
+@test "watch: fanotify: a directory above a start point replaced is followed; the old one is not" {
+	mkdir -p "$ROOT/data/sub/d"
+	printf 'good\n' >"$ROOT/data/sub/d/f"
+	policy <<-'EOF'
+		set alerts.journald = no
+		set watch.journal = no
+		set watch.backend = fanotify
+		/data/sub/d type mode size hash
+	EOF
+	A=$T/alerts.jsonl
+	baseline
+	start_watch
+	if grep -q "watch.backend = fanotify: not available" "$T/watch.err"; then
+		skip "fanotify file system marks are refused here"
+	fi
+	mv "$ROOT/data" "$ROOT/data.old"
+	mkdir -p "$ROOT/data/sub/d"
+	printf 'EVIL!\n' >"$ROOT/data/sub/d/f"
+	wait_for "changed /data/sub/d/f size,hash"
+	printf 'old\n' >>"$ROOT/data.old/sub/d/f"
+	printf 'e2\n' >"$ROOT/data/sub/d/g"
+	wait_for "added /data/sub/d/g"
+	assert_eq "added /data/sub/d/g
+changed /data/sub/d/f size,hash" "$(drift)"
+}
+
+@test "watch: fanotify: a queue overflow is alerted and what was missed is found by a rescan" {
+	data_tree "set watch.backend = fanotify"
+	baseline
+	f=/proc/sys/fs/fanotify/max_queued_events
+	[ -w "$f" ] || skip "cannot write $f"
+	lock_sysctls
+	saved=$(cat "$f")
+	echo 16 >"$f"
+	# the daemon's queue is made at start: the old value is back at once
+	start_watch || { echo "$saved" >"$f"; false; }
+	echo "$saved" >"$f"
+	if grep -q "watch.backend = fanotify: not available" "$T/watch.err"; then
+		skip "fanotify file system marks are refused here"
+	fi
+	fpid=$(pgrep -P "$WPID")
+	kill -STOP "$fpid"
+	for i in $(seq 40); do printf '%s\n' "$i" >"$ROOT/data/f$i"; done
+	kill -CONT "$fpid"
+	wait_for "watch overflow"
+	for i in $(seq 40); do wait_for "added /data/f$i"; done
+	assert_eq 40 "$(drift | grep -c '^added /data/f')"
+	# the message names fanotify's limit (its value now, not the daemon's)
+	grep -F '"overflow"' "$A" | grep -qF "(fs.fanotify.max_queued_events = $saved)"
+}
+
+# Mounts a tmpfs over /data/sub holding b, as before the baseline.
+tmpfs_sub() {
+	mount -t tmpfs -o mode=0755 fimtest "$ROOT/data/sub" 2>/dev/null || return 0
+	MOUNTED=$ROOT/data/sub
+	printf 'bravo\n' >"$ROOT/data/sub/b"
+}
+
+@test "watch: fanotify: a file system mounted below a start point before the start is marked too" {
+	start_fanotify tmpfs_sub
+	[ -n "${MOUNTED:-}" ] || skip "cannot mount here"
+	printf 'more\n' >>"$ROOT/data/sub/b"
+	wait_for "changed /data/sub/b size,hash"
+	barrier
+	assert_eq "changed /data/sub/b size,hash" "$(drift)"
+}
+
+@test "watch: fanotify: SIGHUP reloads the policy and marks again" {
+	data_tree "set watch.backend = fanotify"
+	cat >>"$POL" <<<'/other type mode size hash'
+	baseline
+	data_tree "set watch.backend = fanotify"
+	start_watch
+	if grep -q "watch.backend = fanotify: not available" "$T/watch.err"; then
+		skip "fanotify file system marks are refused here"
+	fi
+	printf 'changed\n' >"$ROOT/other/x"
+	barrier
+	assert_eq "" "$(drift)"
+	cat >>"$POL" <<<'/other type mode size hash'
+	kill -HUP "$WPID"
+	wait_for "watch policy_reloaded"
+	wait_for "changed /other/x size,hash"
+	printf 'new\n' >"$ROOT/other/y"
+	wait_for "added /other/y"
+	printf 'changed\n' >"$ROOT/data/a"
+	wait_for "changed /data/a size,hash"
+	kill -0 "$WPID"
 }
