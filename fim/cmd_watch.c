@@ -533,8 +533,8 @@ static void reload_policy(struct watcher *w)
 	if (r < 0)
 		log_warn("watch: cannot arm the watches: %s", strerror(-r));
 	wfiles_report_limit(w);
-	snprintf(msg, sizeof(msg), "%s: policy reloaded; %zu directories watched", w->o->policy,
-	         wfiles_watched(w->files));
+	snprintf(msg, sizeof(msg), "%s: policy reloaded; %zu %s watched", w->o->policy,
+	         wfiles_watched(w->files), wfiles_what(w->files));
 	watch_meta(w, "policy_reloaded", "alert", SEV_MEDIUM, msg, NULL);
 	reconcile_again(w, false);
 }
@@ -745,10 +745,11 @@ static void notify_status(struct watcher *w, bool ready)
 	char msg[256];
 
 	snprintf(msg, sizeof(msg),
-	         "%sSTATUS=watching %zu directories (%zu unwatched, rescanned every %d s), "
+	         "%sSTATUS=watching %zu %s (%zu unwatched, rescanned every %d s), "
 	         "%llu alerts, %zu pending checks",
-	         ready ? "READY=1\n" : "", wfiles_watched(w->files), wfiles_unwatched(w->files),
-	         w->rescan_interval, (unsigned long long)w->alerts_sent, w->pending.count);
+	         ready ? "READY=1\n" : "", wfiles_watched(w->files), wfiles_what(w->files),
+	         wfiles_unwatched(w->files), w->rescan_interval, (unsigned long long)w->alerts_sent,
+	         w->pending.count);
 	sd_notify(0, msg);
 }
 
@@ -854,7 +855,7 @@ static int setup(struct watcher *w, bool force_syslog, bool force_journald)
 		strcpy(w->host, "localhost");
 	r = wfiles_open(w, policy_get(w->p, "watch.backend"), &w->files);
 	if (r < 0) {
-		log_error("watch: cannot start inotify: %s", strerror(-r));
+		log_error("watch: cannot start watching files: %s", strerror(-r));
 		return FIM_EXIT_IO;
 	}
 	return 0;
@@ -937,7 +938,8 @@ static int loop(struct watcher *w, int sfd, int mfd)
 		if (lib_more || (fds[1].revents & POLLIN)) {
 			int n = wfiles_process(w, WATCH_BATCH);
 			if (n < 0) {
-				log_error("watch: reading inotify events: %s", strerror(-n));
+				log_error("watch: reading %s events: %s", wfiles_backend(w->files),
+				          strerror(-n));
 				return FIM_EXIT_IO;
 			}
 			lib_more = n >= WATCH_BATCH;

@@ -109,8 +109,9 @@ int watch_open_dir(struct watcher *w, const char *path, size_t len);
 
 /* --- file side (watch_files.c) --- */
 
-/* Starts the backend ("inotify" or "fanotify"; the latter falls back with a
- * notice). Returns 0 or a negative errno. */
+/* Starts the backend ("inotify" or "fanotify"; the latter falls back to
+ * inotify with a notice when the kernel or a file system refuses it).
+ * Returns 0 or a negative errno. */
 int wfiles_open(struct watcher *w, const char *backend, struct wfiles **ret);
 void wfiles_close(struct wfiles *f);
 /* The fd to poll. */
@@ -129,6 +130,10 @@ int wfiles_arm(struct watcher *w, const char *path, size_t len);
 int wfiles_process(struct watcher *w, size_t max);
 /* Periodic work: re-tries unwatched subtrees and queues their rescans. */
 void wfiles_tick(struct watcher *w);
+/* The backend in use ("inotify" or "fanotify"), and what wfiles_watched
+ * counts ("directories" or "mounts"). */
+const char *wfiles_backend(const struct wfiles *f);
+const char *wfiles_what(const struct wfiles *f);
 /* Counts for STATUS=. */
 size_t wfiles_watched(const struct wfiles *f);
 size_t wfiles_unwatched(const struct wfiles *f);

@@ -325,6 +325,16 @@ int wfiles_fd(struct wfiles *f)
 	return f->fd;
 }
 
+const char *wfiles_backend(const struct wfiles *f)
+{
+	return f && f->fan ? "fanotify" : "inotify";
+}
+
+const char *wfiles_what(const struct wfiles *f)
+{
+	return f && f->fan ? "mounts" : "directories";
+}
+
 size_t wfiles_watched(const struct wfiles *f)
 {
 	if (f->fan)
