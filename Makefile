@@ -24,7 +24,7 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps check demo clean format format-check bench fuzz install uninstall deb mutants
+.PHONY: all deps test-deps check demo clean format format-check bench fuzz install uninstall deb mutants layers
 # Keep test objects: they are not temporary.
 .SECONDARY:
 all: $(BUILD)/fim
@@ -74,6 +74,11 @@ fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do mkdir -p build/fuzz/corpus-$$(basename $$f); \
 		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build/fuzz/corpus-$$(basename $$f) \
 		|| exit 1; done
+
+# Who uses whom, from the object files' symbols, against the layer order of
+# the README's Layout: a use upwards or a circle between folders fails.
+layers: $(BUILD)/fim
+	@tests/layers $(BUILD)/obj
 
 # Mutation testing (not part of CI: slow): every mutant in tests/mutants/list
 # must be caught by the tests it names; MUTANTS_FULL=1 runs the whole suite
