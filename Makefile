@@ -23,6 +23,8 @@ LIB_SRC   := $(filter-out fim/main.c,$(wildcard fim/*.c baseline/*.c policy/*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Shared by the unit tests and fuzzers (temp dirs, fake roots, problems).
+FIXTURE   := tests/unit/fixture.c
 
 .PHONY: all deps test-deps check demo clean format format-check bench fuzz install uninstall deb mutants layers
 # Keep test objects: they are not temporary.
@@ -49,7 +51,7 @@ $(BUILD)/libfim.a: $(LIB_OBJ)
 $(BUILD)/fim: $(BUILD)/obj/fim/main.o $(BUILD)/libfim.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libfim.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(FIXTURE:%.c=$(BUILD)/obj/%.o) $(BUILD)/libfim.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
@@ -67,7 +69,7 @@ bench: $(BUILD)/fim
 FUZZ_SECONDS ?= 30
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) | $(DEPS_OK)
+build/fuzz/%: tests/fuzz/%.c $(FIXTURE) $(LIB_SRC) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS)
 fuzz: $(FUZZ_BIN)

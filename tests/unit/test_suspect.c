@@ -15,6 +15,7 @@
 
 #include "fim/object.h"
 #include "fim/suspect.h"
+#include "tests/unit/fixture.h"
 
 /* One attribute of a record under construction: a scalar, or a list
  * whose elements are separated by '\n' in VAL. */
@@ -50,8 +51,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	strcpy(f->dir, "/tmp/fim-suspect-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	assert_non_null(fx_tmpdir(f->dir, sizeof(f->dir), "suspect"));
 	f->rootfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(f->rootfd >= 0);
 	*state = f;
@@ -61,13 +61,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
 	for (size_t i = 0; i < f->nsets; i++)
 		obj_set_free(f->sets[i]);
 	close(f->rootfd);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(fx_rmtree(f->dir), 0);
 	free(f);
 	return 0;
 }
@@ -333,9 +331,7 @@ static void test_service_world_writable(void **state)
 	char path[256];
 	struct drift d;
 
-	snprintf(path, sizeof(path), "mkdir -p '%s/opt/app/bin' && touch '%s/opt/app/bin/run'",
-	         f->dir, f->dir);
-	assert_int_equal(system(path), 0);
+	assert_true(fx_put(f->dir, "/opt/app/bin/run", "#!/bin/sh\n"));
 	/* safe while nothing on the way is world-writable */
 	assert_int_equal(facts(f, NULL, KIND_SERVICE, "a.service", NULL,
 	                       rec(f, KIND_SERVICE, "a.service", a), 0, &d),

@@ -16,6 +16,7 @@
 
 #include "baseline/walk.h"
 #include "policy/policy.h"
+#include "tests/unit/fixture.h"
 
 struct fixture {
 	char dir[64];
@@ -33,8 +34,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	strcpy(f->dir, "/tmp/fim-walk-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	assert_non_null(fx_tmpdir(f->dir, sizeof(f->dir), "walk"));
 	f->rootfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(f->rootfd >= 0);
 	*state = f;
@@ -44,12 +44,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[256];
 
 	policy_free(f->p);
 	close(f->rootfd);
-	snprintf(cmd, sizeof(cmd), "chmod -R u+rwx '%s'; rm -rf '%s'", f->dir, f->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(fx_rmtree(f->dir), 0);
 	free(f);
 	return 0;
 }
@@ -57,16 +55,12 @@ static int teardown(void **state)
 /* mk(f, "a/b/") makes a directory, mk(f, "a/c") a file with content "x". */
 static void mk(struct fixture *f, const char *rel)
 {
-	char path[512], cmd[1100];
 	size_t n = strlen(rel);
 
-	snprintf(path, sizeof(path), "%s/%s", f->dir, rel);
 	if (rel[n - 1] == '/')
-		snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", path);
+		assert_true(fx_mkdirs(f->dir, rel));
 	else
-		snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\" && printf x >'%s'", path,
-		         path);
-	assert_int_equal(system(cmd), 0);
+		assert_true(fx_put(f->dir, rel, "x"));
 }
 
 static void load_policy(struct fixture *f, const char *text)
@@ -224,13 +218,9 @@ static void test_later_rule_below_exclude(void **state)
 static void test_links_not_followed(void **state)
 {
 	struct fixture *f = *state;
-	char path[256];
-
 	mk(f, "data/real/f");
-	snprintf(path, sizeof(path), "%s/data/link", f->dir);
-	assert_int_equal(symlink("real", path), 0);
-	snprintf(path, sizeof(path), "%s/data/out", f->dir);
-	assert_int_equal(symlink("/etc", path), 0);
+	assert_true(fx_link(f->dir, "/data/link", "real"));
+	assert_true(fx_link(f->dir, "/data/out", "/etc"));
 	load_policy(f, "/data type target\n");
 	assert_int_equal(walk(f), 0);
 	assert_string_equal(f->seen, "/ d\n"
