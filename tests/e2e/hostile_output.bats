@@ -183,6 +183,8 @@ full_run() {
 
 @test "output: check to /dev/full says No space left on device, in both formats, never exit 0-15" {
 	one_drift
+	# more than a buffer of report, so that a write fails in the middle
+	for i in $(seq 60); do printf '%s\n' "$i" >"$ROOT/etc/added-file-number-$i"; done
 	full_run check --format json check
 	assert_not_contains "$err" "Input/output error"
 	assert_eq 1 "$(grep -c 'cannot write' "$T/err")" "one message"
@@ -304,4 +306,17 @@ summary scanned=1 added=0 removed=0 changed=1 errors=0" "$EVENTS"
 		    if f.get("truncated"):
 		        assert f["dropped"], f
 	EOF
+}
+
+@test "output: check --alerts with stdout on /dev/full still writes the whole trail, exits 20" {
+	one_drift
+	F=$T/alerts.jsonl
+	full_run check --format json check --alerts "$F"
+	assert_eq 1 "$(grep -c 'cannot write' "$T/err")" "one message"
+	fimrun log verify "$F"
+	assert_rc 0
+	assert_contains "$out" "2 lines, chain intact"
+	"$PY" "$JSONL" events "$F" >"$T/events" 2>&1 || { cat "$T/events"; false; }
+	assert_eq "changed /etc/a size,mtime,ctime,hash
+summary scanned=2 added=0 removed=0 changed=1 errors=0" "$(cat "$T/events")" "the trail"
 }
