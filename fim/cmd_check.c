@@ -503,6 +503,7 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 	struct report_info info = {.command = "check"};
 	char created[64], host[256], hash[32];
 	int rootfd = -1, ret, r;
+	bool to_stdout;
 	double t0 = cli_now();
 	enum hash_algo algo;
 
@@ -590,7 +591,9 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 		c.sum.seconds = cli_now() - t0;
 		r = c.rep.ops->end(&c.rep, &c.sum);
 	}
-	if (r < 0 && output_error()) {
+	/* Only a report of our own goes to stdout (accept and watch pass theirs). */
+	to_stdout = !o->report_ops;
+	if (r < 0 && to_stdout && output_error()) {
 		/* the report was lost; output_report says where and why */
 	} else if (r == -EBADMSG) {
 		log_error("%s: the baseline is corrupt: %s", o->db, strerror(-r));
@@ -600,7 +603,7 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 		log_error("check: %s", strerror(-r));
 		goto out;
 	}
-	if (!output_report("check") && r == 0)
+	if (!(to_stdout && output_report("check")) && r == 0)
 		ret = (c.sum.added ? FIM_EXIT_ADDED : 0) | (c.sum.removed ? FIM_EXIT_REMOVED : 0) |
 		      (c.sum.changed ? FIM_EXIT_CHANGED : 0) |
 		      (c.sum.errors ? FIM_EXIT_UNREADABLE : 0);

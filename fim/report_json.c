@@ -170,8 +170,9 @@ static int sev_level(enum severity s)
 
 /*
  * Writes event O (consumed) to OUT as one line, cut to MAX bytes, with
- * "<LEVEL>" in front when PREFIX. The line goes out with one fwrite and is
- * flushed at once, so that it is whole whatever shares the stream.
+ * "<LEVEL>" in front when PREFIX. The line is written under the stream's
+ * lock and flushed at once, so that it is whole whatever shares the stream
+ * (log messages take the same lock). Returns 0 or a negative errno.
  */
 static int write_line(FILE *out, json_t *o, int level, size_t max, bool prefix)
 {
