@@ -12,6 +12,9 @@
 #define FIM_VERSION        "0.1.0"
 #define FIM_DEFAULT_POLICY "/etc/fim/fim.policy"
 #define FIM_DEFAULT_DB     "/var/lib/fim"
+/* The longest JSON line on stdout: rsyslog's default message size (8 KiB)
+ * less room for the syslog header that logger or journald puts in front. */
+#define FIM_DEFAULT_MAX_LINE 7680
 
 struct fim_opts {
 	const char *policy; /* -c */
@@ -24,6 +27,7 @@ struct fim_opts {
 	bool quick;         /* check: re-hash only files whose inode/size/times differ */
 	bool keep_cache;    /* leave the pages of files fim read cached */
 	bool nice;          /* idle CPU and I/O priority */
+	size_t max_line;    /* longest JSON line on stdout (--max-line) */
 	/* command options (accepted anywhere on the line) */
 	const char *sign_key;        /* baseline, accept: sign with this secret key */
 	const char *verify_key;      /* check, show, verify, accept: require this signer */

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "log.h"
 #include "objects.h"
+#include "output.h"
 #include "progress.h"
 #include "trail.h"
 #include "trust.h"
@@ -36,6 +37,7 @@ struct check_run {
 	struct trail *trail;
 	FILE *trail_out;
 	const char *trail_path;
+	bool teed; /* rep is the tee of main and tr */
 	struct report_summary sum;
 	struct buf path; /* for baseline-only subtrees */
 	bool quick;      /* trust inode, size, mtime and ctime for the rest */
@@ -472,6 +474,7 @@ static int open_trail(struct check_run *c, const struct fim_opts *o, const struc
 		log_error("check: out of memory");
 		return -1;
 	}
+	c->teed = true;
 	return 0;
 }
 
@@ -500,6 +503,7 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 	struct report_info info = {.command = "check"};
 	char created[64], host[256], hash[32];
 	int rootfd = -1, ret, r;
+	bool to_stdout;
 	double t0 = cli_now();
 	enum hash_algo algo;
 
@@ -556,6 +560,8 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 	                         .out = stdout,
 	                         .color = o->color,
 	                         .verbose = o->verbose,
+	                         .max_line = o->max_line,
+	                         .level_prefix = output_is_journal(STDOUT_FILENO),
 	                         .user = o->report_user};
 	c.rep = c.main;
 	if (!o->report_ops && open_trail(&c, o, c.p) < 0)
@@ -581,31 +587,44 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 	progress_end(&c.progress);
 	if (r == 0)
 		r = objects_check(o, rootfd, c.p, c.old, c.s, &c.rep, &c.sum);
-	if (r < 0) {
-		if (r == -EBADMSG) {
-			log_error("%s: the baseline is corrupt: %s", o->db, strerror(-r));
-			ret = FIM_EXIT_BASELINE;
-		} else {
-			log_error("check: %s", strerror(-r));
-		}
+	if (r == 0) {
+		c.sum.seconds = cli_now() - t0;
+		r = c.rep.ops->end(&c.rep, &c.sum);
+	}
+	/* Only a report of our own goes to stdout (accept and watch pass theirs). */
+	to_stdout = !o->report_ops;
+	if (r < 0 && to_stdout && output_error()) {
+		/* the report was lost; output_report says where and why */
+	} else if (r == -EBADMSG) {
+		log_error("%s: the baseline is corrupt: %s", o->db, strerror(-r));
+		ret = FIM_EXIT_BASELINE;
+		goto out;
+	} else if (r < 0) {
+		log_error("check: %s", strerror(-r));
 		goto out;
 	}
-	c.sum.seconds = cli_now() - t0;
-	if (c.rep.ops->end(&c.rep, &c.sum) < 0) {
-		log_error("check: cannot write the report: %s", strerror(errno));
-		goto out;
-	}
-	ret = (c.sum.added ? FIM_EXIT_ADDED : 0) | (c.sum.removed ? FIM_EXIT_REMOVED : 0) |
-	      (c.sum.changed ? FIM_EXIT_CHANGED : 0) | (c.sum.errors ? FIM_EXIT_UNREADABLE : 0);
+	if (!(to_stdout && output_report("check")) && r == 0)
+		ret = (c.sum.added ? FIM_EXIT_ADDED : 0) | (c.sum.removed ? FIM_EXIT_REMOVED : 0) |
+		      (c.sum.changed ? FIM_EXIT_CHANGED : 0) |
+		      (c.sum.errors ? FIM_EXIT_UNREADABLE : 0);
 out:
 	pipeline_free(c.pipe);
+	if (c.trail_out) {
+		int ea = 0, eb = 0;
+		/* A trail that failed did not stop the report; it fails the run. */
+		if (c.teed)
+			report_tee_errors(&c.rep, &ea, &eb);
+		if (fclose(c.trail_out) != 0 && !eb)
+			eb = -errno;
+		if (eb) {
+			log_error("%s: cannot append to the alert trail: %s", c.trail_path,
+			          trail_cause(eb));
+			if (ret < FIM_EXIT_USAGE)
+				ret = FIM_EXIT_IO;
+		}
+	}
 	if (c.rep.ops)
 		c.rep.ops->free(&c.rep);
-	if (c.trail_out && fclose(c.trail_out) != 0 && ret < FIM_EXIT_USAGE) {
-		log_error("%s: cannot append to the alert trail: %s", c.trail_path,
-		          trail_cause(-errno));
-		ret = FIM_EXIT_IO;
-	}
 	trail_close(c.trail);
 	if (rootfd >= 0)
 		close(rootfd);

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "jcut.h"
 #include "log.h"
+#include "output.h"
 
 static void usage(FILE *f)
 {
@@ -31,6 +33,8 @@ static void usage(FILE *f)
 	           "  -d, --db DIR        baseline directory (default " FIM_DEFAULT_DB ")\n"
 	           "  -r, --root DIR      treat DIR as / (offline checks, images)\n"
 	           "      --format FMT    human or json (default human)\n"
+	           "      --max-line BYTES  longest JSON line on stdout; longer events are\n"
+	           "                      cut, marked fim.truncated (default 7680)\n"
 	           "  -j, --jobs N        hash workers (default: one per CPU)\n"
 	           "      --quick         check: re-hash only files whose inode, size,\n"
 	           "                      mtime or ctime differ from the baseline\n"
@@ -76,6 +80,42 @@ static void be_nice(void)
 		log_warn("--nice: cannot set the idle I/O class: %s", strerror(errno));
 }
 
+static int dispatch(struct fim_opts *o, const char *cmd, int argc, char **argv)
+{
+	if (strcmp(cmd, "baseline") == 0)
+		return cmd_baseline(o, argc, argv);
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(o, argc, argv);
+	if (strcmp(cmd, "show") == 0)
+		return cmd_show(o, argc, argv);
+	if (strcmp(cmd, "policy") == 0)
+		return cmd_policy(o, argc, argv);
+	if (strcmp(cmd, "key") == 0)
+		return cmd_key(o, argc, argv);
+	if (strcmp(cmd, "verify") == 0)
+		return cmd_verify(o, argc, argv);
+	if (strcmp(cmd, "accept") == 0)
+		return cmd_accept(o, argc, argv);
+	if (strcmp(cmd, "history") == 0)
+		return cmd_history(o, argc, argv);
+	if (strcmp(cmd, "log") == 0)
+		return cmd_log(o, argc, argv);
+	if (strcmp(cmd, "watch") == 0)
+		return cmd_watch(o, argc, argv);
+	log_error("unknown command '%s' (see fim --help)", cmd);
+	return FIM_EXIT_USAGE;
+}
+
+/* What was printed must have reached standard output: a report lost to a
+ * full disk or a closed pipe is an I/O error, said once, never exit 0. */
+static int finish(const char *cmd, int ret)
+{
+	output_flush();
+	if (output_report(cmd) && ret < FIM_EXIT_USAGE)
+		ret = FIM_EXIT_IO;
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -100,6 +140,7 @@ int main(int argc, char **argv)
 		{ "journal-dir", required_argument, NULL, 1009 },
 		{ "syslog", no_argument, NULL, 1010 },
 		{ "journald", no_argument, NULL, 1011 },
+		{ "max-line", required_argument, NULL, 1012 },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -112,11 +153,16 @@ int main(int argc, char **argv)
 	        .db = FIM_DEFAULT_DB,
 	        .root = "/",
 	        .verbose = 1,
+	        .max_line = FIM_DEFAULT_MAX_LINE,
 	};
 	int c;
 
 	/* getopt's own messages then start with "fim:" like ours. */
 	argv[0] = (char *)"fim";
+	if (output_init() < 0) {
+		log_error("out of memory");
+		return FIM_EXIT_IO;
+	}
 	while ((c = getopt_long(argc, argv, "c:d:r:j:qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -191,6 +237,18 @@ int main(int argc, char **argv)
 		case 1011:
 			o.journald = true;
 			break;
+		case 1012: {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end || n < JCUT_MIN ||
+			    n > REPORT_JSON_MAX_LINE) {
+				log_error("--max-line: '%s' is not a number of bytes from %u to %u",
+				          optarg, JCUT_MIN, REPORT_JSON_MAX_LINE);
+				return FIM_EXIT_USAGE;
+			}
+			o.max_line = n;
+			break;
+		}
 		case 'q':
 			o.verbose = 0;
 			break;
@@ -199,10 +257,10 @@ int main(int argc, char **argv)
 			break;
 		case 'V':
 			printf("fim %s\n", FIM_VERSION);
-			return 0;
+			return finish("--version", 0);
 		case 'h':
 			usage(stdout);
-			return 0;
+			return finish("--help", 0);
 		default:
 			usage(stderr);
 			return FIM_EXIT_USAGE;
@@ -211,6 +269,7 @@ int main(int argc, char **argv)
 	log_level = o.verbose;
 	if (!o.format)
 		o.format = "human";
+	log_setup(strcmp(o.format, "json") == 0, o.max_line);
 	o.color = strcmp(o.format, "human") == 0 && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 	if (optind >= argc) {
 		usage(stderr);
@@ -223,26 +282,5 @@ int main(int argc, char **argv)
 	const char *cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
-	if (strcmp(cmd, "baseline") == 0)
-		return cmd_baseline(&o, argc, argv);
-	if (strcmp(cmd, "check") == 0)
-		return cmd_check(&o, argc, argv);
-	if (strcmp(cmd, "show") == 0)
-		return cmd_show(&o, argc, argv);
-	if (strcmp(cmd, "policy") == 0)
-		return cmd_policy(&o, argc, argv);
-	if (strcmp(cmd, "key") == 0)
-		return cmd_key(&o, argc, argv);
-	if (strcmp(cmd, "verify") == 0)
-		return cmd_verify(&o, argc, argv);
-	if (strcmp(cmd, "accept") == 0)
-		return cmd_accept(&o, argc, argv);
-	if (strcmp(cmd, "history") == 0)
-		return cmd_history(&o, argc, argv);
-	if (strcmp(cmd, "log") == 0)
-		return cmd_log(&o, argc, argv);
-	if (strcmp(cmd, "watch") == 0)
-		return cmd_watch(&o, argc, argv);
-	log_error("unknown command '%s' (see fim --help)", cmd);
-	return FIM_EXIT_USAGE;
+	return finish(cmd, dispatch(&o, cmd, argc, argv));
 }

@@ -79,50 +79,67 @@ struct bytes report_obj_value(const struct obj_rec *r, unsigned a)
 
 /* --- tee: one report into two sinks (the terminal and the alert trail) --- */
 
+/* A side that failed is not called again: the other keeps its report whole. */
 struct tee_priv {
 	struct report *a, *b;
+	int err_a, err_b;
 };
+
+/* Records X and Y (each a side's result, or 0 when it was not called);
+ * returns 0 while one side still works, else the first error. */
+static int tee_result(struct tee_priv *t, int x, int y)
+{
+	if (x < 0 && !t->err_a)
+		t->err_a = x;
+	if (y < 0 && !t->err_b)
+		t->err_b = y;
+	if (t->err_a && t->err_b)
+		return t->err_a;
+	return 0;
+}
 
 static int tee_begin(struct report *r, const struct report_info *info)
 {
 	struct tee_priv *t = r->priv;
 	int x = t->a->ops->begin(t->a, info), y = t->b->ops->begin(t->b, info);
 
-	return x < 0 ? x : y;
+	return tee_result(t, x, y);
 }
 
 static int tee_drift(struct report *r, const struct drift *d)
 {
 	struct tee_priv *t = r->priv;
-	int x = t->a->ops->drift(t->a, d), y = t->b->ops->drift(t->b, d);
+	int x = t->err_a ? 0 : t->a->ops->drift(t->a, d);
+	int y = t->err_b ? 0 : t->b->ops->drift(t->b, d);
 
-	return x < 0 ? x : y;
+	return tee_result(t, x, y);
 }
 
 static int tee_error(struct report *r, struct bytes id, int err)
 {
 	struct tee_priv *t = r->priv;
-	int x = t->a->ops->error(t->a, id, err), y = t->b->ops->error(t->b, id, err);
+	int x = t->err_a ? 0 : t->a->ops->error(t->a, id, err);
+	int y = t->err_b ? 0 : t->b->ops->error(t->b, id, err);
 
-	return x < 0 ? x : y;
+	return tee_result(t, x, y);
 }
 
 static int tee_problem(struct report *r, enum fim_kind kind, const char *path, unsigned line,
                        int err, const char *msg)
 {
 	struct tee_priv *t = r->priv;
-	int x = t->a->ops->problem(t->a, kind, path, line, err, msg);
-	int y = t->b->ops->problem(t->b, kind, path, line, err, msg);
+	int x = t->err_a ? 0 : t->a->ops->problem(t->a, kind, path, line, err, msg);
+	int y = t->err_b ? 0 : t->b->ops->problem(t->b, kind, path, line, err, msg);
 
-	return x < 0 ? x : y;
+	return tee_result(t, x, y);
 }
 
 static int tee_end(struct report *r, const struct report_summary *s)
 {
 	struct tee_priv *t = r->priv;
-	int x = t->a->ops->end(t->a, s), y = t->b->ops->end(t->b, s);
+	int x = t->err_a ? 0 : t->a->ops->end(t->a, s), y = t->err_b ? 0 : t->b->ops->end(t->b, s);
 
-	return x < 0 ? x : y;
+	return tee_result(t, x, y);
 }
 
 static void tee_free(struct report *r)
@@ -157,4 +174,12 @@ int report_tee(struct report *out, struct report *a, struct report *b)
 	t->b = b;
 	*out = (struct report){.ops = &report_tee_ops, .out = a->out, .priv = t};
 	return 0;
+}
+
+void report_tee_errors(const struct report *tee, int *ret_a, int *ret_b)
+{
+	const struct tee_priv *t = tee->priv;
+
+	*ret_a = t ? t->err_a : 0;
+	*ret_b = t ? t->err_b : 0;
 }

@@ -70,9 +70,19 @@ struct report {
 	FILE *out;
 	bool color;
 	int verbose;
+	/* json: the longest line, newline excluded (0: REPORT_JSON_MAX_LINE);
+	 * an event longer than that is cut to fit (see jcut_dumps) */
+	size_t max_line;
+	/* json: each line starts with its syslog level, "<2>" for critical
+	 * (for a journal stream: see output_is_journal) */
+	bool level_prefix;
 	void *priv;
 	void *user; /* for a backend that needs the caller's context */
 };
+
+/* The longest JSON line by default: what fits the alert trail's line
+ * (TRAIL_MAX_LINE less its chain fields). */
+#define REPORT_JSON_MAX_LINE ((1u << 20) - 256)
 
 extern const struct report_ops report_human;
 extern const struct report_ops report_json;
@@ -80,8 +90,13 @@ extern const struct report_ops report_null;
 
 /* Makes OUT a report that forwards every call to A, then B (which must
  * outlive OUT; freeing OUT frees what they hold, not A and B themselves).
+ * A side whose call fails is not called again, so the other's report stays
+ * whole; a call on OUT fails only once both sides have failed.
  * Returns 0 or -ENOMEM. */
 int report_tee(struct report *out, struct report *a, struct report *b);
+
+/* The first error of each side of the tee TEE (0 when that side is fine). */
+void report_tee_errors(const struct report *tee, int *ret_a, int *ret_b);
 
 /* Backend by name ("human", "json", "null") or NULL. */
 const struct report_ops *report_lookup(const char *name);
@@ -102,6 +117,15 @@ struct bytes report_obj_value(const struct obj_rec *r, unsigned a);
 /* The same for an object of another kind: lists as arrays, uid/gid as
  * numbers, a secret attribute as its state only. */
 struct json_t *report_json_obj_attrs(const struct obj_rec *r, attrset_t which, bool nulls);
+
+/*
+ * Writes an event of fim's own to OUT as one JSON line, shaped and cut like
+ * the report's: @timestamp, event (kind "event", action "message"), host,
+ * log.level LEVEL ("error", "warning", "info"), message TEXT; at most MAX
+ * bytes (0: REPORT_JSON_MAX_LINE), after a "<N>" syslog level when PREFIX.
+ * Returns 0 or a negative errno.
+ */
+int report_json_message(FILE *out, const char *level, const char *text, size_t max, bool prefix);
 
 /* Numeric ECS event.severity for a policy severity. */
 int report_severity_score(enum severity s);

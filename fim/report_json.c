@@ -2,11 +2,13 @@
 /* JSON Lines sink: one ECS-shaped object per drift, then one summary line. */
 #include <jansson.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "report.h"
 #include "jbytes.h"
+#include "jcut.h"
 #include "log.h"
 
 struct json_priv {
@@ -151,18 +153,53 @@ static json_t *ecs_file(struct bytes id, const struct file_rec *r)
 	return f;
 }
 
-static int emit(struct report *r, json_t *o)
+/* The syslog level a line is prefixed with: as the alert sinks rank drift. */
+static int sev_level(enum severity s)
 {
-	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	switch (s) {
+	case SEV_CRITICAL:
+		return LOG_CRIT;
+	case SEV_HIGH:
+		return LOG_ERR;
+	case SEV_MEDIUM:
+		return LOG_WARNING;
+	default:
+		return LOG_NOTICE;
+	}
+}
+
+/*
+ * Writes event O (consumed) to OUT as one line, cut to MAX bytes, with
+ * "<LEVEL>" in front when PREFIX. The line is written under the stream's
+ * lock and flushed at once, so that it is whole whatever shares the stream
+ * (log messages take the same lock). Returns 0 or a negative errno.
+ */
+static int write_line(FILE *out, json_t *o, int level, size_t max, bool prefix)
+{
+	char pfx[8] = "";
+	char *s;
 	int ret = 0;
 
+	if (!max)
+		max = REPORT_JSON_MAX_LINE;
+	if (prefix)
+		snprintf(pfx, sizeof(pfx), "<%d>", level & 7);
+	s = jcut_dumps(o, max - strlen(pfx));
 	json_decref(o);
 	if (!s)
 		return -ENOMEM;
-	if (fprintf(r->out, "%s\n", s) < 0)
-		ret = -EIO;
+	flockfile(out);
+	errno = 0;
+	if (fprintf(out, "%s%s\n", pfx, s) < 0 || fflush(out) != 0)
+		ret = errno ? -errno : -EIO;
+	funlockfile(out);
 	free(s);
 	return ret;
+}
+
+static int emit(struct report *r, json_t *o, int level)
+{
+	return write_line(r->out, o, level, r->max_line, r->level_prefix);
 }
 
 static json_t *event_base_cat(struct report *r, const char *kind, const char *action,
@@ -379,7 +416,7 @@ static int json_obj_drift(struct report *r, const struct drift *d)
 	if (d->note)
 		json_object_set_new(fim, "note", json_string(d->note));
 	json_object_set_new(o, "fim", fim);
-	return emit(r, o);
+	return emit(r, o, sev_level(sev));
 }
 
 static int json_problem(struct report *r, enum fim_kind kind, const char *path, unsigned line,
@@ -398,7 +435,7 @@ static int json_problem(struct report *r, enum fim_kind kind, const char *path, 
 	if (line)
 		json_object_set_new(fim, "line", json_integer(line));
 	json_object_set_new(o, "fim", fim);
-	return emit(r, o);
+	return emit(r, o, LOG_WARNING);
 }
 
 static int json_begin(struct report *r, const struct report_info *info)
@@ -455,7 +492,7 @@ static int json_drift(struct report *r, const struct drift *d)
 	if (d->note)
 		json_object_set_new(fim, "note", json_string(d->note));
 	json_object_set_new(o, "fim", fim);
-	return emit(r, o);
+	return emit(r, o, sev_level(sev));
 }
 
 static int json_error(struct report *r, struct bytes id, int err)
@@ -469,7 +506,7 @@ static int json_error(struct report *r, struct bytes id, int err)
 	json_object_set_new(fim, "object", json_string("file"));
 	jbytes_set(fim, "id", id.p, id.n);
 	json_object_set_new(o, "fim", fim);
-	return emit(r, o);
+	return emit(r, o, LOG_WARNING);
 }
 
 static int json_end(struct report *r, const struct report_summary *s)
@@ -489,10 +526,28 @@ static int json_end(struct report *r, const struct report_summary *s)
 	/* which baseline this was: an older one put back shows in the trail */
 	if (p->created[0])
 		json_object_set_new(sum, "baseline", json_pack("{s:s}", "created", p->created));
-	int ret = emit(r, json_pack("{s:{s:o}}", "fim", "summary", sum));
-	if (fflush(r->out) != 0)
-		ret = -EIO;
-	return ret;
+	return emit(r, json_pack("{s:{s:o}}", "fim", "summary", sum), LOG_INFO);
+}
+
+int report_json_message(FILE *out, const char *level, const char *text, size_t max, bool prefix)
+{
+	int lv = strcmp(level, "error") == 0     ? LOG_ERR
+	         : strcmp(level, "warning") == 0 ? LOG_WARNING
+	                                         : LOG_INFO;
+	char ts[64], host[256] = "";
+	json_t *o, *h = json_object();
+
+	timestamp(ts, sizeof(ts));
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		strcpy(host, "localhost");
+	jbytes_set(h, "name", host, strlen(host));
+	o = json_pack("{s:s, s:{s:s, s:s, s:s, s:[s], s:[s]}, s:o, s:{s:s}, s:o}", "@timestamp", ts,
+	              "event", "kind", "event", "module", "fim", "action", "message", "category",
+	              "host", "type", "info", "host", h, "log", "level", level, "message",
+	              jbytes_new(text, strlen(text)));
+	if (!o)
+		return -ENOMEM;
+	return write_line(out, o, lv, max, prefix);
 }
 
 static void json_free(struct report *r)
