@@ -126,8 +126,8 @@ static int complete(void *ctx, struct pipe_slot *s)
 		snprintf(msg, sizeof(msg), "hidden by a mount: %s mounted on %s",
 		         walk_fs_name((long)s->parent, fs, sizeof(fs)),
 		         log_quote(s->path.p, (size_t)s->id, q, sizeof(q)));
-		return c->rep.ops->problem(&c->rep, KIND_FILE, (const char *)s->path.p, 0, -EXDEV,
-		                           msg);
+		return c->rep.ops->problem(&c->rep, KIND_FILE, rule->severity,
+		                           (const char *)s->path.p, 0, -EXDEV, msg);
 	}
 	if (s->tag == TAG_REMOVED) {
 		d.action = DRIFT_REMOVED;

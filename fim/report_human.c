@@ -260,8 +260,8 @@ static int human_error(struct report *r, struct bytes id, int err)
 	return 0;
 }
 
-static int human_problem(struct report *r, enum fim_kind kind, const char *path, unsigned line,
-                         int err, const char *msg)
+static int human_problem(struct report *r, enum fim_kind kind, enum severity sev, const char *path,
+                         unsigned line, int err, const char *msg)
 {
 	struct human_priv *p = r->priv;
 	char q[4200];

@@ -85,6 +85,10 @@ addline() {
 		summary scanned=4 added=0 removed=0 changed=0 errors=1
 	EOF
 	assert_contains "$err" "fim: warning: /etc/passwd:3: line of 5242907 bytes, longer than 4194304: glibc reads it, fim cannot interpret it; user 'toor' is not recorded"
+	# at the severity of the users rule: the line may hide any account
+	problem=$("$PY" "$JSONL" lines "$T/out" | grep '"action": "error"')
+	assert_contains "$problem" '"severity": "critical"'
+	assert_contains "$problem" '"severity": 99'
 	fimrun check
 	assert_rc 8
 	assert_contains "$out" "users: /etc/passwd:3: line of 5242907 bytes"

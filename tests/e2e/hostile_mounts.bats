@@ -43,6 +43,8 @@ teardown() {
 		summary scanned=3 added=0 removed=0 changed=1 errors=3
 	EOF
 	assert_contains "$(cat "$T/out")" '"message":"hidden by a mount: proc mounted on /data/sub"'
+	problem=$("$PY" "$JSONL" lines "$T/out" | grep '"/data/sub/deep/b"' | grep '"action": "error"')
+	assert_contains "$problem" '"severity": "high"'
 	fimrun check
 	assert_rc 12
 	assert_contains "$out" "files: /data/sub/deep/b: hidden by a mount: proc mounted on /data/sub"
