@@ -45,16 +45,6 @@ static bool span_is(struct span a, const char *s)
 	return a.n == strlen(s) && memcmp(a.p, s, a.n) == 0;
 }
 
-/* Frees and wipes a buffer that may hold secrets (shadow hashes, or hashes
- * an attacker put in passwd or group). */
-static void wipe_free(char *p, size_t n)
-{
-	if (!p)
-		return;
-	sodium_memzero(p, n);
-	free(p);
-}
-
 /* ---------- account files: one entry per line ---------- */
 
 /*
@@ -62,10 +52,11 @@ static void wipe_free(char *p, size_t n)
  * tried with getent and getpwnam on crafted files) reads them, so that the
  * entry recorded is the one the system uses:
  *
- * - Leading whitespace is skipped; empty lines and '#' comments are not
- *   entries. The line ends at '\n' only: a '\r' before it, and trailing
- *   whitespace, belong to the last field ("/bin/sh\r" is the shell). A NUL
- *   byte ends the line.
+ * - Leading whitespace is skipped, however long; empty lines and '#'
+ *   comments are not entries. Lines may be of any length, and the file of
+ *   any size: glibc grows its buffer until the line fits. The line ends at '\n' only: a '\r' before
+ * it, and trailing whitespace, belong to the last field ("/bin/sh\r" is the shell). A NUL byte ends
+ * the line.
  * - passwd: name:passwd:uid:gid:gecos:dir:shell. Missing fields after the
  *   gid are empty ("svc::0:0" is uid 0 with an empty password and no home
  *   or shell); extra colons belong to the shell. Fewer than four fields
@@ -91,13 +82,21 @@ static void wipe_free(char *p, size_t n)
  * A line glibc uses is recorded even when irregular (field count, number
  * form, CR, NUL, a name with '/' or whitespace), and the irregularity is
  * reported too. Two cases glibc resolves fim cannot record and only
- * reports: an empty name, and a name longer than OBJ_MAX_ID; lines longer
- * than ACCOUNTS_MAX_LINE are not read at all (a bound).
+ * reports: an empty name, and a name longer than OBJ_MAX_ID.
+ *
+ * Files are streamed, never read whole. Memory is bounded: of a line only
+ * its first ACCOUNTS_MAX_ENTRY bytes (after the leading whitespace) are
+ * kept. When the fields that make the entry (passwd: name to gid; group:
+ * name to gid; shadow, gshadow: the name) lie within them, the entry is
+ * recorded without the fields that were cut, which stay unknown; else the
+ * line cannot be interpreted. Either way the line is reported with -E2BIG,
+ * so that nothing it may define is called removed. Entries kept from one
+ * file are bounded by ACCOUNTS_MAX_ENTRIES and ACCOUNTS_MAX_TEXT bytes: the
+ * rest of the file is then not read, and that is reported.
  */
 
 enum bad {
 	BAD_NONE,
-	BAD_LONG,
 	BAD_NUL,
 	BAD_FIELDS,
 	BAD_NAME_EMPTY,
@@ -106,6 +105,7 @@ enum bad {
 	BAD_ID_EMPTY,
 	BAD_ID_CHAR,
 	BAD_ID_RANGE,
+	BAD_CUT, /* longer than ACCOUNTS_MAX_ENTRY, cut before the entry's key fields */
 };
 
 /* Irregularities of an entry glibc nonetheless uses (bits of entry.odd). */
@@ -121,13 +121,16 @@ enum {
 struct entry {
 	struct span f[MAX_FIELDS];
 	uint32_t id[2]; /* the format's numeric fields */
+	uint64_t len;   /* of the whole line, leading whitespace not counted */
 	unsigned line;
+	unsigned known; /* fields read whole: all unless cut */
 	unsigned nf;    /* fields on the line */
 	unsigned first; /* of a duplicate: the line of the entry in force */
 	uint8_t bad;    /* enum bad */
 	uint8_t bad_id; /* which numeric field is bad (shadow: its position) */
 	uint8_t odd;    /* ODD_* */
 	bool dup;
+	bool cut; /* longer than ACCOUNTS_MAX_ENTRY: fields from f[known] on are unknown */
 };
 
 struct format {
@@ -136,14 +139,31 @@ struct format {
 	unsigned nids;       /* numeric fields */
 	unsigned idfield[2]; /* their positions */
 	const char *idname[2];
-	bool secret; /* quote nothing of this file */
-	bool rest;   /* the last field takes the rest of the line (else: shadow's numbers) */
+	bool secret;   /* quote nothing of this file */
+	bool rest;     /* the last field takes the rest of the line (else: shadow's numbers) */
+	unsigned need; /* fields that must be whole for the line to be interpreted */
 };
 
-static const struct format fmt_passwd = {"user", 7, 2, {2, 3}, {"uid", "gid"}, false, true};
-static const struct format fmt_shadow = {"user", 9, 0, {0, 0}, {NULL, NULL}, true, false};
-static const struct format fmt_group = {"group", 4, 1, {2, 0}, {"gid", NULL}, false, true};
-static const struct format fmt_gshadow = {"group", 4, 0, {0, 0}, {NULL, NULL}, true, true};
+static const struct format fmt_passwd = {"user", 7, 2, {2, 3}, {"uid", "gid"}, false, true, 4};
+static const struct format fmt_shadow = {"user", 9, 0, {0, 0}, {NULL, NULL}, true, false, 1};
+static const struct format fmt_group = {"group", 4, 1, {2, 0}, {"gid", NULL}, false, true, 3};
+static const struct format fmt_gshadow = {"group", 4, 0, {0, 0}, {NULL, NULL}, true, true, 1};
+
+/* Where the kept lines live: chunks that never move, wiped when freed. */
+struct chunk {
+	struct chunk *next;
+	size_t used, cap;
+	char data[];
+};
+
+#define CHUNK_BYTES (1u << 20)
+
+enum trunc {
+	TRUNC_NONE,
+	TRUNC_ENTRIES, /* ACCOUNTS_MAX_ENTRIES reached */
+	TRUNC_TEXT,    /* ACCOUNTS_MAX_TEXT reached */
+	TRUNC_READ,    /* a read error (reported when it happened) */
+};
 
 struct table {
 	const struct format *fmt;
@@ -152,14 +172,45 @@ struct table {
 	size_t n, cap;
 	struct entry **byname; /* valid entries in force, sorted by name */
 	size_t nbyname;
-	unsigned truncated; /* line where ACCOUNTS_MAX_ENTRIES stopped reading, or 0 */
+	struct chunk *mem;  /* the text of the entries */
+	size_t bytes;       /* kept in mem */
+	unsigned truncated; /* line where reading stopped (enum trunc why), or 0 */
+	enum trunc why;
+	bool present; /* the file was read (else absent, or err) */
+	int err;      /* why it could not be opened: a negative errno, or 0 */
 };
 
 static void table_free(struct table *t)
 {
+	while (t->mem) {
+		struct chunk *c = t->mem;
+
+		t->mem = c->next;
+		sodium_memzero(c->data, c->used);
+		free(c);
+	}
 	free(t->e);
 	free(t->byname);
 	*t = (struct table){0};
+}
+
+/* A copy of P[0..n) (n > 0) that lives as long as T, or NULL. */
+static char *table_copy(struct table *t, const char *p, size_t n)
+{
+	struct chunk *c = t->mem;
+
+	if (!c || c->cap - c->used < n) {
+		size_t cap = n > CHUNK_BYTES ? n : CHUNK_BYTES;
+
+		c = malloc(sizeof(*c) + cap);
+		if (!c)
+			return NULL;
+		*c = (struct chunk){.next = t->mem, .cap = cap};
+		t->mem = c;
+	}
+	memcpy(c->data + c->used, p, n);
+	c->used += n;
+	return c->data + c->used - n;
 }
 
 static enum bad check_name(struct span s, uint8_t *odd)
@@ -233,25 +284,26 @@ static void check_shadow(struct entry *e)
 	}
 }
 
-static void parse_entry(const struct format *fmt, const char *line, size_t n, struct entry *e)
+/* Interprets LINE[0..n), the first bytes of a line of LEN bytes. */
+static void parse_entry(const struct format *fmt, const char *line, size_t n, uint64_t len,
+                        struct entry *e)
 {
 	const char *nul;
 	size_t start = 0;
+	bool cut = len > n;
 
-	if (n > ACCOUNTS_MAX_LINE) {
-		e->bad = BAD_LONG;
-		return;
-	}
+	e->len = len;
 	nul = memchr(line, '\0', n);
 	if (nul) {
 		n = (size_t)(nul - line);
+		cut = false; /* glibc stops at the NUL: what was not kept is not read */
 		e->odd |= ODD_NUL;
 		if (n == 0) { /* glibc sees an empty line */
 			e->bad = BAD_NUL;
 			return;
 		}
 	}
-	if (n && line[n - 1] == '\r')
+	if (!cut && n && line[n - 1] == '\r')
 		e->odd |= ODD_CR;
 	for (size_t i = 0; i <= n; i++) {
 		if (i < n && line[i] != ':')
@@ -268,13 +320,26 @@ static void parse_entry(const struct format *fmt, const char *line, size_t n, st
 
 		last->n = (size_t)(line + n - last->p);
 	}
-	if (e->nf != fmt->fields)
+	e->known = MAX_FIELDS;
+	if (cut) {
+		/* the last field kept is incomplete, and so is the rest field */
+		e->cut = true;
+		e->known = e->nf - 1;
+		if (fmt->rest && e->known > fmt->fields - 1)
+			e->known = fmt->fields - 1;
+		if (e->known < fmt->need) {
+			e->bad = BAD_CUT;
+			return;
+		}
+	} else if (e->nf != fmt->fields) {
 		e->odd |= ODD_FIELDS;
+	}
 	e->bad = (uint8_t)check_name(e->f[0], &e->odd);
 	if (e->bad != BAD_NONE)
 		return;
 	if (!fmt->rest) {
-		check_shadow(e);
+		if (!cut) /* whether glibc takes a cut line is not known: its password is not */
+			check_shadow(e);
 		return;
 	}
 	for (unsigned k = 0; k < fmt->nids && e->bad == BAD_NONE; k++) {
@@ -325,43 +390,66 @@ static int table_index(struct table *t)
 	return 0;
 }
 
-/* Splits TEXT into entries. Blank lines and '#' comments are skipped and
- * leading whitespace ignored, as glibc does. Returns 0 or -ENOMEM. */
+/* One line of an account file, its leading whitespace skipped: LINE[0..n)
+ * kept of LEN bytes. Returns 0 (t->truncated set when the file must not be
+ * read further) or -ENOMEM. */
+static int table_add(struct table *t, const char *line, size_t n, uint64_t len, unsigned lineno)
+{
+	char *copy;
+
+	if (n == 0 || line[0] == '#')
+		return 0;
+	if (t->n == ACCOUNTS_MAX_ENTRIES || t->bytes + n > ACCOUNTS_MAX_TEXT) {
+		t->truncated = lineno;
+		t->why = t->n == ACCOUNTS_MAX_ENTRIES ? TRUNC_ENTRIES : TRUNC_TEXT;
+		return 0;
+	}
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct entry *ne = realloc(t->e, cap * sizeof(*ne));
+
+		if (!ne)
+			return -ENOMEM;
+		t->e = ne;
+		t->cap = cap;
+	}
+	copy = table_copy(t, line, n);
+	if (!copy)
+		return -ENOMEM;
+	t->bytes += n;
+	t->e[t->n] = (struct entry){.line = lineno};
+	parse_entry(t->fmt, copy, n, len, &t->e[t->n]);
+	t->n++;
+	return 0;
+}
+
+static bool is_lead(char c)
+{
+	return c != '\n' && is_space(c);
+}
+
+/* Splits TEXT into entries, as table_read does a file. Returns 0 or -ENOMEM. */
 static int table_parse(const struct format *fmt, const struct accounts_text *text, struct table *t)
 {
-	const char *line;
-	size_t pos = 0, n;
+	const char *p = text->p, *end = text->p + text->n;
 	unsigned lineno = 0;
+	int r;
 
-	*t = (struct table){.fmt = fmt, .path = text->path};
-	if (!text->p)
-		return 0;
-	while (rootfs_next_line(text->p, text->n, &pos, &line, &n, &lineno)) {
-		size_t skip = 0;
+	*t = (struct table){.fmt = fmt, .path = text->path, .present = text->p, .err = text->err};
+	while (p && p < end && !t->truncated) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t k = nl ? (size_t)(nl - p) : (size_t)(end - p), skip = 0;
 
-		/* glibc keeps the '\r' of a CRLF line end: put it back */
-		if (line + n < text->p + text->n && line[n] == '\r')
-			n++;
-		while (skip < n && is_space(line[skip]))
+		while (skip < k && is_lead(p[skip]))
 			skip++;
-		if (skip == n || line[skip] == '#')
-			continue;
-		if (t->n == ACCOUNTS_MAX_ENTRIES) {
-			t->truncated = lineno;
-			break;
-		}
-		if (t->n == t->cap) {
-			size_t cap = t->cap ? t->cap * 2 : 64;
-			struct entry *ne = realloc(t->e, cap * sizeof(*ne));
-
-			if (!ne)
-				return -ENOMEM;
-			t->e = ne;
-			t->cap = cap;
-		}
-		t->e[t->n] = (struct entry){.line = lineno};
-		parse_entry(fmt, line + skip, n - skip, &t->e[t->n]);
-		t->n++;
+		if (lineno < UINT_MAX)
+			lineno++;
+		r = table_add(t, p + skip,
+		              k - skip < ACCOUNTS_MAX_ENTRY ? k - skip : ACCOUNTS_MAX_ENTRY,
+		              k - skip, lineno);
+		if (r < 0)
+			return r;
+		p += k + 1;
 	}
 	return table_index(t);
 }
@@ -391,10 +479,14 @@ static const char *quote(struct span s, char *buf, size_t size)
 
 static void table_report_truncated(const struct collect_ctx *ctx, const struct table *t)
 {
-	if (t->truncated)
+	if (t->why == TRUNC_ENTRIES)
 		collect_problem(ctx, t->path, t->truncated, -E2BIG,
 		                "more than %u entries: the rest of the file is not read",
 		                ACCOUNTS_MAX_ENTRIES);
+	else if (t->why == TRUNC_TEXT)
+		collect_problem(ctx, t->path, t->truncated, -E2BIG,
+		                "entries take more than %u bytes: the rest of the file is not read",
+		                ACCOUNTS_MAX_TEXT);
 }
 
 /* Reports what makes an entry irregular (of a line glibc ignores, only what
@@ -460,6 +552,21 @@ static void table_report(const struct collect_ctx *ctx, const struct table *t)
 
 		switch ((enum bad)e->bad) {
 		case BAD_NONE:
+			if (e->cut && !e->dup && fmt->secret)
+				collect_problem(
+				        ctx, t->path, e->line, -E2BIG,
+				        "line of %" PRIu64 " bytes, longer than %u: glibc reads "
+				        "it, fim only its first bytes; what they do not hold is "
+				        "not recorded",
+				        e->len, ACCOUNTS_MAX_ENTRY);
+			else if (e->cut && !e->dup)
+				collect_problem(ctx, t->path, e->line, -E2BIG,
+				                "line of %" PRIu64
+				                " bytes, longer than %u: glibc reads "
+				                "it, fim only its first bytes; %s '%s' is recorded "
+				                "without field %u and those after it",
+				                e->len, ACCOUNTS_MAX_ENTRY, fmt->noun,
+				                quote(e->f[0], q, sizeof(q)), e->known + 1);
 			if (!e->dup)
 				break;
 			if (fmt->secret)
@@ -473,9 +580,21 @@ static void table_report(const struct collect_ctx *ctx, const struct table *t)
 				                "is in force",
 				                fmt->noun, quote(e->f[0], q, sizeof(q)), e->first);
 			break;
-		case BAD_LONG:
-			collect_problem(ctx, t->path, e->line, -EBADMSG,
-			                "line longer than %u bytes: not read", ACCOUNTS_MAX_LINE);
+		case BAD_CUT:
+			if (e->known > 0 && !fmt->secret && e->f[0].n <= OBJ_MAX_ID)
+				collect_problem(ctx, t->path, e->line, -E2BIG,
+				                "line of %" PRIu64 " bytes, longer than %u: glibc "
+				                "reads it, fim cannot interpret it; %s '%s' is not "
+				                "recorded",
+				                e->len, ACCOUNTS_MAX_ENTRY, fmt->noun,
+				                quote(e->f[0], q, sizeof(q)));
+			else
+				collect_problem(
+				        ctx, t->path, e->line, -E2BIG,
+				        "line of %" PRIu64 " bytes, longer than %u: glibc "
+				        "reads it, fim cannot interpret it; what it defines "
+				        "is not recorded",
+				        e->len, ACCOUNTS_MAX_ENTRY);
 			break;
 		case BAD_NUL:
 			collect_problem(ctx, t->path, e->line, -EBADMSG,
@@ -1129,6 +1248,7 @@ struct members {
 	struct member *v;
 	size_t n, cap;
 	bool over; /* more than ACCOUNTS_MAX_MEMBERS */
+	bool cut;  /* a group line was cut: its members are not known */
 };
 
 static int cmp_member(const void *a, const void *b)
@@ -1153,6 +1273,10 @@ static int members_build(const struct table *g, struct members *m)
 
 		if (e->bad != BAD_NONE)
 			continue;
+		if (e->cut) {
+			m->cut = true;
+			continue;
+		}
 		while (list_next(e->f[3], &pos, &el)) {
 			if (m->n == ACCOUNTS_MAX_MEMBERS) {
 				m->over = true;
@@ -1399,15 +1523,21 @@ static int user_record(const struct collect_ctx *ctx, const struct table *pw, co
 	obj_set_str(out, UA_UID, num);
 	snprintf(num, sizeof(num), "%" PRIu32, u->id[1]);
 	obj_set_str(out, UA_GID, num);
-	obj_set_value(out, UA_GECOS, u->f[4].p, u->f[4].n);
-	obj_set_value(out, UA_HOME, u->f[5].p, u->f[5].n);
-	obj_set_value(out, UA_SHELL, u->f[6].p, u->f[6].n);
+	/* what a cut line did not keep is unknown: left absent */
+	if (u->known > 4)
+		obj_set_value(out, UA_GECOS, u->f[4].p, u->f[4].n);
+	if (u->known > 5)
+		obj_set_value(out, UA_HOME, u->f[5].p, u->f[5].n);
+	if (u->known > 6)
+		obj_set_value(out, UA_SHELL, u->f[6].p, u->f[6].n);
 
 	/* anything but "x" in passwd is in force and shadow is not consulted */
 	if (span_is(secret, "x")) {
 		const struct entry *s = table_find(sh, u->f[0]);
 
-		if (s)
+		if (s && s->cut)
+			fixed = ""; /* unknown */
+		else if (s)
 			secret = s->f[1];
 		else
 			fixed = shadow_complete ? "none" : ""; /* "": unknown, left absent */
@@ -1423,7 +1553,7 @@ static int user_record(const struct collect_ctx *ctx, const struct table *pw, co
 			return r;
 		}
 	}
-	if (keys) {
+	if (keys && u->known > 5) { /* the keys are found through the home */
 		r = user_keys(ctx, keys, u, out);
 		if (r == -ENOMEM) {
 			obj_abort(out);
@@ -1439,13 +1569,55 @@ static int user_record(const struct collect_ctx *ctx, const struct table *pw, co
 	return 0;
 }
 
+/* The users of PW into OUT, with SH, GR and KEYS as for accounts_parse_users. */
+static int users_build(const struct collect_ctx *ctx, const struct table *pw,
+                       const struct table *sh, const struct table *gr,
+                       const struct accounts_keycfg *keys, struct obj_set *out)
+{
+	struct members m = {.path = gr->path};
+	bool groups, shadow_complete;
+	int r;
+
+	r = members_build(gr, &m);
+	if (r < 0)
+		goto out;
+	table_report(ctx, pw);
+	table_report(ctx, sh);
+	/* group's malformed lines are the group collector's to report */
+	table_report_truncated(ctx, gr);
+	if (m.over)
+		collect_problem(ctx, gr->path, 0, -E2BIG,
+		                "more than %u memberships: users' groups are not recorded",
+		                ACCOUNTS_MAX_MEMBERS);
+	if (m.cut)
+		collect_problem(ctx, gr->path, 0, -E2BIG,
+		                "a line longer than %u bytes is not read whole: users' groups "
+		                "are not recorded",
+		                ACCOUNTS_MAX_ENTRY);
+	groups = gr->present && !gr->truncated && !m.over && !m.cut;
+	/* an unreadable shadow says nothing about the passwords kept there */
+	shadow_complete = (sh->present && !sh->truncated) ||
+	                  (!sh->present && (sh->err == 0 || sh->err == -ENOENT));
+	for (size_t i = 0; i < pw->n; i++) {
+		const struct entry *u = &pw->e[i];
+
+		if (u->bad != BAD_NONE || u->dup)
+			continue;
+		r = user_record(ctx, pw, u, sh, shadow_complete, groups ? &m : NULL, keys, out);
+		if (r < 0)
+			goto out;
+	}
+	obj_set_sort(out);
+out:
+	free(m.v);
+	return r;
+}
+
 int accounts_parse_users(const struct collect_ctx *ctx, const struct accounts_text *passwd,
                          const struct accounts_text *shadow, const struct accounts_text *group,
                          const struct accounts_keycfg *keys, struct obj_set *out)
 {
 	struct table pw = {0}, sh = {0}, gr = {0};
-	struct members m = {0};
-	bool groups, shadow_complete;
 	int r;
 
 	r = table_parse(&fmt_passwd, passwd, &pw);
@@ -1453,35 +1625,8 @@ int accounts_parse_users(const struct collect_ctx *ctx, const struct accounts_te
 		r = table_parse(&fmt_shadow, shadow, &sh);
 	if (r == 0)
 		r = table_parse(&fmt_group, group, &gr);
-	m.path = group->path;
 	if (r == 0)
-		r = members_build(&gr, &m);
-	if (r < 0)
-		goto out;
-	table_report(ctx, &pw);
-	table_report(ctx, &sh);
-	/* group's malformed lines are the group collector's to report */
-	table_report_truncated(ctx, &gr);
-	if (m.over)
-		collect_problem(ctx, gr.path, 0, -E2BIG,
-		                "more than %u memberships: users' groups are not recorded",
-		                ACCOUNTS_MAX_MEMBERS);
-	groups = group->p && !gr.truncated && !m.over;
-	/* an unreadable shadow says nothing about the passwords kept there */
-	shadow_complete = (shadow->p && !sh.truncated) ||
-	                  (!shadow->p && (shadow->err == 0 || shadow->err == -ENOENT));
-	for (size_t i = 0; i < pw.n; i++) {
-		const struct entry *u = &pw.e[i];
-
-		if (u->bad != BAD_NONE || u->dup)
-			continue;
-		r = user_record(ctx, &pw, u, &sh, shadow_complete, groups ? &m : NULL, keys, out);
-		if (r < 0)
-			goto out;
-	}
-	obj_set_sort(out);
-out:
-	free(m.v);
+		r = users_build(ctx, &pw, &sh, &gr, keys, out);
 	table_free(&pw);
 	table_free(&sh);
 	table_free(&gr);
@@ -1490,44 +1635,53 @@ out:
 
 /* ---------- groups ---------- */
 
-int accounts_parse_groups(const struct collect_ctx *ctx, const struct accounts_text *group,
-                          const struct accounts_text *gshadow, struct obj_set *out)
+/* The groups of GR into OUT, administrators from GS. */
+static int groups_build(const struct collect_ctx *ctx, const struct table *gr,
+                        const struct table *gs, struct obj_set *out)
 {
-	struct table gr = {0}, gs = {0};
 	char num[16], q[QUOTE_BYTES];
-	int r;
+	int r = 0;
 
-	r = table_parse(&fmt_group, group, &gr);
-	if (r == 0)
-		r = table_parse(&fmt_gshadow, gshadow, &gs);
-	if (r < 0)
-		goto out;
-	table_report(ctx, &gr);
-	table_report(ctx, &gs);
-	for (size_t i = 0; i < gr.n; i++) {
-		const struct entry *g = &gr.e[i], *s;
+	table_report(ctx, gr);
+	table_report(ctx, gs);
+	for (size_t i = 0; i < gr->n; i++) {
+		const struct entry *g = &gr->e[i], *s;
 
 		if (g->bad != BAD_NONE || g->dup)
 			continue;
 		obj_begin(out, g->f[0].p, g->f[0].n);
 		snprintf(num, sizeof(num), "%" PRIu32, g->id[0]);
 		obj_set_str(out, GA_GID, num);
-		add_list(out, GA_MEMBERS, g->f[3]);
+		if (g->known > 3) /* else cut: unknown, left absent */
+			add_list(out, GA_MEMBERS, g->f[3]);
 		/* gshadow's field 2 is a password: never read into anything */
-		s = table_find(&gs, g->f[0]);
-		if (s)
+		s = table_find(gs, g->f[0]);
+		if (s && s->known > 2)
 			add_list(out, GA_ADMINISTRATORS, s->f[2]);
 		r = obj_end(out);
 		if (r == -ENOMEM)
-			goto out;
+			return r;
 		if (r < 0)
-			collect_problem(ctx, gr.path, g->line, r,
+			collect_problem(ctx, gr->path, g->line, r,
 			                "group '%s' cannot be recorded: %s",
 			                quote(g->f[0], q, sizeof(q)), log_cause(r));
 		r = 0;
 	}
 	obj_set_sort(out);
-out:
+	return r;
+}
+
+int accounts_parse_groups(const struct collect_ctx *ctx, const struct accounts_text *group,
+                          const struct accounts_text *gshadow, struct obj_set *out)
+{
+	struct table gr = {0}, gs = {0};
+	int r;
+
+	r = table_parse(&fmt_group, group, &gr);
+	if (r == 0)
+		r = table_parse(&fmt_gshadow, gshadow, &gs);
+	if (r == 0)
+		r = groups_build(ctx, &gr, &gs, out);
 	table_free(&gr);
 	table_free(&gs);
 	return r;
@@ -1535,65 +1689,85 @@ out:
 
 /* ---------- the collectors ---------- */
 
-/* Reads T->path whole into *mem (wiped by the caller); a missing optional
- * file is not reported. Returns 0 or -ENOMEM. */
-static int text_read(const struct collect_ctx *ctx, struct accounts_text *t, char **mem,
-                     bool required, const char *consequence)
+/*
+ * Streams the account file PATH into T; a missing optional file is not
+ * reported, an unreadable one is, with CONSEQUENCE. Returns 0 or -ENOMEM.
+ */
+static int table_read(const struct collect_ctx *ctx, const struct format *fmt, const char *path,
+                      bool required, const char *consequence, struct table *t)
 {
+	struct rootfs_lines l;
+	const char *line;
+	uint64_t len;
 	size_t n;
-	int r = rootfs_read(ctx->rootfd, t->path, ROOTFS_MAX_FILE, mem, &n, NULL);
+	int r;
 
+	*t = (struct table){.fmt = fmt, .path = path};
+	r = rootfs_lines_open(ctx->rootfd, path, ACCOUNTS_MAX_ENTRY, true, &l, NULL);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {
 		t->err = r;
 		if (r != -ENOENT || required)
-			report_read(ctx, t->path, r, consequence);
+			report_read(ctx, path, r, consequence);
 		return 0;
 	}
-	t->p = *mem;
-	t->n = n;
-	return 0;
+	t->present = true;
+	while (!t->truncated && (r = rootfs_lines_next(&l, &line, &n, &len)) > 0) {
+		r = table_add(t, line, n, len, l.lineno);
+		if (r < 0)
+			break;
+	}
+	if (r < 0 && r != -ENOMEM) {
+		t->truncated = l.lineno < UINT_MAX ? l.lineno + 1 : UINT_MAX;
+		t->why = TRUNC_READ;
+		collect_problem(ctx, path, t->truncated, r, "cannot be read from this line on; %s",
+		                consequence);
+	}
+	rootfs_lines_close(&l);
+	if (r == -ENOMEM)
+		return r;
+	return table_index(t);
 }
 
 int collect_users(const struct collect_ctx *ctx, struct obj_set *out)
 {
-	struct accounts_text pw = {.path = "/etc/passwd"}, sh = {.path = "/etc/shadow"},
-	                     gr = {.path = "/etc/group"};
-	char *pwm = NULL, *shm = NULL, *grm = NULL;
+	struct table pw = {0}, sh = {0}, gr = {0};
 	struct accounts_keycfg cfg = {0};
 	int r;
 
 	if (sodium_init() < 0)
 		return -EIO;
-	r = text_read(ctx, &pw, &pwm, true, "no users are recorded");
-	if (r == 0 && pw.p)
-		r = text_read(ctx, &sh, &shm, false, "passwords kept there are not recorded");
-	if (r == 0 && pw.p)
-		r = text_read(ctx, &gr, &grm, true, "users' groups are not recorded");
-	if (r == 0 && pw.p)
+	r = table_read(ctx, &fmt_passwd, "/etc/passwd", true, "no users are recorded", &pw);
+	if (r == 0 && pw.present)
+		r = table_read(ctx, &fmt_shadow, "/etc/shadow", false,
+		               "passwords kept there are not recorded", &sh);
+	if (r == 0 && pw.present)
+		r = table_read(ctx, &fmt_group, "/etc/group", true,
+		               "users' groups are not recorded", &gr);
+	if (r == 0 && pw.present)
 		r = accounts_keycfg_load(ctx, &cfg);
 	if (r == 0)
-		r = accounts_parse_users(ctx, &pw, &sh, &gr, &cfg, out);
+		r = users_build(ctx, &pw, &sh, &gr, &cfg, out);
 	accounts_keycfg_free(&cfg);
-	wipe_free(pwm, pw.n);
-	wipe_free(shm, sh.n);
-	wipe_free(grm, gr.n);
+	table_free(&pw);
+	table_free(&sh);
+	table_free(&gr);
 	return r;
 }
 
 int collect_groups(const struct collect_ctx *ctx, struct obj_set *out)
 {
-	struct accounts_text gr = {.path = "/etc/group"}, gs = {.path = "/etc/gshadow"};
-	char *grm = NULL, *gsm = NULL;
+	struct table gr = {0}, gs = {0};
 	int r;
 
-	r = text_read(ctx, &gr, &grm, true, "no groups are recorded");
-	if (r == 0 && gr.p)
-		r = text_read(ctx, &gs, &gsm, false, "group administrators are not recorded");
+	r = table_read(ctx, &fmt_group, "/etc/group", true, "no groups are recorded", &gr);
+	if (r == 0 && gr.present)
+		r = table_read(ctx, &fmt_gshadow, "/etc/gshadow", false,
+		               "group administrators are not recorded", &gs);
 	if (r == 0)
-		r = accounts_parse_groups(ctx, &gr, &gs, out);
-	wipe_free(grm, gr.n);
-	wipe_free(gsm, gs.n);
+		r = groups_build(ctx, &gr, &gs, out);
+	table_free(&gr);
+	table_free(&gs);
 	return r;
 }

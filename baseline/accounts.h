@@ -9,14 +9,16 @@
 #include "../fim/record.h"
 #include "collect.h"
 
-#define ACCOUNTS_MAX_LINE     65536   /* longest line of an account file or sshd_config */
-#define ACCOUNTS_MAX_ENTRIES  100000  /* most lines (entries) read from one account file */
-#define ACCOUNTS_MAX_MEMBERS  1000000 /* most memberships listed in /etc/group */
-#define ACCOUNTS_MAX_KEY_LINE 32768   /* longest authorized_keys line */
-#define ACCOUNTS_MAX_KEYS     10000   /* most keys in one authorized_keys file */
-#define ACCOUNTS_MAX_KEYFILES 32      /* most AuthorizedKeysFile paths */
-#define ACCOUNTS_MAX_INCLUDES 256     /* most files one sshd_config pulls in */
-#define ACCOUNTS_MAX_DEPTH    16      /* Include nesting in sshd_config (as sshd) */
+#define ACCOUNTS_MAX_LINE     65536       /* longest sshd_config line */
+#define ACCOUNTS_MAX_ENTRY    (4u << 20)  /* bytes of an account-file line interpreted */
+#define ACCOUNTS_MAX_TEXT     (32u << 20) /* bytes of entries kept from one account file */
+#define ACCOUNTS_MAX_ENTRIES  100000      /* most lines (entries) read from one account file */
+#define ACCOUNTS_MAX_MEMBERS  1000000     /* most memberships listed in /etc/group */
+#define ACCOUNTS_MAX_KEY_LINE 32768       /* longest authorized_keys line */
+#define ACCOUNTS_MAX_KEYS     10000       /* most keys in one authorized_keys file */
+#define ACCOUNTS_MAX_KEYFILES 32          /* most AuthorizedKeysFile paths */
+#define ACCOUNTS_MAX_INCLUDES 256         /* most files one sshd_config pulls in */
+#define ACCOUNTS_MAX_DEPTH    16          /* Include nesting in sshd_config (as sshd) */
 
 /* The text of one account file; PATH is as inside the root. P is NULL when
  * the file is absent (ERR 0 or -ENOENT) or could not be read (ERR another

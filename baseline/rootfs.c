@@ -2,6 +2,7 @@
 /* Reading files of the system under --root: symlinks resolved inside the root, sizes bounded. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -217,4 +218,142 @@ bool rootfs_next_line(const char *buf, size_t len, size_t *pos, const char **lin
 	*pos += k + 1;
 	(*lineno)++;
 	return true;
+}
+
+#define LINES_CHUNK 65536 /* bytes read at a time */
+
+int rootfs_lines_open(int rootfd, const char *path, size_t max, bool lstrip, struct rootfs_lines *l,
+                      struct stat *st)
+{
+	_cleanup_close_ int fd = rootfs_open(rootfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+	struct stat sb;
+
+	*l = (struct rootfs_lines){.fd = -1};
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	if (S_ISDIR(sb.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(sb.st_mode))
+		return -EINVAL;
+	l->cap = LINES_CHUNK;
+	l->buf = malloc(l->cap);
+	if (!l->buf)
+		return -ENOMEM;
+	l->max = max;
+	l->lstrip = lstrip;
+	l->fd = TAKE_FD(fd);
+	if (st)
+		*st = sb;
+	return 0;
+}
+
+/* Makes room after l->end: moves the unreturned bytes to the front, or
+ * grows the buffer (never past max + LINES_CHUNK; the old one is wiped). */
+static int lines_room(struct rootfs_lines *l)
+{
+	size_t have = l->end - l->start, cap;
+	char *nb;
+
+	if (l->start > 0) {
+		memmove(l->buf, l->buf + l->start, have);
+		l->start = 0;
+		l->end = have;
+		return 0;
+	}
+	cap = l->cap * 2 < l->max + LINES_CHUNK ? l->cap * 2 : l->max + LINES_CHUNK;
+	if (cap <= l->cap)
+		return -EOVERFLOW; /* cannot happen: a kept line is at most max bytes */
+	nb = malloc(cap);
+	if (!nb)
+		return -ENOMEM;
+	memcpy(nb, l->buf, have);
+	explicit_bzero(l->buf, l->cap);
+	free(l->buf);
+	l->buf = nb;
+	l->cap = cap;
+	return 0;
+}
+
+/* The whitespace glibc's line reader skips at the start of a line. */
+static bool lead_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
+}
+
+int rootfs_lines_next(struct rootfs_lines *l, const char **line, size_t *n, uint64_t *len)
+{
+	uint64_t dropped = 0, lead = 0; /* bytes of this line not kept: past max, leading */
+	bool started = !l->lstrip;
+	size_t off = 0; /* bytes after l->start already searched for '\n' */
+	int r;
+
+	for (;;) {
+		const char *nl = NULL;
+
+		if (!started) {
+			while (l->start < l->end && lead_space(l->buf[l->start])) {
+				l->start++;
+				lead++;
+			}
+			started = l->start < l->end;
+		}
+		if (started)
+			nl = memchr(l->buf + l->start + off, '\n', l->end - l->start - off);
+		if (nl) {
+			size_t k = (size_t)(nl - (l->buf + l->start));
+
+			*line = l->buf + l->start;
+			*n = k < l->max ? k : l->max;
+			*len = k + dropped;
+			l->start += k + 1;
+			break;
+		}
+		if (l->end - l->start > l->max) { /* keep the head, read past the rest */
+			dropped += l->end - l->start - l->max;
+			l->end = l->start + l->max;
+		}
+		off = l->end - l->start;
+		if (l->eof) {
+			if (l->end == l->start && !dropped && !lead)
+				return 0;
+			*line = l->buf + l->start;
+			*n = l->end - l->start;
+			*len = *n + dropped;
+			l->start = l->end;
+			break;
+		}
+		if (l->end == l->cap) {
+			r = lines_room(l);
+			if (r < 0)
+				return r;
+		}
+		for (;;) {
+			ssize_t k = read(l->fd, l->buf + l->end, l->cap - l->end);
+
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0)
+				return -errno;
+			if (k == 0)
+				l->eof = true;
+			l->end += (size_t)k;
+			break;
+		}
+	}
+	if (l->lineno < UINT_MAX)
+		l->lineno++;
+	return 1;
+}
+
+void rootfs_lines_close(struct rootfs_lines *l)
+{
+	if (l->buf) {
+		explicit_bzero(l->buf, l->cap);
+		free(l->buf);
+	}
+	if (l->fd >= 0)
+		close(l->fd);
+	*l = (struct rootfs_lines){.fd = -1};
 }

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "../fim/common.h"
@@ -46,6 +47,45 @@ int rootfs_lstat(int rootfd, const char *path, struct stat *st);
 int rootfs_stat(int rootfd, const char *path, struct stat *st);
 /* readlink of PATH under ROOTFD into a malloc'd NUL-terminated string. */
 int rootfs_readlink(int rootfd, const char *path, char **ret);
+
+/*
+ * A file read line by line in bounded memory, whatever its size and the
+ * length of its lines: only the first MAX bytes of a line are kept. Open
+ * with rootfs_lines_open, release with rootfs_lines_close (which wipes the
+ * buffer: the file may hold secrets).
+ */
+struct rootfs_lines {
+	int fd;
+	char *buf;
+	size_t cap, max;
+	size_t start, end; /* buf[start..end): read, not yet returned */
+	bool eof, lstrip;
+	unsigned lineno; /* of the last line returned; stops at UINT_MAX */
+};
+
+/*
+ * Opens the regular file PATH under ROOTFD (O_NONBLOCK, so a FIFO cannot
+ * hang the caller) for rootfs_lines_next, keeping at most MAX bytes of a
+ * line. With LSTRIP, the blanks that start a line (' ', '\t', '\v', '\f',
+ * '\r', as glibc skips them in account files) are skipped, however many,
+ * and not kept. Returns 0, -ENOENT, -EISDIR/-EINVAL (not a regular file), -ENOMEM
+ * or another negative errno. With ST not NULL the fstat of the file is
+ * returned there.
+ */
+int rootfs_lines_open(int rootfd, const char *path, size_t max, bool lstrip, struct rootfs_lines *l,
+                      struct stat *st);
+
+/*
+ * Next line: *LINE and *N span its first bytes (at most the MAX given to
+ * rootfs_lines_open, without the '\n', with any '\r' before it), valid
+ * until the next call; *LEN is the whole line's length, skipped blanks
+ * not counted (*N < *LEN: the line was longer than MAX). Returns 1, 0 at
+ * the end of the file, or a negative errno (read error).
+ */
+int rootfs_lines_next(struct rootfs_lines *l, const char **line, size_t *n, uint64_t *len);
+
+/* Closes L and wipes its buffer; accepts an L whose open failed, or closed. */
+void rootfs_lines_close(struct rootfs_lines *l);
 
 /*
  * Next line of BUF[0..len) from *pos: LINE and N span it without the '\n'

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -49,6 +50,54 @@ bool walk_is_pseudo_fs(int fd)
 		if ((unsigned long)sfs.f_type == pseudo_magics[i])
 			return true;
 	return false;
+}
+
+static const struct {
+	unsigned long magic;
+	const char *name;
+} fs_names[] = {
+        {PROC_SUPER_MAGIC, "proc"},
+        {SYSFS_MAGIC, "sysfs"},
+        {CGROUP_SUPER_MAGIC, "cgroup"},
+        {CGROUP2_SUPER_MAGIC, "cgroup2"},
+        {DEBUGFS_MAGIC, "debugfs"},
+        {TRACEFS_MAGIC, "tracefs"},
+        {SECURITYFS_MAGIC, "securityfs"},
+        {BPF_FS_MAGIC, "bpf"},
+        {PSTOREFS_MAGIC, "pstore"},
+        {CONFIGFS_MAGIC, "configfs"},
+        {FUSECTL_SUPER_MAGIC, "fusectl"},
+        {MQUEUE_MAGIC, "mqueue"},
+        {NSFS_MAGIC, "nsfs"},
+        {BINFMTFS_MAGIC, "binfmt_misc"},
+        {DEVPTS_SUPER_MAGIC, "devpts"},
+        {EFIVARFS_MAGIC, "efivarfs"},
+        {SELINUX_MAGIC, "selinuxfs"},
+        {SMACK_MAGIC, "smackfs"},
+        {AUTOFS_SUPER_MAGIC, "autofs"},
+        {RPC_PIPEFS_MAGIC, "rpc_pipefs"},
+        {TMPFS_MAGIC, "tmpfs"},
+        {RAMFS_MAGIC, "ramfs"},
+        {EXT4_SUPER_MAGIC, "ext2/3/4"},
+        {XFS_SUPER_MAGIC, "xfs"},
+        {BTRFS_SUPER_MAGIC, "btrfs"},
+        {OVERLAYFS_SUPER_MAGIC, "overlay"},
+        {SQUASHFS_MAGIC, "squashfs"},
+        {NFS_SUPER_MAGIC, "nfs"},
+        {MSDOS_SUPER_MAGIC, "vfat"},
+        {ISOFS_SUPER_MAGIC, "iso9660"},
+        {0x65735546, "fuse"},
+};
+
+const char *walk_fs_name(long f_type, char *buf, size_t size)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(fs_names); i++)
+		if ((unsigned long)f_type == fs_names[i].magic) {
+			snprintf(buf, size, "%s", fs_names[i].name);
+			return buf;
+		}
+	snprintf(buf, size, "0x%lx", (unsigned long)f_type);
+	return buf;
 }
 
 /* Names of one directory, in one arena, sorted bytewise. */
@@ -250,10 +299,18 @@ static int walk_child(struct walk *w, struct walk_entry *dir, const char *name, 
 			e.err = -EIO;
 			e.descend = false;
 		}
-		/* A kernel view mounted here: the mount point is an entry
-		 * like any other (a new one is news), its content is not. */
-		if (e.descend && e.st.st_dev != dir->st.st_dev && walk_is_pseudo_fs(fd))
-			e.descend = false;
+		/* A mount point: say of what. A kernel view mounted here is
+		 * an entry like any other (a new one is news), its content is
+		 * not, and what the directory held is hidden. */
+		if (e.descend && e.st.st_dev != dir->st.st_dev) {
+			struct statfs sfs;
+
+			e.fs_type = fstatfs(fd, &sfs) == 0 ? (long)sfs.f_type : -1;
+			if (walk_is_pseudo_fs(fd)) {
+				e.descend = false;
+				e.hidden = true;
+			}
+		}
 	}
 	r = w->ops->entry(w->ctx, &e);
 	if (r >= 0 && e.descend && e.fd >= 0)

@@ -22,6 +22,10 @@ struct walk_entry {
 	const struct policy_rule *rule; /* deciding rule; NULL or an exclude when out of scope */
 	bool in_scope;                  /* selected by a rule */
 	bool descend;                   /* a directory the walk will enter */
+	long fs_type;                   /* of a file system mounted on this directory (its
+	                                   device is not its parent's): statfs f_type, else 0 */
+	bool hidden;                    /* a pseudo file system is mounted here: what the
+	                                   directory held below is hidden, and not walked */
 	void *parent_user;              /* the parent's user slot */
 	void *user;                     /* set by the entry callback for a directory */
 };
@@ -49,3 +53,7 @@ int walk_run(int rootfd, const struct policy *p, const struct walk_ops *ops, voi
 
 /* True if the file system of FD is a kernel pseudo file system. */
 bool walk_is_pseudo_fs(int fd);
+
+/* The name of file system type F_TYPE (statfs) into BUF ("proc", "tmpfs",
+ * or "0x..." when unknown); returns BUF. */
+const char *walk_fs_name(long f_type, char *buf, size_t size);

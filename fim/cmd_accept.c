@@ -83,8 +83,8 @@ static int rec_error(struct report *r, struct bytes id, int err)
 	return 0;
 }
 
-static int rec_problem(struct report *r, enum fim_kind kind, const char *path, unsigned line,
-                       int err, const char *msg)
+static int rec_problem(struct report *r, enum fim_kind kind, enum severity sev, const char *path,
+                       unsigned line, int err, const char *msg)
 {
 	return 0;
 }

@@ -18,11 +18,19 @@
 
 /* Per walked directory: the baseline's entries of the same directory, read
  * in the same (byte) order as the walk, so the two merge like sorted lists. */
+/* A file system mounted over a directory since the baseline: what the
+ * baseline holds below it is hidden, not removed. */
+struct hide {
+	size_t len;   /* of the mount point's path (a prefix of what it hides) */
+	long fs_type; /* statfs f_type */
+};
+
 struct dstate {
 	struct store_iter *it;
 	bool have;
 	struct bytes name;
 	struct file_rec rec;
+	struct hide hide; /* len 0: nothing hidden here */
 };
 
 struct check_run {
@@ -75,7 +83,7 @@ static bool selects(const struct policy *p, const char *path, size_t len)
 }
 
 /* What a slot asks the consumer to do. */
-enum { TAG_COMPARE, TAG_REMOVED, TAG_UNREADABLE };
+enum { TAG_COMPARE, TAG_REMOVED, TAG_UNREADABLE, TAG_HIDDEN };
 
 static int emit(struct check_run *c, struct drift *d)
 {
@@ -112,6 +120,17 @@ static int complete(void *ctx, struct pipe_slot *s)
 		store_trim(c->s);
 	if (s->tag == TAG_UNREADABLE)
 		return unreadable(c, id, s->err);
+	if (s->tag == TAG_HIDDEN) {
+		/* s->id: length of the mount point's path, s->parent: its f_type */
+		char msg[8400], q[8192], fs[32];
+
+		c->sum.errors++;
+		snprintf(msg, sizeof(msg), "hidden by a mount: %s mounted on %s",
+		         walk_fs_name((long)s->parent, fs, sizeof(fs)),
+		         log_quote(s->path.p, (size_t)s->id, q, sizeof(q)));
+		return c->rep.ops->problem(&c->rep, KIND_FILE, rule->severity,
+		                           (const char *)s->path.p, 0, -EXDEV, msg);
+	}
 	if (s->tag == TAG_REMOVED) {
 		d.action = DRIFT_REMOVED;
 		d.before = &s->base;
@@ -178,15 +197,19 @@ static int queue_unreadable(struct check_run *c, const char *path, size_t len, i
 	return pipeline_submit(c->pipe, s);
 }
 
+/* The baseline's REC at c->path is gone, or hidden by the mount H (len > 0). */
 static int queue_removed(struct check_run *c, const struct policy_rule *rule,
-                         const struct file_rec *rec)
+                         const struct file_rec *rec, const struct hide *h)
 {
-	struct pipe_slot *s = slot_for(c, (const char *)c->path.p, c->path.n, 0, TAG_REMOVED);
+	struct pipe_slot *s = slot_for(c, (const char *)c->path.p, c->path.n, 0,
+	                               h->len ? TAG_HIDDEN : TAG_REMOVED);
 
 	if (!s)
 		return c->fatal;
 	s->rule = rule;
 	s->base = *rec;
+	s->id = h->len;
+	s->parent = (uint64_t)h->fs_type;
 	return pipeline_submit(c->pipe, s);
 }
 
@@ -204,11 +227,12 @@ static int set_path(struct buf *b, const char *parent, size_t plen, const uint8_
 }
 
 static int baseline_only(struct check_run *c, const char *parent, size_t plen, struct bytes name,
-                         const struct file_rec *rec, unsigned depth);
+                         const struct file_rec *rec, const struct hide *h, unsigned depth);
 
-/* Everything below baseline node ID that the policy still selects is gone. */
+/* Everything below baseline node ID that the policy still selects is gone
+ * (or hidden by the mount H). */
 static int baseline_subtree(struct check_run *c, const char *path, size_t len, uint64_t id,
-                            unsigned depth)
+                            const struct hide *h, unsigned depth)
 {
 	struct store_iter *it = NULL;
 	struct bytes name;
@@ -224,7 +248,7 @@ static int baseline_subtree(struct check_run *c, const char *path, size_t len, u
 		return -ENOMEM;
 	r = store_iter_children(c->s, id, &it);
 	while (r >= 0 && (r = store_iter_next(it, &name, &rec)) > 0)
-		r = baseline_only(c, mine, len, name, &rec, depth + 1);
+		r = baseline_only(c, mine, len, name, &rec, h, depth + 1);
 	store_iter_free(it);
 	free(mine);
 	return r < 0 ? r : 0;
@@ -232,7 +256,7 @@ static int baseline_subtree(struct check_run *c, const char *path, size_t len, u
 
 /* A baseline entry with no live counterpart in the walk. */
 static int baseline_only(struct check_run *c, const char *parent, size_t plen, struct bytes name,
-                         const struct file_rec *rec, unsigned depth)
+                         const struct file_rec *rec, const struct hide *h, unsigned depth)
 {
 	const struct policy_rule *rule;
 	int r = set_path(&c->path, parent, plen, name.p, name.n);
@@ -242,7 +266,7 @@ static int baseline_only(struct check_run *c, const char *parent, size_t plen, s
 	rule = policy_match(c->p, (char *)c->path.p, c->path.n);
 	if (rec->flags & REC_IN_SCOPE) {
 		if (rule && !(rule->flags & RULE_EXCLUDE)) {
-			r = queue_removed(c, rule, rec);
+			r = queue_removed(c, rule, rec, h);
 			if (r < 0)
 				return r;
 		} else {
@@ -252,7 +276,7 @@ static int baseline_only(struct check_run *c, const char *parent, size_t plen, s
 	/* Under a changed policy, also count what left its scope below. */
 	if (rec->type == FT_DIR && rec->dirid &&
 	    (c->old || policy_descend(c->p, (char *)c->path.p, c->path.n)))
-		return baseline_subtree(c, (char *)c->path.p, c->path.n, rec->dirid, depth);
+		return baseline_subtree(c, (char *)c->path.p, c->path.n, rec->dirid, h, depth);
 	return 0;
 }
 
@@ -268,7 +292,7 @@ static int catch_up(struct check_run *c, struct dstate *d, const char *dir, size
 		r = advance(c, d);
 		if (r < 0)
 			return r;
-		r = baseline_only(c, dir, dlen, n, &rec, 0);
+		r = baseline_only(c, dir, dlen, n, &rec, &d->hide, 0);
 		if (r < 0)
 			return r;
 	}
@@ -362,11 +386,26 @@ static int on_entry(void *ctx, struct walk_entry *e)
 	if (r < 0)
 		return r;
 
+	if (e->hidden && base && base->type == FT_DIR && base->dirid) {
+		/* A pseudo file system over a directory: the walk cannot see
+		 * below, and what the baseline holds there is hidden. */
+		struct hide h = {e->path_len, e->fs_type};
+
+		return baseline_subtree(c, e->path, e->path_len, base->dirid, &h, 0);
+	}
 	if (e->descend) {
 		struct dstate *d = calloc(1, sizeof(*d));
 		if (!d)
 			return -ENOMEM;
 		e->user = d;
+		if (parent)
+			d->hide = parent->hide;
+		/* Mounted here since the baseline (the directory is another
+		 * one): what the baseline holds below and is not seen is
+		 * hidden by the mount, not removed. */
+		if (e->fs_type && base && base->type == FT_DIR &&
+		    (base->attrs & ATTR_BIT(ATTR_INODE)) && base->inode != (uint64_t)e->st.st_ino)
+			d->hide = (struct hide){e->path_len, e->fs_type};
 		if (base && base->type == FT_DIR && base->dirid) {
 			r = store_iter_children(c->s, base->dirid, &d->it);
 			if (r == 0)
@@ -376,7 +415,10 @@ static int on_entry(void *ctx, struct walk_entry *e)
 		}
 	} else if (base && base->type == FT_DIR && base->dirid && !S_ISDIR(e->st.st_mode)) {
 		/* A directory replaced by something else: all below it is gone. */
-		return baseline_subtree(c, e->path, e->path_len, base->dirid, 0);
+		static const struct hide none;
+
+		return baseline_subtree(c, e->path, e->path_len, base->dirid,
+		                        parent ? &parent->hide : &none, 0);
 	}
 	return 0;
 }
@@ -395,7 +437,7 @@ static int on_leave(void *ctx, struct walk_entry *dir)
 		struct file_rec rec = d->rec;
 		r = advance(c, d);
 		if (r >= 0)
-			r = baseline_only(c, dir->path, dir->path_len, n, &rec, 0);
+			r = baseline_only(c, dir->path, dir->path_len, n, &rec, &d->hide, 0);
 	}
 	store_iter_free(d->it);
 	free(d);

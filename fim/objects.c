@@ -12,6 +12,7 @@
 
 struct problem_sink {
 	enum fim_kind kind;
+	enum severity sev;  /* the highest of the kind's rules: a problem may hide any object */
 	struct report *rep; /* NULL for baseline */
 	uint64_t errors;
 	bool unreadable; /* a source could not be read: absence proves nothing */
@@ -68,7 +69,7 @@ static void on_problem(void *userdata, const char *path, unsigned line, int err,
 	else
 		log_warn("%s: %s", q, msg);
 	if (ps->rep) {
-		r = ps->rep->ops->problem(ps->rep, ps->kind, path, line, err, msg);
+		r = ps->rep->ops->problem(ps->rep, ps->kind, ps->sev, path, line, err, msg);
 		if (r < 0 && !ps->err)
 			ps->err = r;
 	}
@@ -112,6 +113,24 @@ static int collect(int rootfd, const uint8_t *key, enum fim_kind kind, struct pr
 	obj_set_sort(set);
 	*ret = set;
 	return 0;
+}
+
+/* The highest severity of P's rules selecting objects of KIND. */
+static enum severity kind_severity(const struct policy *p, enum fim_kind kind)
+{
+	enum severity sev = SEV_LOW;
+	bool any = false;
+
+	for (size_t i = 0; i < policy_obj_rule_count(p); i++) {
+		const struct policy_rule *rule = policy_obj_rule_at(p, i);
+
+		if (rule->kind != kind || (rule->flags & RULE_EXCLUDE))
+			continue;
+		if (!any || rule->severity > sev)
+			sev = rule->severity;
+		any = true;
+	}
+	return any ? sev : SEV_MEDIUM;
 }
 
 static const struct policy_rule *in_scope(const struct policy *p, enum fim_kind kind,
@@ -247,7 +266,7 @@ static int compare(struct obj_check *c, const struct obj_rec *base, const struct
 		memcpy(name, id.p, id.n);
 		name[id.n] = '\0';
 		c->sum->errors++;
-		return c->rep->ops->problem(c->rep, c->kind, name, 0, -EIO,
+		return c->rep->ops->problem(c->rep, c->kind, rule->severity, name, 0, -EIO,
 		                            "not found, but a source could not be read: "
 		                            "not reported as removed");
 	}
@@ -327,7 +346,7 @@ int objects_check(const struct fim_opts *o, int rootfd, const struct policy *p,
 		memcpy(key, v.p, sizeof(key));
 	/* Collect first, so facts about users can use the live sudoers. */
 	for (unsigned k = KIND_FILE + 1; r == 0 && k < KIND__MAX; k++) {
-		struct problem_sink ps = {.kind = k, .rep = rep};
+		struct problem_sink ps = {.kind = k, .sev = kind_severity(p, k), .rep = rep};
 
 		if (!policy_has_kind(p, k))
 			continue;

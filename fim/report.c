@@ -16,8 +16,8 @@ static int null_error(struct report *r, struct bytes id, int err)
 {
 	return 0;
 }
-static int null_problem(struct report *r, enum fim_kind kind, const char *path, unsigned line,
-                        int err, const char *msg)
+static int null_problem(struct report *r, enum fim_kind kind, enum severity sev, const char *path,
+                        unsigned line, int err, const char *msg)
 {
 	return 0;
 }
@@ -124,12 +124,12 @@ static int tee_error(struct report *r, struct bytes id, int err)
 	return tee_result(t, x, y);
 }
 
-static int tee_problem(struct report *r, enum fim_kind kind, const char *path, unsigned line,
-                       int err, const char *msg)
+static int tee_problem(struct report *r, enum fim_kind kind, enum severity sev, const char *path,
+                       unsigned line, int err, const char *msg)
 {
 	struct tee_priv *t = r->priv;
-	int x = t->err_a ? 0 : t->a->ops->problem(t->a, kind, path, line, err, msg);
-	int y = t->err_b ? 0 : t->b->ops->problem(t->b, kind, path, line, err, msg);
+	int x = t->err_a ? 0 : t->a->ops->problem(t->a, kind, sev, path, line, err, msg);
+	int y = t->err_b ? 0 : t->b->ops->problem(t->b, kind, sev, path, line, err, msg);
 
 	return tee_result(t, x, y);
 }

@@ -58,9 +58,10 @@ struct report_ops {
 	/* An object that could not be read (negative errno). */
 	int (*error)(struct report *r, struct bytes id, int err);
 	/* A source of objects of KIND that could not be read or had a malformed
-	 * line (LINE 1-based, 0 for the whole file): ERR and MSG as from a collector. */
-	int (*problem)(struct report *r, enum fim_kind kind, const char *path, unsigned line,
-	               int err, const char *msg);
+	 * line (LINE 1-based, 0 for the whole file): ERR and MSG as from a
+	 * collector; SEV is that of the rule whose objects it may hide. */
+	int (*problem)(struct report *r, enum fim_kind kind, enum severity sev, const char *path,
+	               unsigned line, int err, const char *msg);
 	int (*end)(struct report *r, const struct report_summary *s);
 	void (*free)(struct report *r);
 };

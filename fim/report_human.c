@@ -260,8 +260,8 @@ static int human_error(struct report *r, struct bytes id, int err)
 	return 0;
 }
 
-static int human_problem(struct report *r, enum fim_kind kind, const char *path, unsigned line,
-                         int err, const char *msg)
+static int human_problem(struct report *r, enum fim_kind kind, enum severity sev, const char *path,
+                         unsigned line, int err, const char *msg)
 {
 	struct human_priv *p = r->priv;
 	char q[4200];
@@ -298,8 +298,14 @@ static int human_end(struct report *r, const struct report_summary *s)
 	bool drift = s->added || s->removed || s->changed;
 	int ret = 0;
 
+	/* what could not be read may hide drift: never "no drift" then */
 	fprintf(r->out, "%sfim %s: %s%s", col(r, BOLD), p->info.command,
-	        drift ? col(r, RED) : col(r, GREEN), drift ? "DRIFT" : "no drift");
+	        drift       ? col(r, RED)
+	        : s->errors ? col(r, YELLOW)
+	                    : col(r, GREEN),
+	        drift       ? "DRIFT"
+	        : s->errors ? "INCOMPLETE"
+	                    : "no drift");
 	fprintf(r->out,
 	        "%s - %llu changed, %llu added, %llu removed, %llu unreadable; "
 	        "%llu objects scanned in %.1f s\n",

@@ -419,13 +419,17 @@ static int json_obj_drift(struct report *r, const struct drift *d)
 	return emit(r, o, sev_level(sev));
 }
 
-static int json_problem(struct report *r, enum fim_kind kind, const char *path, unsigned line,
-                        int err, const char *msg)
+static int json_problem(struct report *r, enum fim_kind kind, enum severity sev, const char *path,
+                        unsigned line, int err, const char *msg)
 {
 	json_t *o = event_base_cat(r, "event", "error", obj_category(kind), "info");
 	json_t *fim = json_object(), *f = json_object();
 
 	json_object_set_new(json_object_get(o, "event"), "outcome", json_string("failure"));
+	/* what could not be read may hide drift of the rule's objects */
+	json_object_set_new(json_object_get(o, "event"), "severity",
+	                    json_integer(report_severity_score(sev)));
+	json_object_set_new(fim, "severity", json_string(severity_name(sev)));
 	jbytes_set(f, "path", path, strlen(path));
 	json_object_set_new(o, "file", f);
 	json_object_set_new(o, "error", json_object());

@@ -151,8 +151,8 @@ static int wr_error(struct report *r, struct bytes id, int err)
 	return ret;
 }
 
-static int wr_problem(struct report *r, enum fim_kind kind, const char *path, unsigned line,
-                      int err, const char *msg)
+static int wr_problem(struct report *r, enum fim_kind kind, enum severity sev, const char *path,
+                      unsigned line, int err, const char *msg)
 {
 	struct watcher *w = r->user;
 	struct buf key = {0};
@@ -167,7 +167,7 @@ static int wr_problem(struct report *r, enum fim_kind kind, const char *path, un
 		ret = buf_append(&key, msg, strlen(msg));
 	memset(digest, 0, sizeof(digest));
 	if (ret == 0 && !seen_state(w, &key, digest))
-		ret = w->json.ops->problem(&w->json, kind, path, line, err, msg);
+		ret = w->json.ops->problem(&w->json, kind, sev, path, line, err, msg);
 	buf_free(&key);
 	return ret;
 }

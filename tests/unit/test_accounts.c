@@ -907,7 +907,7 @@ static void test_malformed_passwd(void **state)
 	*o++ = '\0';
 	memcpy(o, nul_rest, sizeof(nul_rest) - 1);
 	o += sizeof(nul_rest) - 1;
-	/* 20: a line over the limit */
+	/* 20: a line over the old 64 KiB limit */
 	memcpy(o, "long:x:10:10:", 13);
 	o += 13;
 	memset(o, 'g', ACCOUNTS_MAX_LINE);
@@ -935,8 +935,7 @@ static void test_malformed_passwd(void **state)
 	                   "/etc/passwd:16:EBADMSG\n"
 	                   "/etc/passwd:17:EBADMSG\n"
 	                   "/etc/passwd:19:EBADMSG\n"
-	                   "/etc/passwd:19:EBADMSG\n"
-	                   "/etc/passwd:20:EBADMSG");
+	                   "/etc/passwd:19:EBADMSG");
 	assert_msg(f, 0, "7 fields expected, 4 found: read as glibc does");
 	assert_msg(f, 1, "empty user name: glibc may use the line, fim cannot record it");
 	assert_msg(f, 2, "NIS");
@@ -952,8 +951,10 @@ static void test_malformed_passwd(void **state)
 	assert_msg(f, 12, "gid is out of range (at most 4294967295): glibc ignores the line");
 	assert_msg(f, 13, "empty uid"); /* glibc reads "nul" */
 	assert_msg(f, 14, "NUL byte: glibc reads only what precedes it");
-	assert_msg(f, 15, "longer than 65536");
-	assert_ids(s, "bad name bad/name last lead maxid ok plus root short uidbig");
+	/* a line of 64 KiB and more is read whole, as glibc reads it */
+	assert_ids(s, "bad name bad/name last lead long maxid ok plus root short uidbig");
+	assert_val(s, "long", UA_UID, "10");
+	assert_val(s, "long", UA_SHELL, "/bin/sh");
 	assert_val(s, "root", UA_GECOS, "root"); /* the first entry */
 	assert_val(s, "short", UA_UID, "1");
 	assert_val(s, "short", UA_GID, "1");
@@ -1772,6 +1773,167 @@ static void test_parse_users_buffers(void **state)
 	obj_set_free(s);
 }
 
+/* ---------- account files of any size and line length (streamed) ---------- */
+
+/* A malloc'd text: HEAD, then N bytes of C, then TAIL; its length in *len. */
+static char *padded(const char *head, char c, size_t n, const char *tail, size_t *len)
+{
+	size_t h = strlen(head), t = strlen(tail);
+	char *p = malloc(h + n + t + 1);
+
+	assert_non_null(p);
+	memcpy(p, head, h);
+	memset(p + h, c, n);
+	memcpy(p + h + n, tail, t + 1);
+	*len = h + n + t;
+	return p;
+}
+
+/* A passwd padded past 16 MiB with one comment still has every account read,
+ * the second uid-0 account after the comment included. */
+static void test_stream_padded_comment(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+	size_t n;
+	char *text = padded(base_passwd, 'c', 17u << 20, "\ntoor:x:0:0::/root:/bin/bash\n", &n);
+
+	text[sizeof(base_passwd) - 1] = '#';
+	put_n(f, "/etc/passwd", text, n);
+	free(text);
+	s = users(f);
+	assert_problems(f, "");
+	assert_ids(s, "alice bob daemon nobody root toor");
+	assert_val(s, "toor", UA_UID, "0");
+	assert_val(s, "toor", UA_SHELL, "/bin/bash");
+	obj_set_free(s);
+}
+
+/* Lines longer than 64 KiB, and megabytes of leading blanks, are read as glibc
+ * reads them. */
+static void test_stream_long_lines(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+	const struct obj_rec *r;
+	size_t n1, n2;
+	char *big = padded("big:x:0:0:", 'A', 100000, ":/root:/bin/sh\n", &n1);
+	char *lead = padded("", ' ', 5u << 20, "lead0:x:0:0::/:/bin/sh\n", &n2);
+	char *text = malloc(sizeof(base_passwd) + n1 + n2);
+
+	assert_non_null(text);
+	memcpy(text, base_passwd, sizeof(base_passwd) - 1);
+	memcpy(text + sizeof(base_passwd) - 1, big, n1);
+	memcpy(text + sizeof(base_passwd) - 1 + n1, lead, n2);
+	put_n(f, "/etc/passwd", text, sizeof(base_passwd) - 1 + n1 + n2);
+	free(text);
+	free(big);
+	free(lead);
+	s = users(f);
+	assert_problems(f, "");
+	assert_ids(s, "alice big bob daemon lead0 nobody root");
+	assert_val(s, "big", UA_UID, "0");
+	assert_val(s, "big", UA_SHELL, "/bin/sh");
+	r = find(s, "big");
+	assert_int_equal(r->val[UA_GECOS].n, 100000);
+	assert_val(s, "lead0", UA_UID, "0");
+	assert_val(s, "lead0", UA_SHELL, "/bin/sh");
+	obj_set_free(s);
+}
+
+/* A line longer than ACCOUNTS_MAX_ENTRY: recorded without what was cut when its
+ * key fields were kept, else reported as not interpreted; never silently. */
+static void test_stream_cut_lines(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+	size_t n1, n2, n3, n4;
+	char *cutg = padded("cutg:x:0:0:", 'A', ACCOUNTS_MAX_ENTRY, ":/root:/bin/sh\n", &n1);
+	char *cutu = padded("cutu:x:", ' ', ACCOUNTS_MAX_ENTRY, "0:0::/:/bin/sh\n", &n2);
+	char *sh = padded(base_shadow, 'x', ACCOUNTS_MAX_ENTRY, ":19000:0:99999:7:::\n", &n3);
+	char *gr = padded(base_group, 'b', ACCOUNTS_MAX_ENTRY, ",carol\n", &n4);
+	char *text = malloc(sizeof(base_passwd) + n1 + n2);
+
+	assert_non_null(text);
+	memcpy(text, base_passwd, sizeof(base_passwd) - 1);
+	memcpy(text + sizeof(base_passwd) - 1, cutg, n1);
+	memcpy(text + sizeof(base_passwd) - 1 + n1, cutu, n2);
+	put_n(f, "/etc/passwd", text, sizeof(base_passwd) - 1 + n1 + n2);
+	/* line 6 of shadow: cutg's password, cut; line 7 of group: group big, cut */
+	memcpy(sh + sizeof(base_shadow) - 1, "cutg:$6$", 8);
+	put_n(f, "/etc/shadow", sh, n3);
+	memcpy(gr + sizeof(base_group) - 1, "big:x:0:alice,", 14);
+	put_n(f, "/etc/group", gr, n4);
+	free(text);
+	free(cutg);
+	free(cutu);
+	free(sh);
+	free(gr);
+
+	s = users(f);
+	assert_problems(f, "/etc/passwd:6:E2BIG\n"
+	                   "/etc/passwd:7:E2BIG\n"
+	                   "/etc/shadow:6:E2BIG\n"
+	                   "/etc/group:0:E2BIG");
+	assert_msg(f, 0,
+	           "line of 4194329 bytes, longer than 4194304: glibc reads it, fim only "
+	           "its first bytes; user 'cutg' is recorded without field 5 and those "
+	           "after it");
+	assert_msg(f, 1,
+	           "line of 4194325 bytes, longer than 4194304: glibc reads it, fim cannot "
+	           "interpret it; user 'cutu' is not recorded");
+	assert_msg(f, 2, "line of 4194323 bytes, longer than 4194304");
+	assert_msg(f, 3, "users' groups are not recorded");
+	assert_ids(s, "alice bob cutg daemon nobody root");
+	assert_val(s, "cutg", UA_UID, "0");
+	assert_val(s, "cutg", UA_GID, "0");
+	assert_val(s, "cutg", UA_GECOS, NULL);
+	assert_val(s, "cutg", UA_HOME, NULL);
+	assert_val(s, "cutg", UA_SHELL, NULL);
+	assert_val(s, "cutg", UA_PASSWORD, NULL);
+	assert_val(s, "cutg", UA_AUTHORIZED_KEYS, NULL);
+	assert_val(s, "alice", UA_GROUPS, NULL);
+	assert_val(s, "alice", UA_SHELL, "/bin/bash");
+	obj_set_free(s);
+
+	s = groups(f);
+	assert_problems(f, "/etc/group:7:E2BIG");
+	assert_msg(f, 0, "group 'big' is recorded without field 4 and those after it");
+	assert_ids(s, "adm alice big bob nogroup root sudo");
+	assert_val(s, "big", GA_GID, "0");
+	assert_val(s, "big", GA_MEMBERS, NULL);
+	assert_val(s, "sudo", GA_MEMBERS, "alice");
+	obj_set_free(s);
+}
+
+/* The memory bound on what one file keeps is reported where it is reached. */
+static void test_stream_text_bound(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+	size_t line = 1u << 20, lines = ACCOUNTS_MAX_TEXT / line + 1, o = 0;
+	char *text = malloc(lines * (line + 1));
+
+	assert_non_null(text);
+	for (size_t i = 0; i < lines; i++) {
+		int w = snprintf(text + o, 32, "u%zu:x:%zu:0:", i, 2000 + i);
+
+		memset(text + o + w, 'g', line - (size_t)w - 11);
+		o += line - 11;
+		memcpy(text + o, ":/:/bin/sh\n", 11);
+		o += 11;
+	}
+	put_n(f, "/etc/passwd", text, o);
+	free(text);
+	s = users(f);
+	assert_int_equal(f->np, 1);
+	assert_int_equal(f->p[0].line, lines);
+	assert_int_equal(f->p[0].err, -E2BIG);
+	assert_msg(f, 0, "entries take more than 33554432 bytes: the rest of the file is not read");
+	assert_int_equal(obj_set_count(s), lines - 1);
+	obj_set_free(s);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1821,6 +1983,10 @@ int main(void)
 	        T(test_key_bounds),
 	        T(test_keyfile_bound),
 	        T(test_parse_users_buffers),
+	        T(test_stream_padded_comment),
+	        T(test_stream_long_lines),
+	        T(test_stream_cut_lines),
+	        T(test_stream_text_bound),
 	};
 #undef T
 
