@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Ordered parallel collection: a ring of slots, worker threads, in-order completion. */
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -61,6 +63,32 @@ int pipe_slot_set_path(struct pipe_slot *s, const char *path, size_t len, size_t
 	return 0;
 }
 
+/*
+ * Grows the process's fd table to hold NEED descriptors before any worker
+ * exists. The kernel grows it on demand, but once threads share it each
+ * growth waits for an RCU grace period (synchronize_rcu), milliseconds to
+ * tens of milliseconds on a busy host, during which every open in the
+ * process stalls: several times per scan as the slots fill with pins.
+ */
+static void reserve_fds(size_t need)
+{
+	struct rlimit rl;
+	int fd, big;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    need >= rl.rlim_cur)
+		need = rl.rlim_cur ? (size_t)rl.rlim_cur - 1 : 0;
+	if (need < 64 || need > INT_MAX)
+		return;
+	fd = open("/", O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	big = fcntl(fd, F_DUPFD_CLOEXEC, (int)need);
+	if (big >= 0)
+		close(big);
+	close(fd);
+}
+
 /* Reads one regular file: digest, xattrs, ACL, caps, label, via its fd. */
 static void slot_work(struct files_scratch *scr, struct pipe_slot *s)
 {
@@ -87,7 +115,6 @@ static void *worker(void *arg)
 	struct pipeline *p = arg;
 	struct files_scratch scr;
 	bool ok = files_scratch_init(&scr, p->algo) == 0;
-
 	scr.keep_cache = p->keep_cache;
 
 	pthread_mutex_lock(&p->mu);
@@ -150,6 +177,9 @@ int pipeline_new(unsigned jobs, size_t slots, enum hash_algo algo, unsigned flag
 	p->inline_scratch.keep_cache = p->keep_cache;
 	for (size_t i = 0; i < p->n; i++)
 		p->slots[i].fd = -1;
+	/* A pin per slot, a file per worker, a directory per level walked. */
+	if (jobs)
+		reserve_fds(p->n + jobs + 128);
 	for (unsigned i = 0; i < jobs; i++) {
 		r = pthread_create(&p->threads[i], NULL, worker, p);
 		if (r) {
