@@ -18,7 +18,7 @@
 
 #define SIZE ((size_t)19 << 20) /* three windows, the last one partial */
 
-static char path[64];
+static char path[4200];
 static uint8_t *content;
 
 /* Pages of FD in the page cache, counted with mincore on a fresh mapping. */
@@ -51,8 +51,18 @@ static int setup(void **state)
 	int fd;
 
 	(void)state;
-	/* Not /tmp, which may be a tmpfs that cannot drop its pages. */
-	snprintf(path, sizeof(path), "fim-test-maphash-%ld", (long)getpid());
+	/* Next to the test binary, in the build tree: not /tmp, which may be
+	 * a tmpfs that cannot drop its pages. */
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	assert_true(n > 0);
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	assert_non_null(slash);
+	*slash = '\0';
+	snprintf(path, sizeof(path), "%s/fim-test-maphash-%ld", exe, (long)getpid());
 	content = malloc(SIZE);
 	assert_non_null(content);
 	for (size_t i = 0; i < SIZE; i++)
