@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Ordered parallel collection: a ring of slots, worker threads, in-order completion. */
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -19,7 +21,8 @@ struct pipeline {
 	size_t head, next, tail; /* completed < head <= next (workers) <= tail (free) */
 	bool stop;
 	unsigned idle;     /* workers waiting on work_cv */
-	bool main_waiting; /* the submitter waits on done_cv */
+	bool main_waiting; /* the submitter waits on done_cv ... */
+	size_t awaited;    /* ... for this slot (an index, not yet modulo n) */
 	int err;
 	pipe_complete_fn complete;
 	void *ctx;
@@ -61,6 +64,32 @@ int pipe_slot_set_path(struct pipe_slot *s, const char *path, size_t len, size_t
 	return 0;
 }
 
+/*
+ * Grows the process's fd table to hold NEED descriptors before any worker
+ * exists. The kernel grows it on demand, but once threads share it each
+ * growth waits for an RCU grace period (synchronize_rcu), milliseconds to
+ * tens of milliseconds on a busy host, during which every open in the
+ * process stalls: several times per scan as the slots fill with pins.
+ */
+static void reserve_fds(size_t need)
+{
+	struct rlimit rl;
+	int fd, big;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    need >= rl.rlim_cur)
+		need = rl.rlim_cur ? (size_t)rl.rlim_cur - 1 : 0;
+	if (need < 64 || need > INT_MAX)
+		return;
+	fd = open("/", O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	big = fcntl(fd, F_DUPFD_CLOEXEC, (int)need);
+	if (big >= 0)
+		close(big);
+	close(fd);
+}
+
 /* Reads one regular file: digest, xattrs, ACL, caps, label, via its fd. */
 static void slot_work(struct files_scratch *scr, struct pipe_slot *s)
 {
@@ -87,7 +116,6 @@ static void *worker(void *arg)
 	struct pipeline *p = arg;
 	struct files_scratch scr;
 	bool ok = files_scratch_init(&scr, p->algo) == 0;
-
 	scr.keep_cache = p->keep_cache;
 
 	pthread_mutex_lock(&p->mu);
@@ -115,7 +143,7 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&p->mu);
 		p->state[i] = SLOT_READY;
 		/* Wake the submitter only if it waits, and for the slot it waits on. */
-		if (p->main_waiting && i == p->head % p->n)
+		if (p->main_waiting && i == p->awaited % p->n)
 			pthread_cond_signal(&p->done_cv);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -150,6 +178,9 @@ int pipeline_new(unsigned jobs, size_t slots, enum hash_algo algo, unsigned flag
 	p->inline_scratch.keep_cache = p->keep_cache;
 	for (size_t i = 0; i < p->n; i++)
 		p->slots[i].fd = -1;
+	/* A pin per slot, a file per worker, a directory per level walked. */
+	if (jobs)
+		reserve_fds(p->n + jobs + 128);
 	for (unsigned i = 0; i < jobs; i++) {
 		r = pthread_create(&p->threads[i], NULL, worker, p);
 		if (r) {
@@ -162,6 +193,19 @@ int pipeline_new(unsigned jobs, size_t slots, enum hash_algo algo, unsigned flag
 	return 0;
 }
 
+/* Waits until submitted slot AT is ready. Called locked. */
+static void await_slot(struct pipeline *p, size_t at)
+{
+	size_t i = at % p->n;
+
+	while (p->state[i] != SLOT_READY) {
+		p->awaited = at;
+		p->main_waiting = true;
+		pthread_cond_wait(&p->done_cv, &p->mu);
+		p->main_waiting = false;
+	}
+}
+
 /* Completes the oldest slot; waits for it when WAIT. Returns 1 if one was
  * completed, 0 if none was ready, or the consumer's error. Called locked. */
 static int complete_head(struct pipeline *p, bool wait)
@@ -172,12 +216,10 @@ static int complete_head(struct pipeline *p, bool wait)
 	if (p->head == p->tail)
 		return 0;
 	i = p->head % p->n;
-	while (p->state[i] != SLOT_READY) {
+	if (p->state[i] != SLOT_READY) {
 		if (!wait)
 			return 0;
-		p->main_waiting = true;
-		pthread_cond_wait(&p->done_cv, &p->mu);
-		p->main_waiting = false;
+		await_slot(p, p->head);
 	}
 	pthread_mutex_unlock(&p->mu);
 	r = p->err ? p->err : p->complete(p->ctx, &p->slots[i]);
@@ -196,6 +238,18 @@ struct pipe_slot *pipeline_slot(struct pipeline *p)
 	struct pipe_slot *s = NULL;
 
 	pthread_mutex_lock(&p->mu);
+	if (!p->err && p->tail - p->head == p->n && p->n >= 16) {
+		/*
+		 * All slots in flight: the hashing is behind. Let a batch
+		 * finish before walking on, so that the submitter is woken
+		 * once per batch rather than once per file; on two cores,
+		 * each wake-up preempts a worker. Slots finish about in
+		 * order, so the last of the batch is the one to wait for.
+		 */
+		await_slot(p, p->head + p->n / 16 - 1);
+		while (complete_head(p, false) == 1)
+			;
+	}
 	while (!p->err && p->tail - p->head == p->n)
 		complete_head(p, true);
 	if (!p->err) {

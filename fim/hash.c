@@ -11,6 +11,7 @@
 
 struct hash_ctx {
 	enum hash_algo algo;
+	EVP_MD *impl; /* fetched once: an init with a legacy EVP_MD fetches again */
 	EVP_MD_CTX *md;
 	EVP_MD_CTX *peek; /* scratch copy for hash_peek, allocated on first use */
 };
@@ -71,8 +72,12 @@ struct hash_ctx *hash_new(enum hash_algo a)
 	if (!h)
 		return NULL;
 	h->algo = a;
+	/* Fetching resolves the provider's implementation once per context;
+	 * EVP_DigestInit_ex with EVP_sha256() and the like would look it up
+	 * in the provider store (under its lock) at every file. */
+	h->impl = EVP_MD_fetch(NULL, EVP_MD_get0_name(hash_md(a)), NULL);
 	h->md = EVP_MD_CTX_new();
-	if (!h->md || hash_init(h) < 0) {
+	if (!h->impl || !h->md || hash_init(h) < 0) {
 		hash_free(h);
 		return NULL;
 	}
@@ -85,12 +90,13 @@ void hash_free(struct hash_ctx *h)
 		return;
 	EVP_MD_CTX_free(h->md);
 	EVP_MD_CTX_free(h->peek);
+	EVP_MD_free(h->impl);
 	free(h);
 }
 
 int hash_init(struct hash_ctx *h)
 {
-	return EVP_DigestInit_ex(h->md, hash_md(h->algo), NULL) == 1 ? 0 : -EIO;
+	return EVP_DigestInit_ex(h->md, h->impl, NULL) == 1 ? 0 : -EIO;
 }
 
 int hash_update(struct hash_ctx *h, const void *buf, size_t n)
