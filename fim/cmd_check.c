@@ -519,7 +519,7 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 	}
 	c.quick = o->quick;
 	if (!c.s) {
-		ret = cli_open_store(o, &c.s);
+		ret = trust_open(o, p, &c.s);
 		if (ret)
 			goto out;
 		ret = trust_verify(o, p, c.s);
@@ -584,7 +584,9 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 	if (r < 0) {
 		if (r == -EBADMSG) {
 			log_error("%s: the baseline is corrupt: %s", o->db, strerror(-r));
-			ret = FIM_EXIT_BASELINE;
+			/* a signed baseline that verified and still reads as damaged */
+			ret = trust_verify_key_path(o, c.p) ? FIM_EXIT_INTEGRITY
+			                                    : FIM_EXIT_BASELINE;
 		} else {
 			log_error("check: %s", strerror(-r));
 		}
