@@ -123,8 +123,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
 		file = patched;
 		n = real_size;
 	}
-	fd = open(data_path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	if (fd < 0 || write(fd, file, n) != (ssize_t)n)
+	/* rewritten in place: ext4 flushes a file truncated to zero on close */
+	fd = open(data_path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || pwrite(fd, file, n, 0) != (ssize_t)n || ftruncate(fd, (off_t)n) < 0)
 		abort();
 	close(fd);
 	free(patched);
