@@ -258,10 +258,12 @@ static int trust_where(const struct fim_opts *o, bool signed_)
 	char why[PATH_MAX + 128];
 	int r = store_check_trust(o->db, why, sizeof(why));
 
-	if (r == -ENOENT || r == 0)
-		return 0; /* no baseline: opening it says so */
+	if (r == 0)
+		return 0;
+	/* it was opened, so this is rare: a path that changed meanwhile */
 	if (r != -EPERM)
-		snprintf(why, sizeof(why), "%s: %s", o->db, strerror(-r));
+		snprintf(why, sizeof(why), "%s: cannot tell who could write it: %s", o->db,
+		         strerror(-r));
 	if (signed_) {
 		log_warn("%s: another user could replace or change this baseline; it is used only "
 		         "because its signature is checked",
@@ -274,13 +276,12 @@ static int trust_where(const struct fim_opts *o, bool signed_)
 	return FIM_EXIT_BASELINE;
 }
 
-int trust_open_key(const struct fim_opts *o, const char *key_path, struct store **ret)
+/* trust_open_key without the check of where the baseline lies. */
+static int open_key(const struct fim_opts *o, const char *key_path, struct store **ret)
 {
 	struct sign_key k;
-	int r = trust_where(o, key_path != NULL);
+	int r;
 
-	if (r)
-		return r;
 	if (!key_path)
 		return cli_open_store(o, ret);
 	r = sign_load_public(key_path, &k);
@@ -317,9 +318,40 @@ int trust_open_key(const struct fim_opts *o, const char *key_path, struct store 
 		log_error("%s: baseline integrity failure: the baseline is corrupt (verify key %s)",
 		          o->db, key_path);
 		return FIM_EXIT_INTEGRITY;
+	case -ENOENT:
+	case -EPROTONOSUPPORT:
+		/* for its usual message only: what it might open was not checked */
+		r = cli_open_store(o, ret);
+		if (r == 0) {
+			store_close(*ret);
+			*ret = NULL;
+			log_error("%s: baseline integrity failure: the baseline was replaced while "
+			          "it was opened (verify key %s)",
+			          o->db, key_path);
+			r = FIM_EXIT_INTEGRITY;
+		}
+		return r;
 	default:
-		return cli_open_store(o, ret); /* reports the cause the usual way */
+		log_error("%s: cannot open baseline: %s", o->db, strerror(-r));
+		return FIM_EXIT_BASELINE;
 	}
+}
+
+/* Where it lies is checked once it could be opened: a baseline that is
+ * missing or unreadable is reported as such, and the unsigned one that is
+ * refused was only read (under the store's guard), never used. */
+int trust_open_key(const struct fim_opts *o, const char *key_path, struct store **ret)
+{
+	int r = open_key(o, key_path, ret);
+
+	if (r)
+		return r;
+	r = trust_where(o, key_path != NULL);
+	if (r) {
+		store_close(*ret);
+		*ret = NULL;
+	}
+	return r;
 }
 
 int trust_open(const struct fim_opts *o, const struct policy *p, struct store **ret)

@@ -11,13 +11,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "fim/hash.h"
 #include "fim/store.h"
+#include "fim/store_int.h"
 
 #define FLIPS_DEFAULT 3000 /* FIM_FLIPS overrides */
 #define FLIP_SEED     0x5eed1234u
@@ -339,9 +343,81 @@ static void test_meta_out_of_file_refused(void **state)
 	free(buf);
 }
 
+/* Runs FN in a child with the default fault handlers under the guard's
+ * own; returns how the child ended (wait status). */
+static int in_child(void (*fn)(const struct fixture *), const struct fixture *f)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL); /* not the test harness's */
+		signal(SIGBUS, SIG_DFL);
+		fn(f);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static void fault_unguarded(const struct fixture *f)
+{
+	struct store *s = NULL;
+	volatile uintptr_t nowhere = 8;
+
+	if (store_open(f->db, &s) < 0) /* arms the handler */
+		_exit(2);
+	*(volatile int *)nowhere = 1;
+}
+
+static void fault_guarded_not_ours(const struct fixture *f)
+{
+	struct store_guard g;
+	volatile char *page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	store_guard_arm();
+	store_guard_push(&g, 0, 0);
+	if (sigsetjmp(g.jb, 0))
+		_exit(3); /* swallowed: wrong */
+	page[0] = 1;      /* a write to a read-only page: a bug, not damage */
+}
+
+static void fault_guarded_in_map(const struct fixture *f)
+{
+	struct store_guard g;
+	volatile char *map = mmap(NULL, 8192, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	store_guard_arm();
+	store_guard_push(&g, (uintptr_t)map, (uintptr_t)map + 8192);
+	if (sigsetjmp(g.jb, 0)) {
+		store_guard_pop(&g);
+		_exit(4); /* caught, as it must be */
+	}
+	(void)map[4096];
+}
+
+/* The guard takes only the faults a damaged map causes under it. */
+static void test_guard_is_narrow(void **state)
+{
+	struct fixture *f = *state;
+	int st;
+
+	st = in_child(fault_unguarded, f);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGSEGV);
+	st = in_child(fault_guarded_not_ours, f);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGSEGV);
+	st = in_child(fault_guarded_in_map, f);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(test_guard_is_narrow, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_truncated_refused, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_meta_out_of_file_refused, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_flips_never_crash, setup, teardown),
