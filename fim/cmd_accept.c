@@ -483,7 +483,7 @@ int cmd_accept(struct fim_opts *o, int argc, char **argv)
 	ret = cli_load_policy(o, &a.p);
 	if (ret)
 		return ret;
-	ret = cli_open_store(o, &a.s);
+	ret = trust_open(o, a.p, &a.s);
 	if (ret)
 		goto out;
 	ret = trust_verify(o, a.p, a.s);

@@ -565,7 +565,7 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 	}
 	c.quick = o->quick;
 	if (!c.s) {
-		ret = cli_open_store(o, &c.s);
+		ret = trust_open(o, p, &c.s);
 		if (ret)
 			goto out;
 		ret = trust_verify(o, p, c.s);
@@ -639,7 +639,8 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 		/* the report was lost; output_report says where and why */
 	} else if (r == -EBADMSG) {
 		log_error("%s: the baseline is corrupt: %s", o->db, strerror(-r));
-		ret = FIM_EXIT_BASELINE;
+		/* a signed baseline that verified and still reads as damaged */
+		ret = trust_verify_key_path(o, c.p) ? FIM_EXIT_INTEGRITY : FIM_EXIT_BASELINE;
 		goto out;
 	} else if (r < 0) {
 		log_error("check: %s", strerror(-r));

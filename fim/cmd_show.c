@@ -124,14 +124,9 @@ int cmd_show(struct fim_opts *o, int argc, char **argv)
 		log_error("show: which object? (fim show PATH|KIND:NAME...)");
 		return FIM_EXIT_USAGE;
 	}
-	ret = cli_open_store(o, &s);
+	ret = trust_open_store(o, &s);
 	if (ret)
 		return ret;
-	ret = trust_verify_store(o, s);
-	if (ret) {
-		store_close(s);
-		return ret;
-	}
 	for (int i = 1; i < argc; i++) {
 		struct file_rec rec;
 		enum fim_kind kind;

@@ -51,7 +51,7 @@ int cmd_verify(struct fim_opts *o, int argc, char **argv)
 		policy_free(p);
 		return FIM_EXIT_USAGE;
 	}
-	ret = cli_open_store(o, &s);
+	ret = trust_open_key(o, key, &s);
 	if (ret == 0) {
 		ret = trust_check(key, p, s, &why, signer, sizeof(signer));
 		if (ret)

@@ -291,6 +291,11 @@ static int64_t pending_run(struct watcher *w)
 			log_error("watch: %s: %s",
 			          log_quote(due[i].path, strlen(due[i].path), q, sizeof(q)),
 			          r == -EBADMSG ? "the baseline is corrupt" : strerror(-r));
+			if (r == -EBADMSG)
+				watch_meta(w, "baseline_rejected", "alert", SEV_CRITICAL,
+				           "the baseline is corrupt (found while reading a changed "
+				           "path's record); fim watch stops",
+				           NULL);
 			w->fatal = r;
 		}
 		if (due[i].flags & PEND_TREE)
@@ -345,7 +350,7 @@ static int open_baseline(struct watcher *w, struct store **ret, char **ret_link)
 	int r;
 
 	*ret_link = current_link(w->o->db);
-	r = cli_open_store(w->o, &s);
+	r = trust_open(w->o, w->p, &s);
 	if (r)
 		goto fail;
 	r = trust_verify(w->o, w->p, s);
@@ -405,6 +410,15 @@ static void reconcile_again(struct watcher *w, bool quick)
 
 	if (!r)
 		return;
+	if (r == FIM_EXIT_BASELINE || r == FIM_EXIT_INTEGRITY) {
+		/* the baseline read as damaged: nothing can be compared with it */
+		watch_meta(w, "baseline_rejected", "alert", SEV_CRITICAL,
+		           "the baseline is corrupt (found while checking everything against it); "
+		           "fim watch stops",
+		           NULL);
+		w->fatal = -EBADMSG;
+		return;
+	}
 	snprintf(msg, sizeof(msg),
 	         "the check of everything against the baseline failed (status %d); still "
 	         "following changes",
@@ -786,6 +800,31 @@ static int sink_conf(struct watcher *w, struct sink_conf *c, uint8_t *key, bool 
 	return 0;
 }
 
+/* A baseline refused at start is alerted as one refused later is, through
+ * the sinks the policy names, before the daemon exits failed: a restart
+ * loop on a damaged store is then seen, not silent. */
+static void reject_at_start(struct watcher *w, int status, bool force_syslog, bool force_journald)
+{
+	struct sink_conf sc = {0};
+	uint8_t key[TRAIL_KEY_BYTES];
+	char msg[512], *link = current_link(w->o->db);
+
+	if (!link)
+		return; /* no baseline at all: nothing was rejected */
+	free(link);
+	if (sink_conf(w, &sc, key, force_syslog, force_journald) == 0 &&
+	    sinks_open(&sc, &w->sinks) >= 0) {
+		if (gethostname(w->host, sizeof(w->host) - 1) < 0)
+			strcpy(w->host, "localhost");
+		snprintf(msg, sizeof(msg), "%s: the baseline %s; fim watch does not start",
+		         w->o->db,
+		         status == FIM_EXIT_INTEGRITY ? "fails verification"
+		                                      : "cannot be used (corrupt or untrusted)");
+		watch_meta(w, "baseline_rejected", "alert", SEV_CRITICAL, msg, NULL);
+	}
+	explicit_bzero(key, sizeof(key));
+}
+
 static int setup(struct watcher *w, bool force_syslog, bool force_journald)
 {
 	struct sink_conf sc = {0};
@@ -799,8 +838,10 @@ static int setup(struct watcher *w, bool force_syslog, bool force_journald)
 	w->rescan_interval = rescan_interval(w->p);
 	w->full_interval = full_interval(w->p);
 	r = open_baseline(w, &w->s, &w->store_link);
-	if (r)
+	if (r) {
+		reject_at_start(w, r, force_syslog, force_journald);
 		return r;
+	}
 	if (load_old_policy(w) < 0) {
 		log_error("%s: the baseline's policy is missing or corrupt; run 'fim baseline'",
 		          w->o->db);
@@ -891,7 +932,7 @@ static int loop(struct watcher *w, int sfd, int mfd)
 		int64_t now, wait = pending_run(w);
 
 		if (w->fatal)
-			return FIM_EXIT_IO;
+			return w->fatal == -EBADMSG ? FIM_EXIT_BASELINE : FIM_EXIT_IO;
 		now = watch_now_ms();
 		if (now >= next_house) {
 			maybe_reload_baseline(w);
@@ -998,6 +1039,11 @@ int cmd_watch(struct fim_opts *o, int argc, char **argv)
 	watch_meta(&w, "started", "event", SEV_LOW, "fim watch started: reconciling", NULL);
 	/* The watches are armed: what changes from now on is queued. */
 	ret = reconcile(&w, false);
+	if (ret == FIM_EXIT_BASELINE || ret == FIM_EXIT_INTEGRITY)
+		watch_meta(&w, "baseline_rejected", "alert", SEV_CRITICAL,
+		           "the baseline is corrupt (found while checking everything against it); "
+		           "fim watch does not start",
+		           NULL);
 	if (ret)
 		goto out;
 	w.full_due = watch_now_ms() + (int64_t)w.full_interval * 1000;

@@ -15,6 +15,7 @@
 #include "hash.h"
 #include "object.h"
 #include "store.h"
+#include "store_int.h"
 
 #define CURRENT         "current"
 #define BASELINE_PREFIX "baseline."
@@ -41,10 +42,14 @@ struct store {
 	uint32_t have_objs; /* bit per kind whose database exists */
 	MDB_dbi audit;
 	bool have_audit;
-	uintptr_t map_start, map_end; /* the map, found from a value in it */
+	uintptr_t map_start, map_end;   /* the map, found in /proc/self/maps; 0 if unknown */
+	uintptr_t file_end;             /* map_start + the data file's size */
+	bool broken;                    /* a read faulted: the map is not read again */
+	MDB_cursor *obj_cur[KIND__MAX]; /* for store_obj_get, opened on first use */
 };
 
 struct store_iter {
+	struct store *s; /* for the guard and the bounds of the map */
 	MDB_cursor *cur;
 	uint8_t prefix[8]; /* the parent id every key of this directory starts with */
 	bool started, done;
@@ -66,6 +71,8 @@ struct store_writer {
 	uint64_t next_id;
 	int err; /* first LMDB failure: the batch is lost, so every later call fails */
 	struct buf enc;
+	store_file_sign_fn *sign; /* signs data.mdb at commit, when set */
+	void *sign_user;
 };
 
 /* LMDB's own codes as the errno values the rest of fim speaks. */
@@ -135,44 +142,162 @@ static int current_path(const char *dir, char **ret)
 	return 0;
 }
 
+/* The signature of a signed baseline's data file, beside it. */
+#define FILE_SIG     "data.sig"
+#define FILE_SIG_MAX 512
+
+/* How an environment is to be opened: with the data file's signature
+ * checked first when CHECK is set. */
+struct open_how {
+	store_file_check_fn *check;
+	void *user;
+};
+
+/* The signature file of environment PATH into BUF; returns its length,
+ * -ENOKEY when there is none, or a negative errno. */
+static int read_file_sig(const char *path, uint8_t *buf, size_t size)
+{
+	_cleanup_free_ char *sp = NULL;
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	if (asprintf(&sp, "%s/" FILE_SIG, path) < 0) {
+		sp = NULL;
+		return -ENOMEM;
+	}
+	fd = open(sp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOKEY : -errno;
+	n = read(fd, buf, size);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= size)
+		return -EKEYREJECTED; /* no signature is that long */
+	return (int)n;
+}
+
+/* The data file of PATH, checked before LMDB maps it; with HOW->check,
+ * its bytes must also be what was signed. *ret_fd stays open so that the
+ * file LMDB opens can be compared with it. */
+static int data_file_check(const char *path, const struct open_how *how, int *ret_fd,
+                           struct stat *st)
+{
+	_cleanup_free_ char *dp = NULL;
+	_cleanup_close_ int fd = -1;
+	uint8_t digest[32], sig[FILE_SIG_MAX];
+	int r, n;
+
+	if (asprintf(&dp, "%s/data.mdb", path) < 0) {
+		dp = NULL;
+		return -ENOMEM;
+	}
+	fd = open(dp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ELOOP ? -EBADMSG : -errno;
+	if (fstat(fd, st) < 0)
+		return -errno;
+	if (!S_ISREG(st->st_mode))
+		return -EBADMSG;
+	if (how && how->check) {
+		n = read_file_sig(path, sig, sizeof(sig));
+		if (n < 0)
+			return n;
+		r = store_file_digest(fd, (uint64_t)st->st_size, digest);
+		if (r < 0)
+			return r;
+		r = how->check(how->user, digest, sig, (size_t)n);
+		if (r < 0)
+			return r;
+	}
+	r = store_file_validate(fd, (uint64_t)st->st_size);
+	if (r < 0)
+		return r;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+/* Records where LMDB mapped the data file ST: the one mapping of it that
+ * was not there before (BEFORE[0..nb)). Without /proc, there is no guard
+ * by address and no trimming. */
+static void locate_map(struct store *s, const struct stat *st, const uintptr_t *before, size_t nb)
+{
+	uintptr_t lo[8], hi[8];
+	size_t n = store_maps_of(st->st_dev, st->st_ino, lo, hi, ARRAY_SIZE(lo));
+
+	for (size_t i = 0; i < n; i++) {
+		bool old = false;
+
+		for (size_t j = 0; j < nb; j++)
+			old = old || before[j] == lo[i];
+		if (!old) {
+			s->map_start = lo[i];
+			s->map_end = hi[i];
+			s->file_end = lo[i] + (uintptr_t)st->st_size;
+			return;
+		}
+	}
+}
+
 /*
  * Read-only open; without a usable lock file (read-only media, a baseline
  * owned by another user) it falls back to MDB_NOLOCK, which is safe here
- * because nothing ever writes to a baseline once it is current.
+ * because nothing ever writes to a baseline once it is current. The data
+ * file is checked first (see store_file_validate), and the map is the
+ * file's size plus STORE_MAP_PAD, whatever the meta pages ask for.
  */
-static int env_open_ro(const char *path, MDB_env **ret)
+static int env_open_ro(struct store *s, const char *path, const struct open_how *how)
 {
 	static const unsigned modes[] = {
 	        MDB_RDONLY | MDB_NOTLS,
 	        MDB_RDONLY | MDB_NOTLS | MDB_NOLOCK,
 	};
-	int rc = 0;
+	_cleanup_close_ int fd = -1;
+	uintptr_t before_lo[8], before_hi[8];
+	size_t nb;
+	struct stat st, lst;
+	int rc = 0, r, lfd;
 
+	r = data_file_check(path, how, &fd, &st);
+	if (r < 0)
+		return r;
+	store_guard_arm();
+	nb = store_maps_of(st.st_dev, st.st_ino, before_lo, before_hi, ARRAY_SIZE(before_lo));
 	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
 		MDB_env *env;
 
 		rc = mdb_env_create(&env);
 		if (rc)
 			break;
+		mdb_env_set_assert(env, store_guard_assert);
 		rc = mdb_env_set_maxdbs(env, MAX_DBS);
+		if (!rc)
+			rc = mdb_env_set_mapsize(env, (size_t)st.st_size + STORE_MAP_PAD);
 		if (!rc)
 			rc = mdb_env_open(env, path, modes[i], 0);
 		if (!rc) {
-			*ret = env;
-			return 0;
+			s->env = env;
+			break;
 		}
 		mdb_env_close(env);
 		if (rc != EACCES && rc != EPERM && rc != EROFS)
 			break;
 	}
-	/* A data file too short or not LMDB's (an empty or truncated file)
-	 * makes LMDB fail with these rather than MDB_INVALID. */
-	if (rc == EBADF || rc == EINVAL)
-		return -EBADMSG;
-	return mdb_err(rc);
+	if (!s->env) {
+		/* A data file too short or not LMDB's (an empty or truncated
+		 * file) makes LMDB fail with these rather than MDB_INVALID. */
+		if (rc == EBADF || rc == EINVAL)
+			return -EBADMSG;
+		return mdb_err(rc);
+	}
+	/* what LMDB opened must be the file that was checked */
+	if (mdb_env_get_fd(s->env, &lfd) != 0 || fstat(lfd, &lst) < 0 || lst.st_ino != st.st_ino ||
+	    lst.st_dev != st.st_dev || lst.st_size != st.st_size)
+		return how && how->check ? -EKEYREJECTED : -EBADMSG;
+	locate_map(s, &st, before_lo, nb);
+	return 0;
 }
 
-static int open_env_of(const char *dir, MDB_env **ret)
+static int open_env_of(struct store *s, const char *dir, const struct open_how *how)
 {
 	int r = -ENOENT;
 
@@ -184,61 +309,80 @@ static int open_env_of(const char *dir, MDB_env **ret)
 		r = current_path(dir, &path);
 		if (r < 0)
 			return r;
-		r = env_open_ro(path, ret);
+		r = env_open_ro(s, path, how);
 	}
 	return r;
 }
 
-/* Opens DIR's current baseline with its read transaction and meta
- * database; *schema is the version found. -EBADMSG if it has none. */
 /*
- * LMDB does not tell where it mapped the file (me_mapaddr is only set for
- * fixed maps), so find the mapping that holds a value it returned. Without
- * /proc, trimming is simply not done.
+ * Runs EXPR (an int expression reading S's map) under the guard: a fault
+ * that damage to the file causes while it runs makes it -EBADMSG instead,
+ * and S is broken from then on (every later read is -EBADMSG without
+ * touching the map again). LMDB's state after such a jump is never used
+ * again except to be freed.
  */
-static void find_map(struct store *s, const void *inside)
-{
-	uintptr_t p = (uintptr_t)inside;
-	FILE *f = fopen("/proc/self/maps", "re");
-	char line[512];
+#define GUARDED(s, expr)                                                                           \
+	({                                                                                         \
+		struct store_guard g_;                                                             \
+		int r_;                                                                            \
+		if ((s)->broken) {                                                                 \
+			r_ = -EBADMSG;                                                             \
+		} else {                                                                           \
+			store_guard_push(&g_, (s)->map_start, (s)->map_end);                       \
+			if (sigsetjmp(g_.jb, 1)) {                                                 \
+				(s)->broken = true;                                                \
+				r_ = -EBADMSG;                                                     \
+			} else {                                                                   \
+				r_ = (expr);                                                       \
+			}                                                                          \
+			store_guard_pop(&g_);                                                      \
+		}                                                                                  \
+		r_;                                                                                \
+	})
 
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long lo, hi;
-		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && p >= lo && p < hi) {
-			s->map_start = lo;
-			s->map_end = hi;
-			break;
-		}
-	}
-	fclose(f);
+/* Whether a value LMDB handed out lies inside the data file: damaged
+ * node sizes or overflow page numbers point anywhere else. */
+static bool in_file(const struct store *s, const MDB_val *v)
+{
+	uintptr_t p = (uintptr_t)v->mv_data;
+
+	if (!s || !s->file_end)
+		return true; /* the map could not be located: nothing to compare */
+	return p >= s->map_start && p <= s->file_end && v->mv_size <= s->file_end - p;
 }
 
-static int store_attach(struct store *s, const char *dir, uint32_t *schema)
+/* Opens DIR's current baseline with its read transaction and meta
+ * database; *schema is the version found. -EBADMSG if it has none. */
+static int attach_txn(struct store *s, uint32_t *schema)
 {
 	MDB_val k = {strlen(META_SCHEMA), (void *)META_SCHEMA}, v;
-	int rc, r;
+	int rc;
 
-	r = open_env_of(dir, &s->env);
-	if (r < 0)
-		return r;
 	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->txn);
 	if (rc)
 		return mdb_err(rc);
 	rc = mdb_dbi_open(s->txn, "meta", 0, &s->meta);
 	if (!rc)
 		rc = mdb_get(s->txn, s->meta, &k, &v);
-	if (rc == MDB_NOTFOUND || (!rc && v.mv_size != 4))
+	if (rc == MDB_NOTFOUND || (!rc && (v.mv_size != 4 || !in_file(s, &v))))
 		return -EBADMSG;
 	if (rc)
 		return mdb_err(rc);
 	*schema = get_be32(v.mv_data);
-	find_map(s, v.mv_data);
 	return 0;
 }
 
-static int store_open_dbs(struct store *s)
+static int store_attach(struct store *s, const char *dir, const struct open_how *how,
+                        uint32_t *schema)
+{
+	int r = open_env_of(s, dir, how);
+
+	if (r < 0)
+		return r;
+	return GUARDED(s, attach_txn(s, schema));
+}
+
+static int open_dbs(struct store *s)
 {
 	int rc = mdb_dbi_open(s->txn, "files", 0, &s->files);
 
@@ -261,7 +405,7 @@ static int store_open_dbs(struct store *s)
 	return rc == MDB_NOTFOUND ? -EBADMSG : mdb_err(rc);
 }
 
-int store_open(const char *dir, struct store **ret)
+static int store_open_how(const char *dir, const struct open_how *how, struct store **ret)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	uint32_t schema = 0;
@@ -269,11 +413,11 @@ int store_open(const char *dir, struct store **ret)
 
 	if (!s)
 		return -ENOMEM;
-	r = store_attach(s, dir, &schema);
+	r = store_attach(s, dir, how, &schema);
 	if (r >= 0 && schema != STORE_SCHEMA_VERSION)
 		r = -EPROTONOSUPPORT;
 	if (r >= 0)
-		r = store_open_dbs(s);
+		r = GUARDED(s, open_dbs(s));
 	if (r < 0) {
 		store_close(s);
 		return r;
@@ -282,10 +426,26 @@ int store_open(const char *dir, struct store **ret)
 	return 0;
 }
 
+int store_open(const char *dir, struct store **ret)
+{
+	return store_open_how(dir, NULL, ret);
+}
+
+int store_open_verified(const char *dir, store_file_check_fn *check, void *user, struct store **ret)
+{
+	struct open_how how = {.check = check, .user = user};
+
+	return store_open_how(dir, &how, ret);
+}
+
+/* LMDB frees a read transaction and the map without reading the map. */
 void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	for (unsigned k = 0; k < KIND__MAX; k++)
+		if (s->obj_cur[k])
+			mdb_cursor_close(s->obj_cur[k]);
 	if (s->txn)
 		mdb_txn_abort(s->txn);
 	if (s->env)
@@ -298,7 +458,7 @@ uint32_t store_found_schema(const char *dir)
 	struct store s = {0};
 	uint32_t schema = 0;
 
-	if (store_attach(&s, dir, &schema) < 0)
+	if (store_attach(&s, dir, NULL, &schema) < 0)
 		schema = 0;
 	if (s.txn)
 		mdb_txn_abort(s.txn);
@@ -307,24 +467,40 @@ uint32_t store_found_schema(const char *dir)
 	return schema;
 }
 
-int store_meta(struct store *s, const char *key, struct bytes *val)
+static int meta_get(struct store *s, const char *key, struct bytes *val)
 {
 	MDB_val k = {strlen(key), (void *)key}, v;
 	int rc = mdb_get(s->txn, s->meta, &k, &v);
 
 	if (rc)
 		return mdb_err(rc);
+	if (!in_file(s, &v))
+		return -EBADMSG;
 	*val = (struct bytes){v.mv_data, v.mv_size};
 	return 0;
 }
 
-/* Any value that does not decode is damage to the store. */
-static int decode_value(const MDB_val *v, struct file_rec *rec)
+int store_meta(struct store *s, const char *key, struct bytes *val)
 {
+	return GUARDED(s, meta_get(s, key, val));
+}
+
+/* Any value that does not decode is damage to the store (S NULL: a
+ * writer's own transaction, where nothing is out of place). */
+static int decode_in(const struct store *s, const MDB_val *v, struct file_rec *rec)
+{
+	if (!in_file(s, v))
+		return -EBADMSG;
 	return rec_decode(v->mv_data, v->mv_size, rec) < 0 ? -EBADMSG : 0;
 }
 
-int store_get(struct store *s, uint64_t parent, const char *name, size_t nlen, struct file_rec *rec)
+static int decode_value(const MDB_val *v, struct file_rec *rec)
+{
+	return decode_in(NULL, v, rec);
+}
+
+static int entry_get(struct store *s, uint64_t parent, const char *name, size_t nlen,
+                     struct file_rec *rec)
 {
 	uint8_t key[KEY_MAX];
 	MDB_val k, v;
@@ -336,7 +512,12 @@ int store_get(struct store *s, uint64_t parent, const char *name, size_t nlen, s
 	rc = mdb_get(s->txn, s->files, &k, &v);
 	if (rc)
 		return mdb_err(rc);
-	return decode_value(&v, rec);
+	return decode_in(s, &v, rec);
+}
+
+int store_get(struct store *s, uint64_t parent, const char *name, size_t nlen, struct file_rec *rec)
+{
+	return GUARDED(s, entry_get(s, parent, name, nlen, rec));
 }
 
 /* Directories carry the node id of their entries; the type is checked
@@ -346,8 +527,8 @@ static bool is_dir(const struct file_rec *rec)
 	return rec->dirid != 0 && (!(rec->attrs & ATTR_BIT(ATTR_TYPE)) || rec->type == FT_DIR);
 }
 
-int store_lookup(struct store *s, const char *path, size_t len, struct file_rec *rec,
-                 uint64_t *ret_parent)
+static int lookup(struct store *s, const char *path, size_t len, struct file_rec *rec,
+                  uint64_t *ret_parent)
 {
 	struct file_rec cur;
 	uint64_t parent = 0;
@@ -356,7 +537,7 @@ int store_lookup(struct store *s, const char *path, size_t len, struct file_rec 
 
 	if (len == 0 || path[0] != '/')
 		return -EINVAL;
-	r = store_get(s, 0, "", 0, &cur);
+	r = entry_get(s, 0, "", 0, &cur);
 	while (r >= 0) {
 		const char *slash;
 		size_t n;
@@ -370,7 +551,7 @@ int store_lookup(struct store *s, const char *path, size_t len, struct file_rec 
 		if (!is_dir(&cur) || ++depth > FIM_MAX_DEPTH + 1)
 			return -ENOENT;
 		parent = cur.dirid;
-		r = store_get(s, parent, path + i, n, &cur);
+		r = entry_get(s, parent, path + i, n, &cur);
 		i += n;
 	}
 	if (r < 0)
@@ -381,6 +562,12 @@ int store_lookup(struct store *s, const char *path, size_t len, struct file_rec 
 	return 0;
 }
 
+int store_lookup(struct store *s, const char *path, size_t len, struct file_rec *rec,
+                 uint64_t *ret_parent)
+{
+	return GUARDED(s, lookup(s, path, len, rec, ret_parent));
+}
+
 int store_iter_children(struct store *s, uint64_t parent, struct store_iter **ret)
 {
 	struct store_iter *it = calloc(1, sizeof(*it));
@@ -388,7 +575,8 @@ int store_iter_children(struct store *s, uint64_t parent, struct store_iter **re
 
 	if (!it)
 		return -ENOMEM;
-	rc = mdb_cursor_open(s->txn, s->files, &it->cur);
+	it->s = s;
+	rc = s->broken ? MDB_CORRUPTED : mdb_cursor_open(s->txn, s->files, &it->cur);
 	if (rc) {
 		free(it);
 		return mdb_err(rc);
@@ -399,7 +587,7 @@ int store_iter_children(struct store *s, uint64_t parent, struct store_iter **re
 	return 0;
 }
 
-int store_iter_next(struct store_iter *it, struct bytes *name, struct file_rec *rec)
+static int iter_next(struct store_iter *it, struct bytes *name, struct file_rec *rec)
 {
 	MDB_val k = {sizeof(it->prefix), it->prefix}, v;
 	int rc, r;
@@ -415,13 +603,18 @@ int store_iter_next(struct store_iter *it, struct bytes *name, struct file_rec *
 	}
 	if (rc)
 		return mdb_err(rc);
-	if (k.mv_size - 8 > FIM_MAX_NAME)
+	if (k.mv_size - 8 > FIM_MAX_NAME || !in_file(it->s, &k))
 		return -EBADMSG;
-	r = decode_value(&v, rec);
+	r = decode_in(it->s, &v, rec);
 	if (r < 0)
 		return r;
 	*name = (struct bytes){(const uint8_t *)k.mv_data + 8, k.mv_size - 8};
 	return 1;
+}
+
+int store_iter_next(struct store_iter *it, struct bytes *name, struct file_rec *rec)
+{
+	return GUARDED(it->s, iter_next(it, name, rec));
 }
 
 void store_iter_free(struct store_iter *it)
@@ -446,10 +639,9 @@ static int obj_key(const char *id, size_t len, MDB_val *k)
 	return 0;
 }
 
-int store_obj_get(struct store *s, enum fim_kind kind, const char *id, size_t len,
-                  struct obj_rec *rec)
+static int obj_get(struct store *s, enum fim_kind kind, const char *id, size_t len,
+                   struct obj_rec *rec)
 {
-	MDB_cursor *cur;
 	MDB_val k, v;
 	int rc, r;
 
@@ -458,18 +650,26 @@ int store_obj_get(struct store *s, enum fim_kind kind, const char *id, size_t le
 	r = obj_key(id, len, &k);
 	if (r < 0)
 		return r == -EINVAL ? -ENOENT : r;
-	/* a cursor hands back the key inside the map, so rec->id outlives ID */
-	rc = mdb_cursor_open(s->txn, s->objs[kind], &cur);
+	/* a cursor hands back the key inside the map, so rec->id outlives ID;
+	 * it is kept with the store, so that a jump out of a read leaks nothing */
+	if (!s->obj_cur[kind]) {
+		rc = mdb_cursor_open(s->txn, s->objs[kind], &s->obj_cur[kind]);
+		if (rc)
+			return mdb_err(rc);
+	}
+	rc = mdb_cursor_get(s->obj_cur[kind], &k, &v, MDB_SET_KEY);
 	if (rc)
 		return mdb_err(rc);
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-	mdb_cursor_close(cur);
-	if (rc)
-		return mdb_err(rc);
-	if (obj_decode(v.mv_data, v.mv_size, kind, rec) < 0)
+	if (!in_file(s, &k) || !in_file(s, &v) || obj_decode(v.mv_data, v.mv_size, kind, rec) < 0)
 		return -EBADMSG;
 	rec->id = (struct bytes){k.mv_data, k.mv_size};
 	return 0;
+}
+
+int store_obj_get(struct store *s, enum fim_kind kind, const char *id, size_t len,
+                  struct obj_rec *rec)
+{
+	return GUARDED(s, obj_get(s, kind, id, len, rec));
 }
 
 int store_obj_iter(struct store *s, enum fim_kind kind, struct store_iter **ret)
@@ -483,12 +683,13 @@ int store_obj_iter(struct store *s, enum fim_kind kind, struct store_iter **ret)
 	if (!it)
 		return -ENOMEM;
 	it->kind = kind;
+	it->s = s;
 	if (!store_has_kind(s, kind)) {
 		it->done = true; /* nothing recorded: an empty iteration */
 		*ret = it;
 		return 0;
 	}
-	rc = mdb_cursor_open(s->txn, s->objs[kind], &it->cur);
+	rc = s->broken ? MDB_CORRUPTED : mdb_cursor_open(s->txn, s->objs[kind], &it->cur);
 	if (rc) {
 		free(it);
 		return mdb_err(rc);
@@ -497,7 +698,7 @@ int store_obj_iter(struct store *s, enum fim_kind kind, struct store_iter **ret)
 	return 0;
 }
 
-int store_obj_next(struct store_iter *it, struct obj_rec *rec)
+static int obj_next(struct store_iter *it, struct obj_rec *rec)
 {
 	MDB_val k, v;
 	int rc;
@@ -512,11 +713,18 @@ int store_obj_next(struct store_iter *it, struct obj_rec *rec)
 	}
 	if (rc)
 		return mdb_err(rc);
-	if (k.mv_size == 0 || k.mv_size > OBJ_MAX_ID ||
-	    obj_decode(v.mv_data, v.mv_size, it->kind, rec) < 0)
+	if (k.mv_size == 0 || k.mv_size > OBJ_MAX_ID || !in_file(it->s, &k) ||
+	    !in_file(it->s, &v) || obj_decode(v.mv_data, v.mv_size, it->kind, rec) < 0)
 		return -EBADMSG;
 	rec->id = (struct bytes){k.mv_data, k.mv_size};
 	return 1;
+}
+
+int store_obj_next(struct store_iter *it, struct obj_rec *rec)
+{
+	if (it->done || it->kind < 0)
+		return 0;
+	return GUARDED(it->s, obj_next(it, rec));
 }
 
 int store_audit_iter(struct store *s, struct store_iter **ret)
@@ -527,12 +735,13 @@ int store_audit_iter(struct store *s, struct store_iter **ret)
 	if (!it)
 		return -ENOMEM;
 	it->kind = KIND__MAX; /* marks an audit iteration */
+	it->s = s;
 	if (!s->have_audit) {
 		it->done = true;
 		*ret = it;
 		return 0;
 	}
-	rc = mdb_cursor_open(s->txn, s->audit, &it->cur);
+	rc = s->broken ? MDB_CORRUPTED : mdb_cursor_open(s->txn, s->audit, &it->cur);
 	if (rc) {
 		free(it);
 		return mdb_err(rc);
@@ -541,7 +750,7 @@ int store_audit_iter(struct store *s, struct store_iter **ret)
 	return 0;
 }
 
-int store_audit_next(struct store_iter *it, uint64_t *seq, struct bytes *entry)
+static int audit_next(struct store_iter *it, uint64_t *seq, struct bytes *entry)
 {
 	MDB_val k, v;
 	int rc;
@@ -556,11 +765,18 @@ int store_audit_next(struct store_iter *it, uint64_t *seq, struct bytes *entry)
 	}
 	if (rc)
 		return mdb_err(rc);
-	if (k.mv_size != 8)
+	if (k.mv_size != 8 || !in_file(it->s, &k) || !in_file(it->s, &v))
 		return -EBADMSG;
 	*seq = get_be64(k.mv_data);
 	*entry = (struct bytes){v.mv_data, v.mv_size};
 	return 1;
+}
+
+int store_audit_next(struct store_iter *it, uint64_t *seq, struct bytes *entry)
+{
+	if (it->done || it->kind != KIND__MAX)
+		return 0;
+	return GUARDED(it->s, audit_next(it, seq, entry));
 }
 
 /* --- the digest a signature covers --- */
@@ -575,35 +791,36 @@ static int digest_put(struct hash_ctx *h, const void *p, size_t n)
 	return 0;
 }
 
-/* Every key and value of every named database in TXN, in name and key
- * order, except the signature itself. */
-static int digest_txn(MDB_txn *txn, uint8_t out[STORE_DIGEST_BYTES])
+/* What a digest holds while it runs, freed by its caller: a guarded digest
+ * may end in a jump. */
+struct digest_run {
+	struct hash_ctx *h;
+	MDB_cursor *names, *cur;
+};
+
+static int digest_walk(const struct store *s, MDB_txn *txn, struct digest_run *d,
+                       uint8_t out[STORE_DIGEST_BYTES])
 {
 	static const char tag[] = "fim-baseline-digest-v1";
-	struct hash_ctx *h = hash_new(HASH_SHA256);
-	MDB_cursor *names = NULL, *cur = NULL;
+	struct hash_ctx *h = d->h;
 	MDB_val nk, nv, k, v;
 	MDB_dbi main_dbi, dbi;
 	int rc, r = 0;
 
-	if (!h)
-		return -ENOMEM;
-	if (hash_init(h) < 0 || digest_put(h, tag, sizeof(tag) - 1) < 0) {
-		r = -EIO;
-		goto out;
-	}
+	if (hash_init(h) < 0 || digest_put(h, tag, sizeof(tag) - 1) < 0)
+		return -EIO;
 	rc = mdb_dbi_open(txn, NULL, 0, &main_dbi);
 	if (!rc)
-		rc = mdb_cursor_open(txn, main_dbi, &names);
-	for (rc = rc ? rc : mdb_cursor_get(names, &nk, &nv, MDB_FIRST); rc == 0 && r == 0;
-	     rc = mdb_cursor_get(names, &nk, &nv, MDB_NEXT)) {
+		rc = mdb_cursor_open(txn, main_dbi, &d->names);
+	for (rc = rc ? rc : mdb_cursor_get(d->names, &nk, &nv, MDB_FIRST); rc == 0 && r == 0;
+	     rc = mdb_cursor_get(d->names, &nk, &nv, MDB_NEXT)) {
 		char name[256];
 		uint64_t count = 0;
 		unsigned flags;
 		bool meta;
 
 		/* the main database holds only the names of the others */
-		if (nk.mv_size == 0 || nk.mv_size >= sizeof(name) ||
+		if (nk.mv_size == 0 || nk.mv_size >= sizeof(name) || !in_file(s, &nk) ||
 		    memchr(nk.mv_data, 0, nk.mv_size)) {
 			r = -EBADMSG;
 			break;
@@ -623,12 +840,16 @@ static int digest_txn(MDB_txn *txn, uint8_t out[STORE_DIGEST_BYTES])
 			r = -EBADMSG;
 			break;
 		}
-		rc = mdb_cursor_open(txn, dbi, &cur);
+		rc = mdb_cursor_open(txn, dbi, &d->cur);
 		if (rc)
 			break;
 		r = digest_put(h, name, nk.mv_size);
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && r == 0;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		for (rc = mdb_cursor_get(d->cur, &k, &v, MDB_FIRST); rc == 0 && r == 0;
+		     rc = mdb_cursor_get(d->cur, &k, &v, MDB_NEXT)) {
+			if (!in_file(s, &k) || !in_file(s, &v)) {
+				r = -EBADMSG;
+				break;
+			}
 			if (meta && k.mv_size == strlen(META_SIGNATURE) &&
 			    memcmp(k.mv_data, META_SIGNATURE, k.mv_size) == 0)
 				continue;
@@ -637,8 +858,8 @@ static int digest_txn(MDB_txn *txn, uint8_t out[STORE_DIGEST_BYTES])
 				r = digest_put(h, v.mv_data, v.mv_size);
 			count++;
 		}
-		mdb_cursor_close(cur);
-		cur = NULL;
+		mdb_cursor_close(d->cur);
+		d->cur = NULL;
 		if (rc == MDB_NOTFOUND)
 			rc = 0;
 		if (rc == 0 && r == 0) {
@@ -653,16 +874,35 @@ static int digest_txn(MDB_txn *txn, uint8_t out[STORE_DIGEST_BYTES])
 		r = mdb_err(rc);
 	if (r == 0 && hash_final(h, out) < 0)
 		r = -EIO;
-out:
-	if (names)
-		mdb_cursor_close(names);
-	hash_free(h);
+	return r;
+}
+
+static void digest_run_free(struct digest_run *d)
+{
+	if (d->cur)
+		mdb_cursor_close(d->cur);
+	if (d->names)
+		mdb_cursor_close(d->names);
+	hash_free(d->h);
+}
+
+/* Every key and value of every named database in TXN, in name and key
+ * order, except the signature itself. */
+static int digest_txn(struct store *s, MDB_txn *txn, uint8_t out[STORE_DIGEST_BYTES])
+{
+	struct digest_run d = {.h = hash_new(HASH_SHA256)};
+	int r;
+
+	if (!d.h)
+		return -ENOMEM;
+	r = s ? GUARDED(s, digest_walk(s, txn, &d, out)) : digest_walk(NULL, txn, &d, out);
+	digest_run_free(&d);
 	return r;
 }
 
 int store_digest(struct store *s, uint8_t out[STORE_DIGEST_BYTES])
 {
-	return digest_txn(s->txn, out);
+	return digest_txn(s, s->txn, out);
 }
 
 /* Parent and name of node ID. */
@@ -676,7 +916,7 @@ static int node_get(struct store *s, uint64_t id, uint64_t *parent, struct bytes
 	rc = mdb_get(s->txn, s->nodes, &k, &v);
 	if (rc)
 		return mdb_err(rc);
-	if (v.mv_size <= 8 || v.mv_size > 8 + FIM_MAX_NAME ||
+	if (v.mv_size <= 8 || v.mv_size > 8 + FIM_MAX_NAME || !in_file(s, &v) ||
 	    memchr((const uint8_t *)v.mv_data + 8, '/', v.mv_size - 8))
 		return -EBADMSG;
 	*parent = get_be64(v.mv_data);
@@ -719,7 +959,8 @@ int store_node_path(struct store *s, uint64_t id, char **ret, size_t *ret_len)
 
 	if (!names)
 		return -ENOMEM;
-	r = node_names(s, id, names, &depth, &total);
+	/* the names are checked to lie in the file: reading them is safe */
+	r = GUARDED(s, node_names(s, id, names, &depth, &total));
 	if (r < 0)
 		return r;
 	path = malloc(total + 2);
@@ -748,6 +989,7 @@ static void remove_env(int dirfd, const char *name)
 	if (fd >= 0) {
 		unlinkat(fd, "data.mdb", 0);
 		unlinkat(fd, "lock.mdb", 0);
+		unlinkat(fd, FILE_SIG, 0);
 		close(fd);
 	}
 	unlinkat(dirfd, name, AT_REMOVEDIR);
@@ -912,11 +1154,24 @@ static void remove_stale(struct store_writer *w)
 	closedir(d);
 }
 
+/* DIR's current baseline copied (compacted) into the environment PATH;
+ * the copy walks every page, under the guard. */
+static int copy_current(const char *dir, const char *path)
+{
+	struct store cur = {0};
+	int r = open_env_of(&cur, dir, NULL);
+
+	if (r >= 0)
+		r = GUARDED(&cur, mdb_err(mdb_env_copy2(cur.env, path, MDB_CP_COMPACT)));
+	if (cur.env)
+		mdb_env_close(cur.env);
+	return r;
+}
+
 /* The current baseline copied into a fresh environment (mdb_env_copy2
  * compacts it), to be changed and swapped in like a new one. */
 static int writer_copy_env(struct store_writer *w, const char *dir)
 {
-	MDB_env *cur = NULL;
 	struct stat st;
 	char *data = NULL;
 	size_t map = MAP_START;
@@ -929,13 +1184,9 @@ static int writer_copy_env(struct store_writer *w, const char *dir)
 	if (!mkdtemp(w->path))
 		return -errno;
 	w->name = strrchr(w->path, '/') + 1;
-	r = open_env_of(dir, &cur);
+	r = copy_current(dir, w->path);
 	if (r < 0)
 		return r;
-	rc = mdb_env_copy2(cur, w->path, MDB_CP_COMPACT);
-	mdb_env_close(cur);
-	if (rc)
-		return mdb_err(rc);
 	if (asprintf(&data, "%s/data.mdb", w->path) < 0)
 		return -ENOMEM;
 	if (stat(data, &st) == 0)
@@ -1281,7 +1532,7 @@ int store_writer_digest(struct store_writer *w, uint8_t out[STORE_DIGEST_BYTES])
 
 	if (w->err)
 		return w->err;
-	r = digest_txn(w->txn, out);
+	r = digest_txn(NULL, w->txn, out);
 	return r < 0 ? writer_fail(w, r) : 0;
 }
 
@@ -1329,6 +1580,47 @@ static int writer_finish(struct store_writer *w)
 	return fsync_dir(w->dirfd, w->name);
 }
 
+void store_writer_sign_file(struct store_writer *w, store_file_sign_fn *sign, void *user)
+{
+	w->sign = sign;
+	w->sign_user = user;
+}
+
+/* The signature of data.mdb as written, beside it, synced. */
+static int writer_sign_data(struct store_writer *w)
+{
+	_cleanup_close_ int dfd = -1, fd = -1;
+	uint8_t digest[STORE_DIGEST_BYTES], sig[FILE_SIG_MAX];
+	struct stat st;
+	int n, r;
+
+	if (!w->sign)
+		return 0;
+	dfd = openat(w->dirfd, w->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	fd = openat(dfd, "data.mdb", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	r = store_file_digest(fd, (uint64_t)st.st_size, digest);
+	if (r < 0)
+		return r;
+	n = w->sign(w->sign_user, digest, sig, sizeof(sig));
+	if (n < 0)
+		return n;
+	if ((size_t)n >= sizeof(sig))
+		return -E2BIG;
+	close(TAKE_FD(fd));
+	fd = openat(dfd, FILE_SIG, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, sig, (size_t)n) != n)
+		return errno ? -errno : -EIO;
+	if (fsync(fd) < 0 || fsync(dfd) < 0)
+		return -errno;
+	return 0;
+}
+
 /* Points "current" at the new environment with one rename(2). */
 static int writer_swap(struct store_writer *w, char *old, size_t oldsize)
 {
@@ -1364,6 +1656,8 @@ int store_writer_commit(struct store_writer *w)
 
 	if (r >= 0)
 		r = writer_finish(w);
+	if (r >= 0)
+		r = writer_sign_data(w);
 	if (r >= 0)
 		r = writer_swap(w, old, sizeof(old));
 	if (r < 0) {

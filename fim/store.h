@@ -58,6 +58,36 @@ struct store_writer;
  */
 int store_open(const char *dir, struct store **ret);
 void store_close(struct store *s);
+
+/*
+ * A signed baseline's data file is signed as written, byte for byte: the
+ * signature sits beside it ("data.sig", opaque to the store), so that it
+ * can be checked before LMDB maps a byte of the file.
+ * CHECK gets the SHA-256 of data.mdb and the signature's bytes; it returns
+ * 0 when they match, a negative errno otherwise.
+ */
+typedef int store_file_check_fn(void *user, const uint8_t digest[STORE_DIGEST_BYTES],
+                                const uint8_t *sig, size_t n);
+/*
+ * store_open, with the data file's bytes checked by CHECK before LMDB
+ * opens it. Returns what store_open does, and -ENOKEY (the baseline has
+ * no file signature: unsigned, or written by an older fim), CHECK's
+ * negative errno when it refused the file, -EKEYREJECTED when the file
+ * changed while it was opened.
+ */
+int store_open_verified(const char *dir, store_file_check_fn *check, void *user,
+                        struct store **ret);
+
+/*
+ * Whether DIR's baseline can be trusted by where it lies, as sshd's
+ * StrictModes does: DIR, each directory above it, the directory "current"
+ * points to (and those above it), "current" itself, data.mdb and lock.mdb
+ * must be owned by root or by the effective user, and not writable by
+ * group or others (a directory above DIR may be, when it is sticky, like
+ * /tmp). Returns 0, -EPERM with the first problem in WHY ("PATH: CAUSE"),
+ * -ENOENT when there is no baseline, or another negative errno.
+ */
+int store_check_trust(const char *dir, char *why, size_t size);
 /* Schema version recorded in DIR's current baseline, or 0 if none can be read. */
 uint32_t store_found_schema(const char *dir);
 
@@ -178,6 +208,17 @@ int store_writer_put_obj(struct store_writer *w, const struct obj_rec *rec);
 int store_writer_meta(struct store_writer *w, const char *key, const void *val, size_t n);
 /* store_digest of what W holds so far (call last, before the signature). */
 int store_writer_digest(struct store_writer *w, uint8_t out[STORE_DIGEST_BYTES]);
+
+/*
+ * Has store_writer_commit sign the data file once it is complete: SIGN
+ * gets the SHA-256 of data.mdb as written (after the last commit, before
+ * the swap) and writes at most SIZE bytes of signature into SIG, returning
+ * their count or a negative errno (then the commit fails). USER must live
+ * until the commit.
+ */
+typedef int store_file_sign_fn(void *user, const uint8_t digest[STORE_DIGEST_BYTES], uint8_t *sig,
+                               size_t size);
+void store_writer_sign_file(struct store_writer *w, store_file_sign_fn *sign, void *user);
 
 /* Commits, syncs and makes the new baseline current. On failure the
  * previous baseline stays current and the new one is removed. W is freed

@@ -53,3 +53,18 @@ int trust_check_key(const struct sign_key *k, const struct policy *p, struct sto
                     const char **why, char *signer, size_t size);
 int trust_check(const char *key_path, const struct policy *p, struct store *s, const char **why,
                 char *signer, size_t size);
+
+/*
+ * Opens the baseline of --db for a command that trusts it: refuses an
+ * unsigned baseline that other users could replace (store_check_trust;
+ * only a loud warning when a verify key is in force), and with a verify
+ * key (KEY_PATH, or the one trust_verify_key_path finds for P) checks the
+ * signature of the data file's bytes before LMDB reads a byte of it.
+ * Then call trust_verify as before for the signature of the records.
+ * Returns 0, FIM_EXIT_BASELINE or FIM_EXIT_INTEGRITY (reported).
+ */
+int trust_open_key(const struct fim_opts *o, const char *key_path, struct store **ret);
+int trust_open(const struct fim_opts *o, const struct policy *p, struct store **ret);
+/* For show and history: trust_open and trust_verify_store in one, with the
+ * verify key of --verify-key or of the policy file. */
+int trust_open_store(const struct fim_opts *o, struct store **ret);

@@ -116,7 +116,8 @@ lmdbedit() {
 	lmdbedit flip
 	fimrun check --verify-key "$T/keys/fim.pub"
 	assert_rc 19
-	assert_eq "fim: $DB: baseline integrity failure: the signature does not match the baseline's content (records or policy were changed after signing) (verify key $T/keys/fim.pub)" "$err"
+	# the signature of the data file's bytes fails before LMDB reads it
+	assert_eq "fim: $DB: baseline integrity failure: the signature does not match the baseline's content (its data file is not the bytes that were signed: damaged, or changed after signing) (verify key $T/keys/fim.pub)" "$err"
 	assert_eq "" "$out"
 	fimrun verify --verify-key "$T/keys/fim.pub"
 	assert_rc 19
@@ -140,7 +141,8 @@ lmdbedit() {
 	lmdbedit unsign
 	fimrun check --verify-key "$T/keys/fim.pub"
 	assert_rc 19
-	assert_contains "$err" "the baseline is not signed"
+	# removing the signature changed the signed bytes of the data file
+	assert_contains "$err" "the signature does not match the baseline's content"
 	# an attacker rebuilds the baseline without the key
 	fimrun baseline
 	assert_rc 0
@@ -245,7 +247,7 @@ lmdbedit() {
 	lmdbedit reversekey
 	fimrun verify --verify-key "$T/keys/fim.pub"
 	assert_rc 19
-	assert_contains "$err" "the baseline cannot be read in full (damaged)"
+	assert_contains "$err" "its data file is not the bytes that were signed"
 }
 
 @test "trust: show and history honour 'set verify_key' of the policy file" {
