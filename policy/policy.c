@@ -52,7 +52,8 @@ struct source {
 	char *name; /* as opened, or as stored in a bundle */
 	char *data;
 	size_t len;
-	dev_t dev; /* identity for cycle detection; 0/0 when read from a bundle */
+	uint8_t sum[32]; /* SHA-256 of data: what the policy digest knows of this file */
+	dev_t dev;       /* identity for cycle detection; 0/0 when read from a bundle */
 	ino_t ino;
 };
 
@@ -139,6 +140,7 @@ struct parser {
 	size_t stack[FIM_MAX_POLICY_DEPTH + 1]; /* sources being parsed, outermost first */
 	unsigned depth;
 	size_t total;
+	struct hash_ctx *ident; /* the policy digest being built (see ident_*) */
 };
 
 /* One line being parsed; pos is the byte offset of the lexer within s. */
@@ -1461,6 +1463,8 @@ static int source_add(struct parser *ps, const char *name, size_t *ret_idx)
 	r = ps->bundle ? source_read_bundle(ps, s) : source_read_fs(s);
 	if (r == 0 && ps->total + s->len > POLICY_MAX_TOTAL)
 		r = -E2BIG;
+	if (r == 0 && hash_buffer(HASH_SHA256, s->data, s->len, s->sum) < 0)
+		r = -ENOMEM;
 	if (r < 0) {
 		source_free(s);
 		return r;
@@ -1501,6 +1505,39 @@ static const char *source_error(int r, char *buf, size_t size)
 	}
 }
 
+/* --- identity --- */
+
+/* The policy digest stands for what the policy means, not for how its files were named: it is
+ * built while parsing from the content of each file as it is entered (the main file, then each
+ * include where it happens, with the line of the including file) and left. Two loads agree on it
+ * exactly when they read the same bytes in the same include structure, whatever path spelled the
+ * main file or an include (relative, absolute, through a symbolic link, or a bundle's names). */
+#define IDENT_TAG "fim-policy-identity-v2"
+
+static int ident_put(struct parser *ps, char what, unsigned line, const uint8_t *sum)
+{
+	uint8_t ev[1 + 4 + 32] = {(uint8_t)what, (uint8_t)(line >> 24), (uint8_t)(line >> 16),
+	                          (uint8_t)(line >> 8), (uint8_t)line};
+	size_t n = 1;
+
+	if (sum) {
+		memcpy(ev + 5, sum, 32);
+		n = sizeof(ev);
+	}
+	return hash_update(ps->ident, ev, n) < 0 ? -ENOMEM : 0;
+}
+
+/* Source IDX is entered from line LINE of the source being parsed (0 for the main file). */
+static int ident_enter(struct parser *ps, unsigned line, size_t idx)
+{
+	return ident_put(ps, 'E', line, ps->p->srcs[idx]->sum);
+}
+
+static int ident_leave(struct parser *ps)
+{
+	return ident_put(ps, 'L', 0, NULL);
+}
+
 /* --- includes and files --- */
 
 static int parse_source(struct parser *ps, size_t idx);
@@ -1537,9 +1574,13 @@ static int include_one(struct line *l, size_t pos, const char *name)
 	if (ps->depth + 1 > FIM_MAX_POLICY_DEPTH)
 		return line_fail(l, pos, -ELOOP, "includes nested deeper than %d levels",
 		                 FIM_MAX_POLICY_DEPTH);
+	if (ident_enter(ps, l->no, idx) < 0)
+		return oom(l);
 	ps->stack[++ps->depth] = idx;
 	r = parse_source(ps, idx);
 	ps->depth--;
+	if (r == 0 && ident_leave(ps) < 0)
+		return oom(l);
 	return r;
 }
 
@@ -1928,16 +1969,13 @@ static void parser_clear(struct parser *ps)
 		free(ps->bundle[i].name);
 	free(ps->bundle);
 	free(ps->sorted);
+	hash_free(ps->ident);
 }
 
-static int digest_compute(struct policy *p)
+/* The digest fim wrote before names left it: SHA-256 over the bundle. */
+static int digest_legacy(const void *bundle, size_t len, uint8_t out[static 32])
 {
-	_cleanup_free_ void *buf = NULL;
-	size_t len;
-
-	if (policy_bundle(p, &buf, &len) < 0)
-		return -ENOMEM;
-	return hash_buffer(HASH_SHA256, buf, len, p->digest);
+	return hash_buffer(HASH_SHA256, bundle, len, out) < 0 ? -ENOMEM : 0;
 }
 
 /* Reads the main file NAME (from the file system or ps->bundle) with everything it includes. */
@@ -1953,11 +1991,16 @@ static int load(struct parser *ps, const char *name, struct policy **ret)
 	r = source_get(ps, name, &idx);
 	if (r < 0)
 		return file_fail(ps, name, r, "%s", source_error(r, buf, sizeof(buf)));
+	ps->ident = hash_new(HASH_SHA256);
+	if (!ps->ident || hash_init(ps->ident) < 0 ||
+	    hash_update(ps->ident, IDENT_TAG, sizeof(IDENT_TAG)) < 0 || ident_enter(ps, 0, idx) < 0)
+		return file_fail(ps, name, -ENOMEM, "out of memory");
 	ps->stack[0] = idx;
 	r = parse_source(ps, idx);
 	if (r < 0)
 		return r;
-	if (roots_build(ps->p) < 0 || digest_compute(ps->p) < 0)
+	if (ident_leave(ps) < 0 || hash_final(ps->ident, ps->p->digest) < 0 ||
+	    roots_build(ps->p) < 0)
 		return file_fail(ps, name, -ENOMEM, "out of memory");
 	*ret = TAKE_PTR(ps->p);
 	return 0;
@@ -2018,6 +2061,28 @@ void policy_free(struct policy *p)
 const uint8_t *policy_digest(const struct policy *p)
 {
 	return p->digest;
+}
+
+bool policy_is_stored(const struct policy *p, const uint8_t *digest, size_t digest_len,
+                      const void *bundle, size_t len)
+{
+	uint8_t legacy[32];
+	struct policy *old = NULL;
+	bool same;
+
+	if (digest_len != sizeof(legacy))
+		return false;
+	if (memcmp(digest, p->digest, sizeof(legacy)) == 0)
+		return true;
+	/* a baseline of an older fim: its digest is of the bundle, names and all; the bundle is
+	 * the one it was taken with only when that digest matches it */
+	if (!bundle || digest_legacy(bundle, len, legacy) < 0 ||
+	    memcmp(digest, legacy, sizeof(legacy)) != 0 ||
+	    policy_load_bundle(bundle, len, &old, NULL) < 0)
+		return false;
+	same = memcmp(old->digest, p->digest, sizeof(legacy)) == 0;
+	policy_free(old);
+	return same;
 }
 
 const char *policy_get(const struct policy *p, const char *key)
