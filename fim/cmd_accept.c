@@ -539,7 +539,8 @@ int cmd_accept(struct fim_opts *o, int argc, char **argv)
 	if (ret)
 		goto out;
 	ret = FIM_EXIT_IO;
-	qsort(a.t, a.nt, sizeof(*a.t), cmp_target);
+	if (a.nt)
+		qsort(a.t, a.nt, sizeof(*a.t), cmp_target);
 	r = store_writer_update(o->db, &a.w);
 	if (r < 0) {
 		log_error("%s: cannot start the new baseline: %s", o->db,

@@ -120,6 +120,12 @@ legacy_digest() {
 	printf '!/etc/b\n' >"$T/conf/conf.d/skip.policy"
 	fimin "$T/conf" -c fim.policy accept --all --reason test
 	assert_rc 0
+	printf 'A\n' >"$ROOT/etc/a"
+	fimin "$T/conf" -c fim.policy accept --all --reason test
+	assert_rc 0
+	fimin / -c "$T/link/fim.policy" --format json check
+	assert_rc 0
+	assert_eq "" "$err" "stderr"
 }
 
 # 60,000 exclusions in one directory, and files next to them. Matching used to
