@@ -451,7 +451,7 @@ int cmd_accept(struct fim_opts *o, int argc, char **argv)
 {
 	struct accept_run a = {.o = o, .rootfd = -1, .filter = o->kind};
 	struct sign_key signer = {0};
-	struct bytes v, pd;
+	struct bytes v, pd, pb;
 	unsigned failed = 0;
 	int ret, r;
 
@@ -490,8 +490,8 @@ int cmd_accept(struct fim_opts *o, int argc, char **argv)
 	if (ret)
 		goto out;
 	ret = FIM_EXIT_USAGE;
-	if (store_meta(a.s, META_POLICY_DIGEST, &pd) < 0 || pd.n != 32 ||
-	    memcmp(pd.p, policy_digest(a.p), 32) != 0) {
+	if (store_meta(a.s, META_POLICY_DIGEST, &pd) < 0 || store_meta(a.s, META_POLICY, &pb) < 0 ||
+	    !policy_is_stored(a.p, pd.p, pd.n, pb.p, pb.n)) {
 		log_error("%s: the policy changed since the baseline; run 'fim baseline' to adopt "
 		          "it instead",
 		          o->db);
@@ -539,7 +539,8 @@ int cmd_accept(struct fim_opts *o, int argc, char **argv)
 	if (ret)
 		goto out;
 	ret = FIM_EXIT_IO;
-	qsort(a.t, a.nt, sizeof(*a.t), cmp_target);
+	if (a.nt)
+		qsort(a.t, a.nt, sizeof(*a.t), cmp_target);
 	r = store_writer_update(o->db, &a.w);
 	if (r < 0) {
 		log_error("%s: cannot start the new baseline: %s", o->db,

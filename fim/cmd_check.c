@@ -530,7 +530,7 @@ static int load_old_policy(struct check_run *c, bool *changed)
 	if (store_meta(c->s, META_POLICY_DIGEST, &digest) < 0 || digest.n != 32 ||
 	    store_meta(c->s, META_POLICY, &bundle) < 0)
 		return -EBADMSG;
-	if (memcmp(digest.p, policy_digest(c->p), 32) == 0)
+	if (policy_is_stored(c->p, digest.p, digest.n, bundle.p, bundle.n))
 		return 0;
 	*changed = true;
 	return policy_load_bundle(bundle.p, bundle.n, &c->old, &err);

@@ -335,7 +335,7 @@ static int load_old_policy(struct watcher *w)
 	if (store_meta(w->s, META_POLICY_DIGEST, &digest) < 0 || digest.n != 32 ||
 	    store_meta(w->s, META_POLICY, &bundle) < 0)
 		return -EBADMSG;
-	if (memcmp(digest.p, policy_digest(w->p), 32) == 0)
+	if (policy_is_stored(w->p, digest.p, digest.n, bundle.p, bundle.n))
 		return 0;
 	return policy_load_bundle(bundle.p, bundle.n, &w->old, &err);
 }

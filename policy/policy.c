@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <glob.h>
+#include <search.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,11 +49,37 @@ struct rule {
 	char *text; /* the pattern as written, then each component's text */
 };
 
+/* File rules indexed by their literal leading components, so that a path is tested only
+ * against the rules that can match it or something below it. Node 0 stands for "/"; the child
+ * of node N named C stands for N's path plus "/C". A rule hangs on the node of its literal prefix
+ * (the components before its first wildcard, all of them for a literal pattern); any rule that
+ * matches a path, or a path below it, hangs on a node along that path. */
+struct ix_node {
+	size_t parent;
+	size_t first, count; /* its rules: ix.byrule[first .. first + count), in rule order */
+	size_t below;        /* 1 + the last non-exclude rule hanging strictly below, 0 if none */
+};
+
+struct ix_edge {
+	size_t parent, child;
+	const char *name; /* a literal component of some rule (owned by the rule) */
+	size_t len;
+};
+
+struct rule_index {
+	struct ix_node *nodes;
+	size_t nnodes;
+	struct ix_edge *edges; /* nnodes - 1 of them, edge i names node i + 1 */
+	void *tree;            /* tsearch(3) tree of the edges, by parent then name */
+	size_t *byrule;        /* rule numbers grouped by node */
+};
+
 struct source {
 	char *name; /* as opened, or as stored in a bundle */
 	char *data;
 	size_t len;
-	dev_t dev; /* identity for cycle detection; 0/0 when read from a bundle */
+	uint8_t sum[32]; /* SHA-256 of data: what the policy digest knows of this file */
+	dev_t dev;       /* identity for cycle detection; 0/0 when read from a bundle */
 	ino_t ino;
 };
 
@@ -113,10 +140,11 @@ struct policy {
 	char **roots;
 	size_t nroots;
 	uint8_t digest[32]; /* SHA-256 */
+	struct rule_index ix;
 };
 
 /* A file of a bundle being loaded; name is NUL-terminated (owned by the loader). */
-struct entry {
+struct bundle_file {
 	char *name;
 	const char *data;
 	size_t len;
@@ -133,12 +161,13 @@ struct parser {
 	struct policy_error *err;
 	struct group *groups;
 	size_t ngroups, groups_cap;
-	struct entry *bundle; /* NULL when reading the file system */
+	struct bundle_file *bundle; /* NULL when reading the file system */
 	size_t nbundle;
-	const struct entry **sorted;            /* bundle entries by name, for include globs */
+	const struct bundle_file **sorted;      /* bundle entries by name, for include globs */
 	size_t stack[FIM_MAX_POLICY_DEPTH + 1]; /* sources being parsed, outermost first */
 	unsigned depth;
 	size_t total;
+	struct hash_ctx *ident; /* the policy digest being built (see ident_*) */
 };
 
 /* One line being parsed; pos is the byte offset of the lexer within s. */
@@ -1419,7 +1448,7 @@ static int source_read_fs(struct source *s)
 	return read_all(fd, (size_t)st.st_size, &s->data, &s->len);
 }
 
-static const struct entry *bundle_find(const struct parser *ps, const char *name)
+static const struct bundle_file *bundle_find(const struct parser *ps, const char *name)
 {
 	for (size_t i = 0; i < ps->nbundle; i++)
 		if (strcmp(ps->bundle[i].name, name) == 0)
@@ -1429,7 +1458,7 @@ static const struct entry *bundle_find(const struct parser *ps, const char *name
 
 static int source_read_bundle(struct parser *ps, struct source *s)
 {
-	const struct entry *e = bundle_find(ps, s->name);
+	const struct bundle_file *e = bundle_find(ps, s->name);
 
 	if (!e)
 		return -ENOENT;
@@ -1461,6 +1490,8 @@ static int source_add(struct parser *ps, const char *name, size_t *ret_idx)
 	r = ps->bundle ? source_read_bundle(ps, s) : source_read_fs(s);
 	if (r == 0 && ps->total + s->len > POLICY_MAX_TOTAL)
 		r = -E2BIG;
+	if (r == 0 && hash_buffer(HASH_SHA256, s->data, s->len, s->sum) < 0)
+		r = -ENOMEM;
 	if (r < 0) {
 		source_free(s);
 		return r;
@@ -1501,6 +1532,39 @@ static const char *source_error(int r, char *buf, size_t size)
 	}
 }
 
+/* --- identity --- */
+
+/* The policy digest stands for what the policy means, not for how its files were named: it is
+ * built while parsing from the content of each file as it is entered (the main file, then each
+ * include where it happens, with the line of the including file) and left. Two loads agree on it
+ * exactly when they read the same bytes in the same include structure, whatever path spelled the
+ * main file or an include (relative, absolute, through a symbolic link, or a bundle's names). */
+#define IDENT_TAG "fim-policy-identity-v2"
+
+static int ident_put(struct parser *ps, char what, unsigned line, const uint8_t *sum)
+{
+	uint8_t ev[1 + 4 + 32] = {(uint8_t)what, (uint8_t)(line >> 24), (uint8_t)(line >> 16),
+	                          (uint8_t)(line >> 8), (uint8_t)line};
+	size_t n = 1;
+
+	if (sum) {
+		memcpy(ev + 5, sum, 32);
+		n = sizeof(ev);
+	}
+	return hash_update(ps->ident, ev, n) < 0 ? -ENOMEM : 0;
+}
+
+/* Source IDX is entered from line LINE of the source being parsed (0 for the main file). */
+static int ident_enter(struct parser *ps, unsigned line, size_t idx)
+{
+	return ident_put(ps, 'E', line, ps->p->srcs[idx]->sum);
+}
+
+static int ident_leave(struct parser *ps)
+{
+	return ident_put(ps, 'L', 0, NULL);
+}
+
 /* --- includes and files --- */
 
 static int parse_source(struct parser *ps, size_t idx);
@@ -1537,9 +1601,13 @@ static int include_one(struct line *l, size_t pos, const char *name)
 	if (ps->depth + 1 > FIM_MAX_POLICY_DEPTH)
 		return line_fail(l, pos, -ELOOP, "includes nested deeper than %d levels",
 		                 FIM_MAX_POLICY_DEPTH);
+	if (ident_enter(ps, l->no, idx) < 0)
+		return oom(l);
 	ps->stack[++ps->depth] = idx;
 	r = parse_source(ps, idx);
 	ps->depth--;
+	if (r == 0 && ident_leave(ps) < 0)
+		return oom(l);
 	return r;
 }
 
@@ -1801,6 +1869,113 @@ static int roots_build(struct policy *p)
 	return 0;
 }
 
+/* --- rule index --- */
+
+static int cmp_edge(const void *a, const void *b)
+{
+	const struct ix_edge *x = a, *y = b;
+
+	if (x->parent != y->parent)
+		return x->parent < y->parent ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->name, y->name, x->len);
+}
+
+/* The child of node PARENT named S[0..n), or 0 (the root is nobody's child). */
+static size_t ix_child(const struct rule_index *ix, size_t parent, const char *s, size_t n)
+{
+	const struct ix_edge key = {.parent = parent, .name = s, .len = n};
+	struct ix_edge *const *e = tfind(&key, &ix->tree, cmp_edge);
+
+	return e ? (*e)->child : 0;
+}
+
+static void free_nothing(void *edge)
+{
+	/* the edges live in ix->edges */
+}
+
+static void ix_free(struct rule_index *ix)
+{
+	tdestroy(ix->tree, free_nothing);
+	free(ix->nodes);
+	free(ix->edges);
+	free(ix->byrule);
+}
+
+/* Number of leading literal components of R. */
+static size_t literal_prefix(const struct rule *r)
+{
+	size_t k = 0;
+
+	while (k < r->ncomps && r->comps[k].kind == COMP_LITERAL)
+		k++;
+	return k;
+}
+
+/* Builds p->ix from p->rules: a node per distinct literal prefix (and per prefix of one), each
+ * rule on the node of its own. Returns 0 or -ENOMEM (policy_free() frees what was built). */
+static int ix_build(struct policy *p)
+{
+	struct rule_index *ix = &p->ix;
+	_cleanup_free_ size_t *home = calloc(p->nrules + 1, sizeof(size_t));
+	size_t most = 1;
+
+	for (size_t k = 0; k < p->nrules; k++)
+		most += literal_prefix(&p->rules[k]);
+	ix->nodes = calloc(most, sizeof(*ix->nodes));
+	ix->edges = calloc(most, sizeof(*ix->edges));
+	ix->byrule = calloc(p->nrules + 1, sizeof(size_t));
+	if (!home || !ix->nodes || !ix->edges || !ix->byrule)
+		return -ENOMEM;
+	ix->nnodes = 1;
+	for (size_t k = 0; k < p->nrules; k++) {
+		const struct rule *r = &p->rules[k];
+		size_t node = 0, n = literal_prefix(r);
+
+		for (size_t i = 0; i < n; i++) {
+			struct ix_edge *e = &ix->edges[ix->nnodes - 1], *const * found;
+
+			*e = (struct ix_edge){.parent = node,
+			                      .child = ix->nnodes,
+			                      .name = r->comps[i].text,
+			                      .len = r->comps[i].len};
+			found = tsearch(e, &ix->tree, cmp_edge);
+			if (!found)
+				return -ENOMEM;
+			if (*found == e)
+				ix->nodes[ix->nnodes++].parent = node;
+			node = (*found)->child;
+		}
+		home[k] = node;
+		ix->nodes[node].count++;
+	}
+	for (size_t i = 1; i < ix->nnodes; i++)
+		ix->nodes[i].first = ix->nodes[i - 1].first + ix->nodes[i - 1].count;
+	for (size_t i = 0; i < ix->nnodes; i++)
+		ix->nodes[i].count = 0;
+	for (size_t k = 0; k < p->nrules; k++) {
+		struct ix_node *x = &ix->nodes[home[k]];
+
+		ix->byrule[x->first + x->count++] = k;
+		if (!(p->rules[k].pub.flags & RULE_EXCLUDE))
+			home[k] = SIZE_MAX; /* marks it for the pass below */
+	}
+	/* children come after their parent: one backward pass carries "below" up */
+	for (size_t i = ix->nnodes; i-- > 1;) {
+		struct ix_node *x = &ix->nodes[i], *up = &ix->nodes[x->parent];
+		size_t own = 0;
+
+		for (size_t j = x->count; j-- > 0 && !own;)
+			if (home[ix->byrule[x->first + j]] == SIZE_MAX)
+				own = ix->byrule[x->first + j] + 1;
+		own = own > x->below ? own : x->below;
+		up->below = own > up->below ? own : up->below;
+	}
+	return 0;
+}
+
 /* --- bundles --- */
 
 static uint8_t *put32(uint8_t *o, size_t v)
@@ -1860,7 +2035,7 @@ static int bundle_fail(struct parser *ps, const char *why)
 }
 
 /* Reads one "name, content" pair at *POS into E. Returns NULL or the complaint. */
-static const char *bundle_entry(const uint8_t *buf, size_t len, size_t *pos, struct entry *e)
+static const char *bundle_entry(const uint8_t *buf, size_t len, size_t *pos, struct bundle_file *e)
 {
 	size_t nlen;
 
@@ -1882,14 +2057,14 @@ static const char *bundle_entry(const uint8_t *buf, size_t len, size_t *pos, str
 
 static int cmp_entry(const void *a, const void *b)
 {
-	return strcmp((*(const struct entry *const *)a)->name,
-	              (*(const struct entry *const *)b)->name);
+	return strcmp((*(const struct bundle_file *const *)a)->name,
+	              (*(const struct bundle_file *const *)b)->name);
 }
 
 /* Checks BUF[0..len) and points ps->bundle at its files. Returns 0, -EBADMSG or -ENOMEM. */
 static int bundle_parse(struct parser *ps, const uint8_t *buf, size_t len)
 {
-	struct entry *e;
+	struct bundle_file *e;
 	const char *why;
 	size_t pos = BUNDLE_MAGIC_LEN, n;
 
@@ -1928,16 +2103,13 @@ static void parser_clear(struct parser *ps)
 		free(ps->bundle[i].name);
 	free(ps->bundle);
 	free(ps->sorted);
+	hash_free(ps->ident);
 }
 
-static int digest_compute(struct policy *p)
+/* The digest fim wrote before names left it: SHA-256 over the bundle. */
+static int digest_legacy(const void *bundle, size_t len, uint8_t out[static 32])
 {
-	_cleanup_free_ void *buf = NULL;
-	size_t len;
-
-	if (policy_bundle(p, &buf, &len) < 0)
-		return -ENOMEM;
-	return hash_buffer(HASH_SHA256, buf, len, p->digest);
+	return hash_buffer(HASH_SHA256, bundle, len, out) < 0 ? -ENOMEM : 0;
 }
 
 /* Reads the main file NAME (from the file system or ps->bundle) with everything it includes. */
@@ -1953,11 +2125,16 @@ static int load(struct parser *ps, const char *name, struct policy **ret)
 	r = source_get(ps, name, &idx);
 	if (r < 0)
 		return file_fail(ps, name, r, "%s", source_error(r, buf, sizeof(buf)));
+	ps->ident = hash_new(HASH_SHA256);
+	if (!ps->ident || hash_init(ps->ident) < 0 ||
+	    hash_update(ps->ident, IDENT_TAG, sizeof(IDENT_TAG)) < 0 || ident_enter(ps, 0, idx) < 0)
+		return file_fail(ps, name, -ENOMEM, "out of memory");
 	ps->stack[0] = idx;
 	r = parse_source(ps, idx);
 	if (r < 0)
 		return r;
-	if (roots_build(ps->p) < 0 || digest_compute(ps->p) < 0)
+	if (ident_leave(ps) < 0 || hash_final(ps->ident, ps->p->digest) < 0 ||
+	    roots_build(ps->p) < 0 || ix_build(ps->p) < 0)
 		return file_fail(ps, name, -ENOMEM, "out of memory");
 	*ret = TAKE_PTR(ps->p);
 	return 0;
@@ -2010,6 +2187,7 @@ void policy_free(struct policy *p)
 	for (size_t i = 0; i < p->nroots; i++)
 		free(p->roots[i]);
 	free(p->roots);
+	ix_free(&p->ix);
 	free(p);
 }
 
@@ -2018,6 +2196,28 @@ void policy_free(struct policy *p)
 const uint8_t *policy_digest(const struct policy *p)
 {
 	return p->digest;
+}
+
+bool policy_is_stored(const struct policy *p, const uint8_t *digest, size_t digest_len,
+                      const void *bundle, size_t len)
+{
+	uint8_t legacy[32];
+	struct policy *old = NULL;
+	bool same;
+
+	if (digest_len != sizeof(legacy))
+		return false;
+	if (memcmp(digest, p->digest, sizeof(legacy)) == 0)
+		return true;
+	/* a baseline of an older fim: its digest is of the bundle, names and all; the bundle is
+	 * the one it was taken with only when that digest matches it */
+	if (!bundle || digest_legacy(bundle, len, legacy) < 0 ||
+	    memcmp(digest, legacy, sizeof(legacy)) != 0 ||
+	    policy_load_bundle(bundle, len, &old, NULL) < 0)
+		return false;
+	same = memcmp(old->digest, p->digest, sizeof(legacy)) == 0;
+	policy_free(old);
+	return same;
 }
 
 const char *policy_get(const struct policy *p, const char *key)
@@ -2189,59 +2389,78 @@ static bool rule_reaches_below(const struct rule *r, const char *dir, size_t len
 	return star || i < r->ncomps + tail;
 }
 
-/* The first component of a path: most rules start with a literal ("/etc", "/usr/lib"), so one
- * comparison with it rules them out without a walk. */
-struct head {
-	const char *s;
-	size_t n;
-	bool have;
-};
-
-static struct head head_of(const char *path, size_t len)
+/* The rule among those hanging on node X that decides, when it comes after rule *BEST (SIZE_MAX:
+ * none yet): the last one for which TEST holds. Updates *BEST and returns true when found. */
+static bool ix_scan(const struct policy *p, const struct ix_node *x, size_t *best,
+                    bool (*test)(const struct rule *r, const char *path, size_t len, bool *val),
+                    const char *path, size_t len, bool *ret_val)
 {
-	struct head h = {0};
-	size_t start = 0;
+	for (size_t j = x->count; j-- > 0;) {
+		size_t k = p->ix.byrule[x->first + j];
 
-	h.have = next_comp(path, len, 0, &start, &h.n);
-	h.s = path + start;
-	return h;
-}
+		if (*best != SIZE_MAX && k < *best)
+			return false;
+		bool val = false;
 
-/* True when R cannot match a path with head H, nor anything below it. */
-static bool head_differs(const struct rule *r, const struct head *h)
-{
-	const struct comp *c = r->comps;
-
-	if (!h->have || r->ncomps == 0 || c->kind != COMP_LITERAL)
-		return false;
-	return c->len != h->n || memcmp(c->text, h->s, h->n) != 0;
-}
-
-const struct policy_rule *policy_match(const struct policy *p, const char *path, size_t len)
-{
-	struct head h = head_of(path, len);
-
-	for (size_t k = p->nrules; k-- > 0;)
-		if (!head_differs(&p->rules[k], &h) && rule_matches(&p->rules[k], path, len))
-			return &p->rules[k].pub;
-	return NULL;
-}
-
-bool policy_descend(const struct policy *p, const char *dir, size_t len)
-{
-	struct head h = head_of(dir, len);
-
-	for (size_t k = p->nrules; k-- > 0;) {
-		const struct rule *r = &p->rules[k];
-
-		if (head_differs(r, &h))
-			continue;
-		if (r->pub.flags & RULE_EXCLUDE) {
-			if (rule_matches(r, dir, len))
-				return false;
-		} else if (rule_reaches_below(r, dir, len)) {
+		if (test(&p->rules[k], path, len, &val)) {
+			*best = k;
+			*ret_val = val;
 			return true;
 		}
 	}
 	return false;
+}
+
+/* Runs ix_scan on every node along PATH (the root, then one per leading component that some
+ * rule names). Returns the node reached when PATH was consumed whole, else NULL. */
+static const struct ix_node *
+ix_walk(const struct policy *p, const char *path, size_t len, size_t *best,
+        bool (*test)(const struct rule *r, const char *path, size_t len, bool *val), bool *ret_val)
+{
+	size_t node = 0, pos = 0, cs, cn;
+
+	for (;;) {
+		ix_scan(p, &p->ix.nodes[node], best, test, path, len, ret_val);
+		if (!next_comp(path, len, pos, &cs, &cn))
+			return &p->ix.nodes[node];
+		node = ix_child(&p->ix, node, path + cs, cn);
+		if (node == 0)
+			return NULL;
+		pos = cs + cn;
+	}
+}
+
+static bool test_match(const struct rule *r, const char *path, size_t len, bool *val)
+{
+	return rule_matches(r, path, len);
+}
+
+/* Decisive for policy_descend: an exclude covering DIR (*VAL false), or a rule that can select
+ * something below it (*VAL true). */
+static bool test_descend(const struct rule *r, const char *dir, size_t len, bool *val)
+{
+	*val = !(r->pub.flags & RULE_EXCLUDE);
+	return *val ? rule_reaches_below(r, dir, len) : rule_matches(r, dir, len);
+}
+
+const struct policy_rule *policy_match(const struct policy *p, const char *path, size_t len)
+{
+	size_t best = SIZE_MAX;
+	bool val;
+
+	ix_walk(p, path, len, &best, test_match, &val);
+	return best == SIZE_MAX ? NULL : &p->rules[best].pub;
+}
+
+/* Rules hanging strictly below DIR's node all name a component past DIR: none matches DIR, and
+ * each non-exclude one can select something below it, so the last of them counts as decisive. */
+bool policy_descend(const struct policy *p, const char *dir, size_t len)
+{
+	size_t best = SIZE_MAX;
+	bool val = false;
+	const struct ix_node *x = ix_walk(p, dir, len, &best, test_descend, &val);
+
+	if (x && x->below && (best == SIZE_MAX || x->below - 1 > best))
+		return true;
+	return best != SIZE_MAX && val;
 }

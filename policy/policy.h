@@ -59,9 +59,19 @@ int policy_load_bundle(const void *buf, size_t len, struct policy **ret, struct 
  * newly malloc'd buffer owned by the caller. Returns 0 or -ENOMEM. */
 int policy_bundle(const struct policy *p, void **ret_buf, size_t *ret_len);
 
-/* SHA-256-sized digest (32 bytes) identifying the policy's meaning: equal
- * for two policies with the same sources. Owned by the policy. */
+/* SHA-256-sized digest (32 bytes) identifying the policy's meaning: the
+ * content of every file read and where each was included (which line of
+ * which file), not the names the files were reached by, so "-c p.policy"
+ * and "-c /etc/fim/p.policy" agree. Owned by the policy. */
 const uint8_t *policy_digest(const struct policy *p);
+
+/* True when a baseline's stored policy is P: DIGEST[0..digest_len) (its
+ * policy digest) equals policy_digest(P), or it is the digest an older fim
+ * stored (SHA-256 over BUNDLE[0..len), the baseline's policy_bundle()
+ * bytes; names were part of it) and the policy in BUNDLE has P's digest.
+ * BUNDLE may be NULL. Loads nothing unless the digests differ. */
+bool policy_is_stored(const struct policy *p, const uint8_t *digest, size_t digest_len,
+                      const void *bundle, size_t len);
 
 void policy_free(struct policy *p);
 

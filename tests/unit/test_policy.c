@@ -1005,7 +1005,6 @@ static void test_bundle_roundtrip(void **state)
 {
 	struct fx *f = *state;
 	struct policy *q = NULL;
-	uint8_t sha[crypto_hash_sha256_BYTES];
 	void *b1, *b2;
 	size_t n1, n2;
 
@@ -1015,8 +1014,6 @@ static void test_bundle_roundtrip(void **state)
 	assert_string_equal(rule(f, 2)->file, at(f, "conf.d/../shared.policy"));
 	assert_int_equal(policy_bundle(f->p, &b1, &n1), 0);
 	assert_memory_equal(b1, "FIMPOLB\001\0\0\0\004", 12); /* four distinct files */
-	assert_int_equal(crypto_hash_sha256(sha, b1, n1), 0);
-	assert_memory_equal(policy_digest(f->p), sha, sizeof(sha));
 
 	/* the bundle alone is enough, and the file system is not consulted */
 	unlink(at(f, "fim.policy"));
@@ -1025,6 +1022,7 @@ static void test_bundle_roundtrip(void **state)
 	write_text(f, "conf.d/c.policy", "/new\n");
 	assert_int_equal(policy_load_bundle(b1, n1, &q, &f->err), 0);
 	assert_same_rules(f->p, q);
+	assert_memory_equal(policy_digest(f->p), policy_digest(q), crypto_hash_sha256_BYTES);
 	assert_string_equal(policy_rule_at(q, 4)->file, at(f, "conf.d/a.policy"));
 	assert_int_equal(policy_bundle(q, &b2, &n2), 0);
 	assert_int_equal(n1, n2);
@@ -1273,6 +1271,104 @@ static void test_object_rule_errors(void **state)
 	             "unknown severity 'urgent' (use low, medium, high or critical)");
 }
 
+/* The digest stands for contents and include structure, not for the names files were reached
+ * by: another spelling of the same main file gives the same digest, any change of what is read
+ * or of where it is included gives another. */
+static void test_digest_names(void **state)
+{
+	struct fx *f = *state;
+	const char *spellings[] = {"fim.policy", "./fim.policy", "alias/fim.policy",
+	                           "conf.d/../fim.policy", ".//fim.policy"};
+	uint8_t d1[crypto_hash_sha256_BYTES];
+	char cwd[PATH_MAX];
+
+	write_text(f, "fim.policy", "/etc\ninclude conf.d/*.policy\n");
+	write_text(f, "conf.d/a.policy", "!/etc/x\n");
+	assert_int_equal(symlink(".", at(f, "alias")), 0);
+	assert_int_equal(load_file(f, "fim.policy"), 0);
+	memcpy(d1, policy_digest(f->p), sizeof(d1));
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(f->dir), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(spellings); i++) {
+		struct policy *q = NULL;
+
+		assert_int_equal(policy_load(spellings[i], &q, &f->err), 0);
+		assert_string_equal(policy_rule_at(q, 0)->file, spellings[i]);
+		assert_memory_equal(policy_digest(q), d1, sizeof(d1));
+		policy_free(q);
+	}
+	assert_int_equal(chdir(cwd), 0);
+	assert_int_equal(load_file(f, "alias/alias/fim.policy"), 0);
+	assert_memory_equal(policy_digest(f->p), d1, sizeof(d1));
+
+	/* the same bytes in one more file, included at the same place */
+	write_text(f, "conf.d/b.policy", "!/etc/x\n");
+	assert_int_equal(load_file(f, "fim.policy"), 0);
+	assert_memory_not_equal(policy_digest(f->p), d1, sizeof(d1));
+	unlink(at(f, "conf.d/b.policy"));
+	/* the same files, the include on another line */
+	write_text(f, "fim.policy", "include conf.d/*.policy\n/etc\n");
+	assert_int_equal(load_file(f, "fim.policy"), 0);
+	assert_memory_not_equal(policy_digest(f->p), d1, sizeof(d1));
+	/* back as it was */
+	write_text(f, "fim.policy", "/etc\ninclude conf.d/*.policy\n");
+	assert_int_equal(load_file(f, "fim.policy"), 0);
+	assert_memory_equal(policy_digest(f->p), d1, sizeof(d1));
+	/* an included file's content */
+	write_text(f, "conf.d/a.policy", "!/etc/y\n");
+	assert_int_equal(load_file(f, "fim.policy"), 0);
+	assert_memory_not_equal(policy_digest(f->p), d1, sizeof(d1));
+}
+
+/* A baseline of an older fim stored the SHA-256 of the bundle as the policy digest: it is still
+ * recognised when the bundle is that one and means the policy in force, whatever its names. */
+static void test_digest_legacy(void **state)
+{
+	struct fx *f = *state;
+	uint8_t legacy[crypto_hash_sha256_BYTES], other_legacy[crypto_hash_sha256_BYTES];
+	struct policy *rel = NULL;
+	void *b, *other;
+	size_t n, other_n;
+	char cwd[PATH_MAX];
+
+	write_text(f, "fim.policy", "/etc\ninclude conf.d/*.policy\n");
+	write_text(f, "conf.d/a.policy", "!/etc/x\n");
+	assert_int_equal(load_file(f, "fim.policy"), 0);
+	assert_int_equal(policy_bundle(f->p, &b, &n), 0);
+	assert_int_equal(crypto_hash_sha256(legacy, b, n), 0);
+	assert_memory_not_equal(legacy, policy_digest(f->p), sizeof(legacy));
+
+	assert_true(policy_is_stored(f->p, policy_digest(f->p), 32, NULL, 0));
+	assert_true(policy_is_stored(f->p, legacy, 32, b, n));
+	assert_false(policy_is_stored(f->p, legacy, 32, NULL, 0));
+	assert_false(policy_is_stored(f->p, legacy, 31, b, n));
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(f->dir), 0);
+	assert_int_equal(policy_load("fim.policy", &rel, &f->err), 0);
+	assert_int_equal(chdir(cwd), 0);
+	assert_true(policy_is_stored(rel, legacy, 32, b, n));
+	legacy[7] ^= 1;
+	assert_false(policy_is_stored(f->p, legacy, 32, b, n));
+	legacy[7] ^= 1;
+
+	/* another policy: neither its bundle's old digest nor ours fits */
+	write_text(f, "conf.d/a.policy", "!/etc/y\n");
+	assert_int_equal(load_file(f, "fim.policy"), 0);
+	assert_int_equal(policy_bundle(f->p, &other, &other_n), 0);
+	assert_int_equal(crypto_hash_sha256(other_legacy, other, other_n), 0);
+	assert_false(policy_is_stored(f->p, legacy, 32, b, n));
+	assert_false(policy_is_stored(rel, other_legacy, 32, other, other_n));
+	assert_false(policy_is_stored(f->p, legacy, 32, other, other_n));
+	assert_true(policy_is_stored(f->p, other_legacy, 32, other, other_n));
+	/* a damaged bundle is not a match, and no crash */
+	((uint8_t *)other)[9] ^= 0x40;
+	assert_int_equal(crypto_hash_sha256(other_legacy, other, other_n), 0);
+	assert_false(policy_is_stored(f->p, other_legacy, 32, other, other_n));
+	free(b);
+	free(other);
+	policy_free(rel);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1314,6 +1410,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_bundle_corrupt, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_object_rules, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_object_rule_errors, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_digest_names, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_digest_legacy, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
