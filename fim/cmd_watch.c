@@ -287,6 +287,12 @@ static int64_t pending_run(struct watcher *w)
 		ndue++;
 		wmap_del(&w->pending, k, n);
 	}
+	if (ndue && wtree_root_gone(w)) {
+		/* nothing to compare with until the root is back (then all is) */
+		for (size_t i = 0; i < ndue; i++)
+			free(due[i].path);
+		return -1;
+	}
 	if (ndue)
 		storm = false; /* from here on, changes are seen again */
 	for (size_t i = 0; i < ndue; i++) {
@@ -549,6 +555,7 @@ static void reload_policy(struct watcher *w)
 	r = wfiles_arm_roots(w);
 	if (r < 0)
 		log_warn("watch: cannot arm the watches: %s", strerror(-r));
+	wtree_init(w);
 	wfiles_report_limit(w);
 	snprintf(msg, sizeof(msg), "%s: policy reloaded; %zu %s watched", w->o->policy,
 	         wfiles_watched(w->files), wfiles_what(w->files));
@@ -920,6 +927,7 @@ static int loop(struct watcher *w, int sfd, int mfd)
 		if (now >= next_house) {
 			maybe_reload_baseline(w);
 			retry_sinks(w);
+			wtree_check(w);
 			wfiles_tick(w);
 			notify_status(w, false);
 			next_house = now + HOUSEKEEPING_MS;
@@ -932,7 +940,7 @@ static int loop(struct watcher *w, int sfd, int mfd)
 			wait = next_house - now;
 		if (ping && wait > next_dog - now)
 			wait = next_dog - now;
-		if (w->full_due && now >= w->full_due) {
+		if (w->full_due && now >= w->full_due && !w->root_gone) {
 			w->full_due = now + (int64_t)w->full_interval * 1000;
 			reconcile_again(w, true);
 			now = watch_now_ms();
@@ -1009,6 +1017,7 @@ int cmd_watch(struct fim_opts *o, int argc, char **argv)
 		log_error("watch: cannot arm the watches: %s", strerror(-r));
 		goto out;
 	}
+	wtree_init(&w);
 	wfiles_report_limit(&w);
 	if (journal_dir || setting_on(w.p, "watch.journal", true)) {
 		if (open_journal(&w, journal_dir) < 0)
@@ -1059,6 +1068,7 @@ out:
 	wmap_free(&w.pending);
 	wmap_free(&w.slow);
 	wmap_free(&w.drifted);
+	wmap_free(&w.trees);
 	state_close(w.state);
 	files_scratch_free(&w.scratch);
 	files_text_free(&w.text);

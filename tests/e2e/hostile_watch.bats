@@ -103,6 +103,40 @@ barrier() {
 	wait_for "added /data/barrier$NBARRIER"
 }
 
+# point_recreated BACKEND-SETTING: the start point /srv/app deleted, then made
+# again with other contents.
+point_recreated() {
+	data_tree "$1"
+	baseline
+	start_watch
+	rm -rf "$ROOT/srv/app"
+	wait_for "watch tree_gone"
+	mkdir "$ROOT/srv/app.new"
+	printf 'other app\n' >"$ROOT/srv/app.new/conf"
+	mv "$ROOT/srv/app.new" "$ROOT/srv/app"
+	wait_for "watch tree_back"
+	wait_for "changed /srv/app/conf size,hash"
+	printf 'x\n' >"$ROOT/srv/app/x"
+	wait_for "added /srv/app/x"
+	run "$PY" - "$A" <<-'PYEOF'
+		import json, sys
+		for line in open(sys.argv[1]):
+		    o = json.loads(line)
+		    if o["event"]["action"] in ("tree_gone", "tree_back"):
+		        print(o["event"]["action"], o["fim"]["severity"], o["fim"]["paths"])
+	PYEOF
+	assert_eq "tree_gone high ['/srv/app']
+tree_back high ['/srv/app']" "$output"
+}
+
+@test "hostile watch: inotify: a start point deleted and made again is alerted, rescanned and watched again" {
+	point_recreated ""
+}
+
+@test "hostile watch: fanotify: a start point deleted and made again is alerted, rescanned and watched again" {
+	point_recreated "set watch.backend = fanotify"
+}
+
 # --- a syslog daemon of the test's own: rsyslogd on a private socket ---
 
 SPID=
@@ -156,6 +190,99 @@ syslog_wait() {
 		cat "$T/watch.err"
 	} >&2
 	return 1
+}
+
+# --- item: the watched tree goes away and comes back ---
+
+# root_away BACKEND-SETTING: the root renamed away, changed there, renamed back.
+root_away() {
+	data_tree "$1"
+	printf 'gone\n' >"$ROOT/data/gone"
+	baseline
+	start_watch
+	mv "$ROOT" "$T/away"
+	wait_for "watch tree_gone"
+	printf 'changed away\n' >"$T/away/data/a"
+	printf 'new\n' >"$T/away/data/new"
+	rm "$T/away/data/gone"
+	mv "$T/away" "$ROOT"
+	wait_for "watch tree_back"
+	wait_for "changed /data/a size,hash"
+	wait_for "added /data/new"
+	wait_for "removed /data/gone"
+	# watched again: a change after the return is alerted
+	printf 'after the return\n' >"$ROOT/data/sub/b"
+	wait_for "changed /data/sub/b size,hash"
+	printf 'app2\n' >"$ROOT/srv/app/conf"
+	wait_for "changed /srv/app/conf size,hash"
+	barrier
+	assert_eq "added /data/new
+changed /data/a size,hash
+changed /data/sub/b size,hash
+changed /srv/app/conf size,hash
+removed /data/gone" "$(drift)"
+}
+
+@test "hostile watch: inotify: the root renamed away and back is alerted, rescanned and watched again" {
+	root_away ""
+}
+
+@test "hostile watch: fanotify: the root renamed away and back is alerted, rescanned and watched again" {
+	root_away "set watch.backend = fanotify"
+}
+
+# root_recreated BACKEND-SETTING: the root deleted, then a copy made in its place.
+root_recreated() {
+	data_tree "$1"
+	baseline
+	start_watch
+	cp -a "$ROOT" "$T/copy"
+	rm -rf "$ROOT"
+	wait_for "watch tree_gone"
+	printf 'changed meanwhile\n' >"$T/copy/data/a"
+	mv "$T/copy" "$ROOT"
+	wait_for "watch tree_back"
+	wait_for "changed /data/a size,hash"
+	printf 'after the return\n' >"$ROOT/data/sub/b"
+	wait_for "changed /data/sub/b size,hash"
+	barrier
+	assert_eq "changed /data/a size,hash
+changed /data/sub/b size,hash" "$(drift)"
+}
+
+@test "hostile watch: inotify: the root deleted and recreated is alerted, rescanned and watched again" {
+	root_recreated ""
+}
+
+@test "hostile watch: fanotify: the root deleted and recreated is alerted, rescanned and watched again" {
+	root_recreated "set watch.backend = fanotify"
+}
+
+# parent_away BACKEND-SETTING: /srv (above the start point /srv/app) renamed
+# away and back.
+parent_away() {
+	data_tree "$1"
+	baseline
+	start_watch
+	mv "$ROOT/srv" "$ROOT/srv.away"
+	wait_for "watch tree_gone"
+	printf 'changed away\n' >"$ROOT/srv.away/app/conf"
+	mv "$ROOT/srv.away" "$ROOT/srv"
+	wait_for "watch tree_back"
+	wait_for "changed /srv/app/conf size,hash"
+	printf 'new\n' >"$ROOT/srv/app/new"
+	wait_for "added /srv/app/new"
+	barrier
+	assert_eq "added /srv/app/new
+changed /srv/app/conf size,hash" "$(drift | grep -v '^removed /srv/app')"
+}
+
+@test "hostile watch: inotify: a start point's parent renamed away and back is alerted and watched again" {
+	parent_away ""
+}
+
+@test "hostile watch: fanotify: a start point's parent renamed away and back is alerted and watched again" {
+	parent_away "set watch.backend = fanotify"
 }
 
 # --- item: syslog alerts are not lost while the syslog daemon is down ---
