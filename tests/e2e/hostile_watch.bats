@@ -103,40 +103,6 @@ barrier() {
 	wait_for "added /data/barrier$NBARRIER"
 }
 
-# point_recreated BACKEND-SETTING: the start point /srv/app deleted, then made
-# again with other contents.
-point_recreated() {
-	data_tree "$1"
-	baseline
-	start_watch
-	rm -rf "$ROOT/srv/app"
-	wait_for "watch tree_gone"
-	mkdir "$ROOT/srv/app.new"
-	printf 'other app\n' >"$ROOT/srv/app.new/conf"
-	mv "$ROOT/srv/app.new" "$ROOT/srv/app"
-	wait_for "watch tree_back"
-	wait_for "changed /srv/app/conf size,hash"
-	printf 'x\n' >"$ROOT/srv/app/x"
-	wait_for "added /srv/app/x"
-	run "$PY" - "$A" <<-'PYEOF'
-		import json, sys
-		for line in open(sys.argv[1]):
-		    o = json.loads(line)
-		    if o["event"]["action"] in ("tree_gone", "tree_back"):
-		        print(o["event"]["action"], o["fim"]["severity"], o["fim"]["paths"])
-	PYEOF
-	assert_eq "tree_gone high ['/srv/app']
-tree_back high ['/srv/app']" "$output"
-}
-
-@test "hostile watch: inotify: a start point deleted and made again is alerted, rescanned and watched again" {
-	point_recreated ""
-}
-
-@test "hostile watch: fanotify: a start point deleted and made again is alerted, rescanned and watched again" {
-	point_recreated "set watch.backend = fanotify"
-}
-
 # --- a syslog daemon of the test's own: rsyslogd on a private socket ---
 
 SPID=
@@ -221,6 +187,16 @@ changed /data/a size,hash
 changed /data/sub/b size,hash
 changed /srv/app/conf size,hash
 removed /data/gone" "$(drift)"
+	run "$PY" - "$A" "$ROOT" <<-'PYEOF'
+		import json, sys
+		for line in open(sys.argv[1]):
+		    o = json.loads(line)
+		    if o["event"]["action"] in ("tree_gone", "tree_back"):
+		        print(o["event"]["action"], o["fim"]["severity"], o["fim"]["paths"],
+		              sys.argv[2] in o["message"])
+	PYEOF
+	assert_eq "tree_gone critical ['/'] True
+tree_back high ['/'] True" "$output"
 }
 
 @test "hostile watch: inotify: the root renamed away and back is alerted, rescanned and watched again" {
@@ -283,6 +259,40 @@ changed /srv/app/conf size,hash" "$(drift | grep -v '^removed /srv/app')"
 
 @test "hostile watch: fanotify: a start point's parent renamed away and back is alerted and watched again" {
 	parent_away "set watch.backend = fanotify"
+}
+
+# point_recreated BACKEND-SETTING: the start point /srv/app deleted, then made
+# again with other contents.
+point_recreated() {
+	data_tree "$1"
+	baseline
+	start_watch
+	rm -rf "$ROOT/srv/app"
+	wait_for "watch tree_gone"
+	mkdir "$ROOT/srv/app.new"
+	printf 'other app\n' >"$ROOT/srv/app.new/conf"
+	mv "$ROOT/srv/app.new" "$ROOT/srv/app"
+	wait_for "watch tree_back"
+	wait_for "changed /srv/app/conf size,hash"
+	printf 'x\n' >"$ROOT/srv/app/x"
+	wait_for "added /srv/app/x"
+	run "$PY" - "$A" <<-'PYEOF'
+		import json, sys
+		for line in open(sys.argv[1]):
+		    o = json.loads(line)
+		    if o["event"]["action"] in ("tree_gone", "tree_back"):
+		        print(o["event"]["action"], o["fim"]["severity"], o["fim"]["paths"])
+	PYEOF
+	assert_eq "tree_gone high ['/srv/app']
+tree_back high ['/srv/app']" "$output"
+}
+
+@test "hostile watch: inotify: a start point deleted and made again is alerted, rescanned and watched again" {
+	point_recreated ""
+}
+
+@test "hostile watch: fanotify: a start point deleted and made again is alerted, rescanned and watched again" {
+	point_recreated "set watch.backend = fanotify"
 }
 
 # --- item: syslog alerts are not lost while the syslog daemon is down ---
