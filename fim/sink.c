@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Alert sinks of the watcher: syslog(3), the journal, the hash-chained alert trail. */
+/* Alert sinks of the watcher: the syslog socket, the journal, the hash-chained alert trail. */
 #include <jansson.h>
 #include <string.h>
 #include <stddef.h>
