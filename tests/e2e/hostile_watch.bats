@@ -366,3 +366,18 @@ set alerts.syslog_socket = $T/log.sock"
 	assert_eq "authpriv.err fim[PID]: journal ssh-bruteforce severity=high: 10 failed SSH logins from 203.0.113.9 in 60 s (users: oracle, root)" \
 		"$(grep -F "journal ssh-bruteforce" "$T/syslog" | sed 's/fim\[[0-9]*\]/fim[PID]/')"
 }
+
+@test "hostile watch: a syslog socket path that cannot be one is a policy error naming the setting" {
+	local long
+	long=/$(printf 'x%.0s' $(seq 120))
+	data_tree "set alerts.syslog = yes
+set alerts.syslog_socket = $long"
+	baseline
+	fimrun watch
+	assert_rc 17
+	assert_eq "fim: $POL: alerts.syslog_socket: longer than a socket path may be (107 bytes)" "$err"
+	data_tree "set alerts.syslog_socket = log.sock"
+	fimrun watch
+	assert_rc 17
+	assert_contains "$err" "'log.sock' is not an absolute path"
+}
