@@ -261,6 +261,29 @@ changed /srv/app/conf size,hash" "$(drift | grep -v '^removed /srv/app')"
 	parent_away "set watch.backend = fanotify"
 }
 
+# root_blink BACKEND-SETTING: the root renamed away, changed there and renamed
+# back at once, faster than the daemon looks at it.
+root_blink() {
+	data_tree "$1"
+	baseline
+	start_watch
+	mv "$ROOT" "$T/away" && printf 'changed away\n' >"$T/away/data/a" && mv "$T/away" "$ROOT"
+	wait_for "changed /data/a size,hash"
+	printf 'after the return\n' >"$ROOT/data/sub/b"
+	wait_for "changed /data/sub/b size,hash"
+	barrier
+	assert_eq "changed /data/a size,hash
+changed /data/sub/b size,hash" "$(drift)"
+}
+
+@test "hostile watch: inotify: the root renamed away and back at once: what changed meanwhile is alerted" {
+	root_blink ""
+}
+
+@test "hostile watch: fanotify: the root renamed away and back at once: what changed meanwhile is alerted" {
+	root_blink "set watch.backend = fanotify"
+}
+
 # point_recreated BACKEND-SETTING: the start point /srv/app deleted, then made
 # again with other contents.
 point_recreated() {
