@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -43,6 +44,23 @@ static void timestamp(char *buf, size_t size)
 
 static int64_t last_sink_warn = -SINK_WARN_MS;
 
+/* The sinks take alerts again after W->lost were not delivered to all of
+ * them: that is alerted, and a full check sends again what is still drifted. */
+static void gap_alert(struct watcher *w)
+{
+	char msg[200];
+
+	snprintf(msg, sizeof(msg),
+	         "%llu alerts could not be delivered to every sink; what is still "
+	         "drifted is sent again by a full check now",
+	         (unsigned long long)w->lost);
+	w->in_gap = true;
+	w->lost = 0;
+	watch_meta(w, "sink_gap", "alert", SEV_HIGH, msg, NULL);
+	w->in_gap = false;
+	w->full_due = watch_now_ms();
+}
+
 /* Sends one JSON line to the sinks; a failing sink is logged, not fatal. */
 /*
  * Sends one JSON line to the sinks. A failing sink is logged (at most once
@@ -65,19 +83,18 @@ static int send_line(struct watcher *w, const char *line, size_t n)
 		}
 		return r;
 	}
-	if (w->lost && !w->in_gap) {
-		char msg[200];
-		snprintf(msg, sizeof(msg),
-		         "%llu alerts could not be delivered to every sink; what is still "
-		         "drifted is sent again by a full check now",
-		         (unsigned long long)w->lost);
-		w->in_gap = true;
-		w->lost = 0;
-		watch_meta(w, "sink_gap", "alert", SEV_HIGH, msg, NULL);
-		w->in_gap = false;
-		w->full_due = watch_now_ms();
-	}
+	if (w->lost && !w->in_gap)
+		gap_alert(w);
 	return 0;
+}
+
+/* Housekeeping: a sink that held alerts back (syslog while its daemon is
+ * down) sends them once it can; the gap is then alerted without waiting
+ * for the next alert. */
+static void retry_sinks(struct watcher *w)
+{
+	if (w->lost && sinks_retry(w->sinks) > 0)
+		gap_alert(w);
 }
 
 void watch_meta(struct watcher *w, const char *action, const char *kind, enum severity sev,
@@ -269,6 +286,12 @@ static int64_t pending_run(struct watcher *w)
 		}
 		ndue++;
 		wmap_del(&w->pending, k, n);
+	}
+	if (ndue && wtree_root_gone(w)) {
+		/* nothing to compare with until the root is back (then all is) */
+		for (size_t i = 0; i < ndue; i++)
+			free(due[i].path);
+		return -1;
 	}
 	if (ndue)
 		storm = false; /* from here on, changes are seen again */
@@ -546,6 +569,7 @@ static void reload_policy(struct watcher *w)
 	r = wfiles_arm_roots(w);
 	if (r < 0)
 		log_warn("watch: cannot arm the watches: %s", strerror(-r));
+	wtree_init(w);
 	wfiles_report_limit(w);
 	snprintf(msg, sizeof(msg), "%s: policy reloaded; %zu %s watched", w->o->policy,
 	         wfiles_watched(w->files), wfiles_what(w->files));
@@ -779,6 +803,13 @@ static int sink_conf(struct watcher *w, struct sink_conf *c, uint8_t *key, bool 
 
 	c->syslog = force_syslog || setting_on(w->p, "alerts.syslog", false);
 	c->facility = sink_facility(fac ? fac : "authpriv");
+	c->syslog_socket = policy_get(w->p, "alerts.syslog_socket");
+	if (c->syslog_socket &&
+	    strlen(c->syslog_socket) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		log_error("%s: alerts.syslog_socket: longer than a socket path may be (%zu bytes)",
+		          o->policy, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		return FIM_EXIT_POLICY;
+	}
 	if (c->facility < 0) {
 		log_error("%s: alerts.facility: unknown facility '%s'", o->policy, fac);
 		return FIM_EXIT_POLICY;
@@ -936,6 +967,8 @@ static int loop(struct watcher *w, int sfd, int mfd)
 		now = watch_now_ms();
 		if (now >= next_house) {
 			maybe_reload_baseline(w);
+			retry_sinks(w);
+			wtree_check(w);
 			wfiles_tick(w);
 			notify_status(w, false);
 			next_house = now + HOUSEKEEPING_MS;
@@ -948,7 +981,7 @@ static int loop(struct watcher *w, int sfd, int mfd)
 			wait = next_house - now;
 		if (ping && wait > next_dog - now)
 			wait = next_dog - now;
-		if (w->full_due && now >= w->full_due) {
+		if (w->full_due && now >= w->full_due && !w->root_gone) {
 			w->full_due = now + (int64_t)w->full_interval * 1000;
 			reconcile_again(w, true);
 			now = watch_now_ms();
@@ -1025,6 +1058,7 @@ int cmd_watch(struct fim_opts *o, int argc, char **argv)
 		log_error("watch: cannot arm the watches: %s", strerror(-r));
 		goto out;
 	}
+	wtree_init(&w);
 	wfiles_report_limit(&w);
 	if (journal_dir || setting_on(w.p, "watch.journal", true)) {
 		if (open_journal(&w, journal_dir) < 0)
@@ -1080,6 +1114,7 @@ out:
 	wmap_free(&w.pending);
 	wmap_free(&w.slow);
 	wmap_free(&w.drifted);
+	wmap_free(&w.trees);
 	state_close(w.state);
 	files_scratch_free(&w.scratch);
 	files_text_free(&w.text);

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: ISC */
-/* Alert sinks of the watcher: syslog(3), the journal, the hash-chained alert trail. */
+/* Alert sinks of the watcher: the syslog socket, the journal, the hash-chained alert trail. */
 #include <jansson.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 #include <syslog.h>
 #include <systemd/sd-journal.h>
 
@@ -91,52 +96,204 @@ static void changed_list(const json_t *ev, char *out, size_t size)
 	}
 }
 
-/* One human line: "changed file /etc/passwd [hash,mtime] (high, rule /etc)",
- * or the event's own message. */
-static void summary(const json_t *ev, char *out, size_t size)
+/* The captures of a custom journal rule as " [name=value, ...]" (empty when none). */
+static void captures_list(const json_t *ev, char *out, size_t size)
+{
+	const json_t *caps = json_object_get(json_object_get(ev, "fim"), "captures");
+	const char *name;
+	const json_t *v;
+	size_t n = 0;
+
+	out[0] = '\0';
+	json_object_foreach((json_t *)caps, name, v)
+	{
+		const char *val = json_string_value(v);
+		int w = snprintf(out + n, size - n, "%s%s=%s", n ? ", " : " [", name,
+		                 val ? val : "?");
+		if (w < 0 || (size_t)w >= size - n - 1)
+			break;
+		n += (size_t)w;
+	}
+	if (n)
+		snprintf(out + n, size - n, "]");
+}
+
+void sink_summary(const json_t *ev, char *out, size_t size)
 {
 	const char *msg = json_string_value(json_object_get(ev, "message"));
-	char id[SINK_MAX_FIELD / 2], changed[512], line[SINK_MAX_FIELD];
+	const char *err = jstr(json_object_get(ev, "error"), NULL, "message");
+	char id[SINK_MAX_FIELD / 2], changed[512], caps[SINK_MAX_FIELD / 2], line[SINK_MAX_FIELD];
 	const char *object = jstr(ev, "fim", "object"), *sev = jstr(ev, "fim", "severity");
+	const char *action = jstr(ev, "event", "action");
 
 	clean(id, sizeof(id), jstr(ev, "fim", "id"));
-	if (msg) {
-		snprintf(line, sizeof(line), "%s %s%s%s: %s", object[0] ? object : "fim",
-		         jstr(ev, "fim", "rule"), sev[0] ? " severity=" : "", sev, msg);
+	if (strcmp(object, "journal") == 0) {
+		/* "journal ssh-bruteforce severity=high: 10 failed SSH logins from ..." */
+		captures_list(ev, caps, sizeof(caps));
+		snprintf(line, sizeof(line), "journal %s severity=%s: %s%s", action,
+		         sev[0] ? sev : "none", jstr(ev, "fim", "message"), caps);
+	} else if (msg) {
+		/* the daemon's own events: "watch tree_gone severity=high: ..." */
+		snprintf(line, sizeof(line), "%s %s severity=%s: %s", object[0] ? object : "fim",
+		         action, sev[0] ? sev : "none", msg);
+	} else if (err[0] || strcmp(action, "error") == 0) {
+		/* "error file /etc/shadow: permission denied" */
+		snprintf(line, sizeof(line), "error %s %s: %s", object[0] ? object : "fim",
+		         id[0] ? id : jstr(ev, "fim", "source"), err[0] ? err : "failed");
 	} else {
 		changed_list(ev, changed, sizeof(changed));
-		snprintf(line, sizeof(line), "%s %s %s%s%s%s severity=%s rule=%s",
-		         jstr(ev, "event", "action"), object, id, changed[0] ? " [" : "", changed,
-		         changed[0] ? "]" : "", sev[0] ? sev : "none", jstr(ev, "fim", "rule"));
+		snprintf(line, sizeof(line), "%s %s %s%s%s%s severity=%s rule=%s", action, object,
+		         id, changed[0] ? " [" : "", changed, changed[0] ? "]" : "",
+		         sev[0] ? sev : "none", jstr(ev, "fim", "rule"));
 	}
 	clean(out, size, line);
 }
 
-/* --- syslog --- */
+/* --- syslog, written to the local syslog socket so that a failed send is seen --- */
+
+/*
+ * syslog(3) says nothing when the syslog daemon is down: the line is lost.
+ * Here each line is a datagram to the socket (/dev/log unless told), framed
+ * as syslog(3) frames it ("<PRI>Mmm dd hh:mm:ss fim[PID]: text"); one that
+ * is not taken is held, in order, and sent before anything else as soon as
+ * the socket takes lines again.
+ */
+struct syslog_sink {
+	int fd;
+	struct sockaddr_un addr;
+	socklen_t alen;
+	int facility;
+	char *held[SINK_SYSLOG_HELD]; /* framed lines not taken yet, oldest first */
+	size_t head, n;
+	size_t textoff[SINK_SYSLOG_HELD]; /* where the text starts in each */
+	uint64_t dropped;                 /* lines not held: the queue was full */
+};
+
+static void syslog_close(void *priv)
+{
+	struct syslog_sink *ss = priv;
+
+	if (!ss)
+		return;
+	if (ss->fd >= 0)
+		close(ss->fd);
+	for (size_t i = 0; i < ss->n; i++)
+		free(ss->held[(ss->head + i) % SINK_SYSLOG_HELD]);
+	free(ss);
+}
 
 static int syslog_open(const struct sink_conf *c, void **ret)
 {
-	openlog("fim", LOG_PID | LOG_NDELAY, c->facility);
-	*ret = NULL;
+	const char *path = c->syslog_socket ? c->syslog_socket : SINK_SYSLOG_SOCKET;
+	/* a stuck syslog daemon delays one alert, not the daemon */
+	struct timeval tv = {.tv_sec = 1};
+	struct syslog_sink *ss;
+
+	if (strlen(path) >= sizeof(ss->addr.sun_path))
+		return -ENAMETOOLONG;
+	ss = calloc(1, sizeof(*ss));
+	if (!ss)
+		return -ENOMEM;
+	ss->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (ss->fd < 0) {
+		int e = -errno;
+		free(ss);
+		return e;
+	}
+	setsockopt(ss->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	ss->addr.sun_family = AF_UNIX;
+	memcpy(ss->addr.sun_path, path, strlen(path) + 1);
+	ss->alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
+	ss->facility = c->facility;
+	*ret = ss;
 	return 0;
+}
+
+/* One datagram; the socket is named each time: a restarted daemon makes a new one. */
+static int syslog_send(struct syslog_sink *ss, const char *s, bool wait)
+{
+	ssize_t n = sendto(ss->fd, s, strlen(s), MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT),
+	                   (const struct sockaddr *)&ss->addr, ss->alen);
+
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return 0;
+}
+
+/* Sends what is held, oldest first. Returns the number sent, or a negative
+ * errno when some is still held. */
+static int syslog_flush(void *priv)
+{
+	struct syslog_sink *ss = priv;
+	int sent = 0;
+
+	while (ss->n) {
+		int r = syslog_send(ss, ss->held[ss->head], false);
+		if (r < 0)
+			return r;
+		free(ss->held[ss->head]);
+		ss->head = (ss->head + 1) % SINK_SYSLOG_HELD;
+		ss->n--;
+		sent++;
+	}
+	return sent;
+}
+
+/* Holds framed line S (taken over), unless the last one held says the same
+ * TEXT: an alert sent again while the daemon is down is held once. */
+static void syslog_hold(struct syslog_sink *ss, char *s, size_t textoff)
+{
+	size_t tail = (ss->head + ss->n + SINK_SYSLOG_HELD - 1) % SINK_SYSLOG_HELD;
+
+	if (ss->n && strcmp(ss->held[tail] + ss->textoff[tail], s + textoff) == 0) {
+		free(s);
+		return;
+	}
+	if (ss->n == SINK_SYSLOG_HELD) {
+		ss->dropped++;
+		free(s);
+		return;
+	}
+	tail = (ss->head + ss->n) % SINK_SYSLOG_HELD;
+	ss->held[tail] = s;
+	ss->textoff[tail] = textoff;
+	ss->n++;
 }
 
 static int syslog_emit(void *priv, const char *line, size_t n, const json_t *ev)
 {
-	char text[SINK_MAX_FIELD];
+	static const char month[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	struct syslog_sink *ss = priv;
+	char text[SINK_MAX_FIELD], head[64], *s;
+	time_t now = time(NULL);
+	struct tm tm;
+	int off, r;
 
-	summary(ev, text, sizeof(text));
-	syslog(priority_of(jstr(ev, "fim", "severity")), "%s", text);
-	return 0;
+	sink_summary(ev, text, sizeof(text));
+	localtime_r(&now, &tm);
+	off = snprintf(head, sizeof(head), "<%d>%s %2d %02d:%02d:%02d fim[%d]: ",
+	               ss->facility | priority_of(jstr(ev, "fim", "severity")), month[tm.tm_mon],
+	               tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)getpid());
+	if (off < 0 || (size_t)off >= sizeof(head) || asprintf(&s, "%s%s", head, text) < 0)
+		return -ENOMEM;
+	r = syslog_flush(ss);
+	if (r >= 0) {
+		r = syslog_send(ss, s, true);
+		if (r == 0) {
+			free(s);
+			return 0;
+		}
+	}
+	syslog_hold(ss, s, (size_t)off);
+	return r;
 }
 
-static void syslog_close(void *priv)
-{
-	closelog();
-}
-
-const struct sink_ops sink_syslog = {
-        .name = "syslog", .open = syslog_open, .emit = syslog_emit, .close = syslog_close};
+const struct sink_ops sink_syslog = {.name = "syslog",
+                                     .open = syslog_open,
+                                     .emit = syslog_emit,
+                                     .flush = syslog_flush,
+                                     .close = syslog_close};
 
 /* --- journald --- */
 
@@ -171,7 +328,7 @@ static int journald_emit(void *priv, const char *line, size_t n, const json_t *e
 
 	if (!json)
 		return -ENOMEM;
-	summary(ev, text, sizeof(text));
+	sink_summary(ev, text, sizeof(text));
 	changed_list(ev, changed, sizeof(changed));
 	snprintf(prio, sizeof(prio), "%d", priority_of(jstr(ev, "fim", "severity")));
 	field(iov, &k, b[0], sizeof(b[0]), "MESSAGE", text);
@@ -356,6 +513,22 @@ int sinks_emit(struct sinks *s, const char *line, size_t n, const char **ret_fai
 	json_decref(ev);
 	s->count++;
 	return ret;
+}
+
+int sinks_retry(struct sinks *s)
+{
+	int sent = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		int r;
+		if (!s->ops[i]->flush)
+			continue;
+		r = s->ops[i]->flush(s->priv[i]);
+		if (r < 0)
+			return r;
+		sent += r;
+	}
+	return sent;
 }
 
 uint64_t sinks_count(const struct sinks *s)

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "../baseline/files.h"
 #include "cli.h"
@@ -65,6 +66,11 @@ struct watcher {
 	int full_interval;        /* seconds between full checks */
 	int rescan_interval;      /* seconds */
 	int fatal;                /* a sink failed: negative errno */
+	/* start point -> identity (watch_tree.c); the root's own, and whether it is gone */
+	struct wmap trees;
+	dev_t root_dev;
+	ino_t root_ino;
+	bool root_gone;
 };
 
 /* Long work starts (BUSY) or ends: the watchdog is pinged meanwhile. */
@@ -107,6 +113,23 @@ int watch_scan(struct watcher *w, const char *path, size_t len, bool tree);
  * symbolic link on the way. Returns the fd or a negative errno. */
 int watch_open_dir(struct watcher *w, const char *path, size_t len);
 
+/* --- the trees going away and coming back (watch_tree.c) --- */
+
+/* Remembers what the root and each start point are now (at the start, and
+ * after the watches were armed again). */
+void wtree_init(struct watcher *w);
+/*
+ * Looks whether the root is still the directory watched: when it went
+ * away (moved, deleted, replaced) that is alerted, every watch dropped and
+ * the pending checks forgotten; once a directory is at its path again it
+ * is opened, armed, rescanned and that is alerted. True while it is gone.
+ */
+bool wtree_root_gone(struct watcher *w);
+/* Housekeeping: the root as above, then each start point (a directory
+ * reached without a symbolic link on the way): gone and back alerted, back
+ * armed again and rescanned. */
+void wtree_check(struct watcher *w);
+
 /* --- file side (watch_files.c) --- */
 
 /* Starts the backend ("inotify" or "fanotify"; the latter falls back to
@@ -121,6 +144,9 @@ int wfiles_arm_roots(struct watcher *w);
 /* When PATH is a start point of the policy: arms the directories above it
  * again (one of them may have been replaced). */
 void wfiles_arm_above(struct watcher *w, const char *path, size_t len);
+/* Arms start point PATH, the directories above it and its tree afresh
+ * (fanotify: the file systems of every start point). */
+void wfiles_rearm(struct watcher *w, const char *path, size_t len);
 /* Removes every watch (before a policy reload). */
 void wfiles_disarm(struct watcher *w);
 /* Arms directory PATH (one watch); 0, 1 if already armed, or a negative

@@ -640,6 +640,18 @@ int wfiles_arm_roots(struct watcher *w)
 	return 0;
 }
 
+void wfiles_rearm(struct watcher *w, const char *path, size_t len)
+{
+	if (w->files->fan) {
+		fan_forget(w->files);
+		fan_cover_all(w, &w->files->mounts);
+		return;
+	}
+	disarm_below(w, path, len, false);
+	wfiles_arm_above(w, path, len);
+	arm_tree(w, path, len, 0);
+}
+
 /*
  * A directory at or above a start point was created, deleted or moved: the
  * watches below it follow inodes that are no longer (or not yet) at those

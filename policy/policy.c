@@ -107,6 +107,7 @@ static const struct setting_def setting_defs[] = {
         {"alerts.syslog", check_yesno},
         {"alerts.journald", check_yesno},
         {"alerts.facility", check_facility},
+        {"alerts.syslog_socket", check_path},
         {"watch.backend", check_backend},
         {"watch.rescan_interval", check_seconds},
         {"watch.full_rescan_interval", check_seconds},

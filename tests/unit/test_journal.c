@@ -20,6 +20,7 @@
 #include "fim/attr.h"
 #include "fim/journal.h"
 #include "fim/journal_rules.h"
+#include "fim/sink.h"
 #include "policy/policy.h"
 
 #define PNAME "/etc/fim/fim.policy"
@@ -1427,6 +1428,54 @@ static void test_journal_errors(void **state)
 	assert_int_equal(f->s.n, 0);
 }
 
+/* --- what syslog and the journal's MESSAGE say about journal alerts --- */
+
+/* The one-line text the line-oriented sinks send for alert I. */
+static const char *summary_at(struct eng *g, size_t i)
+{
+	static char text[8192];
+
+	sink_summary(g->s.events[i], text, sizeof(text));
+	return text;
+}
+
+static void test_sink_summary(void **state)
+{
+	struct eng g;
+	struct fake add = {.f = {"SYSLOG_IDENTIFIER=useradd", "_UID=0", "_PID=77", "_COMM=useradd",
+	                         "_EXE=/usr/sbin/useradd",
+	                         "MESSAGE=new user: name=mallory, UID=0, GID=0, home=/root"}};
+	struct fake sudo = {.f = {"SYSLOG_IDENTIFIER=sudo", "_UID=0", "_EXE=/usr/bin/sudo",
+	                          "MESSAGE=alice : TTY=pts/0 ; PWD=/home/alice ; USER=backup ; "
+	                          "COMMAND=/usr/bin/tar -cf /tmp/x /etc/shadow"}};
+	struct fake vpn = {
+	        .f = {"SYSLOG_IDENTIFIER=vpn", "MESSAGE=AUTH FAILED\nuser=bob from 198.51.100.7"}};
+
+	eng_open(&g, "journal vpn SYSLOG_IDENTIFIER=vpn "
+	             "message=/user=(?<user_name>\\S+) from (?<source_ip>\\S+)/ severity=high\n");
+	for (int i = 0; i < 10; i++)
+		ssh_fail(&g, T0 + (uint64_t)i * SEC, "root", "203.0.113.9");
+	assert_int_equal(g.s.n, 1);
+	assert_string_equal(summary_at(&g, 0),
+	                    "journal ssh-bruteforce severity=high: 10 failed SSH "
+	                    "logins from 203.0.113.9 in 60 s (users: root)");
+	assert_int_equal(feed(&g, T0 + 20 * SEC, &add), 1);
+	assert_string_equal(summary_at(&g, 1),
+	                    "journal accounts severity=medium: useradd: new user: name=mallory, "
+	                    "UID=0, GID=0, home=/root");
+	assert_int_equal(feed(&g, T0 + 21 * SEC, &sudo), 1);
+	assert_string_equal(summary_at(&g, 2),
+	                    "journal privilege severity=low: alice ran as backup: /usr/bin/tar "
+	                    "-cf /tmp/x /etc/shadow");
+	/* a custom rule: its name, the entry and what it captured; a newline in the
+	 * entry does not split the line */
+	assert_int_equal(feed(&g, T0 + 22 * SEC, &vpn), 1);
+	assert_string_equal(summary_at(&g, 3),
+	                    "journal vpn severity=high: AUTH FAILED?user=bob from "
+	                    "198.51.100.7 [source_ip=198.51.100.7, user_name=bob]");
+	eng_close(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1453,6 +1502,7 @@ int main(void)
 	        cmocka_unit_test(test_capture_types),
 	        cmocka_unit_test(test_clock_steps),
 	        cmocka_unit_test(test_reload_carries_counts),
+	        cmocka_unit_test(test_sink_summary),
 	        cmocka_unit_test_setup_teardown(test_journal_resume, jsetup, jteardown),
 	        cmocka_unit_test_setup_teardown(test_journal_follow, jsetup, jteardown),
 	        cmocka_unit_test_setup_teardown(test_journal_errors, jsetup, jteardown),

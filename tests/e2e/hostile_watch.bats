@@ -1,0 +1,406 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
+# fim watch against a hostile host: the watched tree (the root, a start point
+# or a directory above one) taken away and brought back; the syslog daemon
+# down while alerts are sent; what the line-oriented sinks say.
+
+load helpers
+
+WPID=
+
+teardown() {
+	if [ -n "$WPID" ] && kill -0 "$WPID" 2>/dev/null; then
+		kill -TERM "$WPID" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$WPID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$WPID" 2>/dev/null || true
+	fi
+	WPID=
+	stop_syslogd
+}
+
+A=
+# A tree under /data and /srv/app (a start point below a directory that is
+# not one), a policy without times, alerts into the trail. $1: extra settings.
+data_tree() {
+	mkdir -p "$ROOT/data/sub" "$ROOT/srv/app"
+	printf 'alpha\n' >"$ROOT/data/a"
+	printf 'bravo\n' >"$ROOT/data/sub/b"
+	printf 'app\n' >"$ROOT/srv/app/conf"
+	policy <<-EOF
+		set alerts.journald = no
+		set watch.journal = no
+		${1:-}
+		/data type mode uid gid size hash target
+		/srv/app type mode uid gid size hash target
+	EOF
+	A=$T/alerts.jsonl
+}
+
+# Starts the daemon (extra arguments are passed on) and waits until it has
+# reconciled. Skips when fanotify is asked for and refused here.
+start_watch() {
+	local before
+	before=$(alerts | grep -cxF "watch reconciled" || true)
+	timeout 300 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" "$@" watch \
+		>"$T/watch.out" 2>"$T/watch.err" &
+	WPID=$!
+	wait_for "watch reconciled" $((before + 1))
+	if grep -q "watch.backend = fanotify: not available" "$T/watch.err"; then
+		skip "fanotify file system marks are refused here: $(cat "$T/watch.err")"
+	fi
+}
+
+# The alerts in the trail so far: "ACTION ID [changed,...]" for drift,
+# "watch ACTION" for the daemon's own events.
+alerts() {
+	[ -f "$A" ] || return 0
+	"$PY" - "$A" <<-'EOF'
+		import json, sys
+		for line in open(sys.argv[1], encoding="utf-8"):
+		    o = json.loads(line)
+		    f = o.get("fim", {})
+		    if f.get("object") == "watch":
+		        print("watch", o["event"]["action"])
+		    elif "summary" not in f:
+		        out = [o["event"]["action"], f["id"]]
+		        if f.get("changed"):
+		            out.append(",".join(f["changed"]))
+		        print(" ".join(out))
+	EOF
+}
+
+# wait_for LINE [COUNT]: until the trail has COUNT (1) lines LINE; 60 s at most.
+wait_for() {
+	local want=${2:-1}
+	for _ in $(seq 600); do
+		if [ "$(alerts | grep -cxF -- "$1")" -ge "$want" ]; then
+			return 0
+		fi
+		if [ -n "$WPID" ] && ! kill -0 "$WPID" 2>/dev/null; then
+			break
+		fi
+		sleep 0.1
+	done
+	{
+		echo "no alert '$1' (x$want) within 60 s"
+		echo "--- alerts:"
+		alerts
+		echo "--- daemon stderr:"
+		cat "$T/watch.err"
+	} >&2
+	return 1
+}
+
+# The drift alerts (not the daemon's own events, nor barriers), sorted.
+drift() {
+	alerts | grep -v '^watch ' | grep -v ' /data/barrier' | sort
+}
+
+NBARRIER=0
+barrier() {
+	NBARRIER=$((NBARRIER + 1))
+	printf 'b\n' >"$ROOT/data/barrier$NBARRIER"
+	wait_for "added /data/barrier$NBARRIER"
+}
+
+# --- a syslog daemon of the test's own: rsyslogd on a private socket ---
+
+SPID=
+# start_syslogd: rsyslogd takes datagrams on $T/log.sock and writes each
+# message's text, one per line, to $T/syslog; waits until the socket is there.
+start_syslogd() {
+	command -v rsyslogd >/dev/null || skip "rsyslogd is not installed"
+	mkdir -p "$T/rsyslog"
+	cat >"$T/rsyslog.conf" <<-EOF
+		global(workDirectory="$T/rsyslog")
+		module(load="imuxsock" SysSock.Use="off")
+		input(type="imuxsock" Socket="$T/log.sock")
+		template(name="text" type="string" string="%syslogfacility-text%.%syslogseverity-text% %syslogtag%%msg%\n")
+		*.* action(type="omfile" file="$T/syslog" template="text")
+	EOF
+	rm -f "$T/log.sock"
+	rsyslogd -n -f "$T/rsyslog.conf" -i "$T/rsyslog.pid" >>"$T/rsyslog.err" 2>&1 &
+	SPID=$!
+	for _ in $(seq 300); do
+		[ -S "$T/log.sock" ] && return 0
+		kill -0 "$SPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "rsyslogd did not start" >&2
+	cat "$T/rsyslog.err" >&2
+	return 1
+}
+
+stop_syslogd() {
+	if [ -n "$SPID" ]; then
+		kill -TERM "$SPID" 2>/dev/null || true
+		timeout 30 tail --pid="$SPID" -f /dev/null || kill -KILL "$SPID" 2>/dev/null || true
+		wait "$SPID" 2>/dev/null || true
+	fi
+	SPID=
+}
+
+# syslog_wait TEXT [COUNT]: until $T/syslog has COUNT (1) lines containing TEXT; 60 s at most.
+syslog_wait() {
+	for _ in $(seq 600); do
+		if [ "$(grep -cF -- "$1" "$T/syslog" 2>/dev/null)" -ge "${2:-1}" ]; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	{
+		echo "no syslog line with '$1' (x${2:-1}) within 60 s"
+		echo "--- syslog:"
+		cat "$T/syslog"
+		echo "--- daemon stderr:"
+		cat "$T/watch.err"
+	} >&2
+	return 1
+}
+
+# --- item: the watched tree goes away and comes back ---
+
+# root_away BACKEND-SETTING: the root renamed away, changed there, renamed back.
+root_away() {
+	data_tree "$1"
+	printf 'gone\n' >"$ROOT/data/gone"
+	baseline
+	start_watch
+	mv "$ROOT" "$T/away"
+	wait_for "watch tree_gone"
+	printf 'changed away\n' >"$T/away/data/a"
+	printf 'new\n' >"$T/away/data/new"
+	rm "$T/away/data/gone"
+	mv "$T/away" "$ROOT"
+	wait_for "watch tree_back"
+	wait_for "changed /data/a size,hash"
+	wait_for "added /data/new"
+	wait_for "removed /data/gone"
+	# watched again: a change after the return is alerted
+	printf 'after the return\n' >"$ROOT/data/sub/b"
+	wait_for "changed /data/sub/b size,hash"
+	printf 'app2\n' >"$ROOT/srv/app/conf"
+	wait_for "changed /srv/app/conf size,hash"
+	barrier
+	assert_eq "added /data/new
+changed /data/a size,hash
+changed /data/sub/b size,hash
+changed /srv/app/conf size,hash
+removed /data/gone" "$(drift)"
+	run "$PY" - "$A" "$ROOT" <<-'PYEOF'
+		import json, sys
+		for line in open(sys.argv[1]):
+		    o = json.loads(line)
+		    if o["event"]["action"] in ("tree_gone", "tree_back"):
+		        print(o["event"]["action"], o["fim"]["severity"], o["fim"]["paths"],
+		              sys.argv[2] in o["message"])
+	PYEOF
+	assert_eq "tree_gone critical ['/'] True
+tree_back high ['/'] True" "$output"
+}
+
+@test "hostile watch: inotify: the root renamed away and back is alerted, rescanned and watched again" {
+	root_away ""
+}
+
+@test "hostile watch: fanotify: the root renamed away and back is alerted, rescanned and watched again" {
+	root_away "set watch.backend = fanotify"
+}
+
+# root_recreated BACKEND-SETTING: the root deleted, then a copy made in its place.
+root_recreated() {
+	data_tree "$1"
+	baseline
+	start_watch
+	cp -a "$ROOT" "$T/copy"
+	rm -rf "$ROOT"
+	wait_for "watch tree_gone"
+	printf 'changed meanwhile\n' >"$T/copy/data/a"
+	mv "$T/copy" "$ROOT"
+	wait_for "watch tree_back"
+	wait_for "changed /data/a size,hash"
+	printf 'after the return\n' >"$ROOT/data/sub/b"
+	wait_for "changed /data/sub/b size,hash"
+	barrier
+	assert_eq "changed /data/a size,hash
+changed /data/sub/b size,hash" "$(drift)"
+}
+
+@test "hostile watch: inotify: the root deleted and recreated is alerted, rescanned and watched again" {
+	root_recreated ""
+}
+
+@test "hostile watch: fanotify: the root deleted and recreated is alerted, rescanned and watched again" {
+	root_recreated "set watch.backend = fanotify"
+}
+
+# parent_away BACKEND-SETTING: /srv (above the start point /srv/app) renamed
+# away and back.
+parent_away() {
+	data_tree "$1"
+	baseline
+	start_watch
+	mv "$ROOT/srv" "$ROOT/srv.away"
+	wait_for "watch tree_gone"
+	printf 'changed away\n' >"$ROOT/srv.away/app/conf"
+	mv "$ROOT/srv.away" "$ROOT/srv"
+	wait_for "watch tree_back"
+	wait_for "changed /srv/app/conf size,hash"
+	printf 'new\n' >"$ROOT/srv/app/new"
+	wait_for "added /srv/app/new"
+	barrier
+	assert_eq "added /srv/app/new
+changed /srv/app/conf size,hash" "$(drift | grep -v '^removed /srv/app')"
+}
+
+@test "hostile watch: inotify: a start point's parent renamed away and back is alerted and watched again" {
+	parent_away ""
+}
+
+@test "hostile watch: fanotify: a start point's parent renamed away and back is alerted and watched again" {
+	parent_away "set watch.backend = fanotify"
+}
+
+# root_blink BACKEND-SETTING: the root renamed away, changed there and renamed
+# back at once, faster than the daemon looks at it.
+root_blink() {
+	data_tree "$1"
+	baseline
+	start_watch
+	mv "$ROOT" "$T/away" && printf 'changed away\n' >"$T/away/data/a" && mv "$T/away" "$ROOT"
+	wait_for "changed /data/a size,hash"
+	printf 'after the return\n' >"$ROOT/data/sub/b"
+	wait_for "changed /data/sub/b size,hash"
+	barrier
+	assert_eq "changed /data/a size,hash
+changed /data/sub/b size,hash" "$(drift)"
+}
+
+@test "hostile watch: inotify: the root renamed away and back at once: what changed meanwhile is alerted" {
+	root_blink ""
+}
+
+@test "hostile watch: fanotify: the root renamed away and back at once: what changed meanwhile is alerted" {
+	root_blink "set watch.backend = fanotify"
+}
+
+# point_recreated BACKEND-SETTING: the start point /srv/app deleted, then made
+# again with other contents.
+point_recreated() {
+	data_tree "$1"
+	baseline
+	start_watch
+	rm -rf "$ROOT/srv/app"
+	wait_for "watch tree_gone"
+	mkdir "$ROOT/srv/app.new"
+	printf 'other app\n' >"$ROOT/srv/app.new/conf"
+	mv "$ROOT/srv/app.new" "$ROOT/srv/app"
+	wait_for "watch tree_back"
+	wait_for "changed /srv/app/conf size,hash"
+	printf 'x\n' >"$ROOT/srv/app/x"
+	wait_for "added /srv/app/x"
+	run "$PY" - "$A" <<-'PYEOF'
+		import json, sys
+		for line in open(sys.argv[1]):
+		    o = json.loads(line)
+		    if o["event"]["action"] in ("tree_gone", "tree_back"):
+		        print(o["event"]["action"], o["fim"]["severity"], o["fim"]["paths"])
+	PYEOF
+	assert_eq "tree_gone high ['/srv/app']
+tree_back high ['/srv/app']" "$output"
+}
+
+@test "hostile watch: inotify: a start point deleted and made again is alerted, rescanned and watched again" {
+	point_recreated ""
+}
+
+@test "hostile watch: fanotify: a start point deleted and made again is alerted, rescanned and watched again" {
+	point_recreated "set watch.backend = fanotify"
+}
+
+# --- item: syslog alerts are not lost while the syslog daemon is down ---
+
+@test "hostile watch: alerts sent while syslogd is down reach it once it is back, then a sink_gap" {
+	data_tree "set alerts.syslog = yes
+set alerts.syslog_socket = $T/log.sock"
+	baseline
+	start_syslogd
+	start_watch
+	syslog_wait "fim watch started"
+	stop_syslogd
+	printf 'changed while down\n' >"$ROOT/data/a"
+	printf 'new\n' >"$ROOT/data/new"
+	wait_for "changed /data/a size,hash"
+	wait_for "added /data/new"
+	start_syslogd
+	syslog_wait "watch sink_gap"
+	# each alert arrived, in order, before the gap alert
+	run grep -F -e "changed file /data/a " -e "added file /data/new " -e "watch sink_gap" \
+		"$T/syslog"
+	assert_eq "authpriv.warning fim[PID]: changed file /data/a [size,hash] severity=medium rule=/data
+authpriv.warning fim[PID]: added file /data/new severity=medium rule=/data
+authpriv.err fim[PID]: watch sink_gap severity=high: 2 alerts could not be delivered to every sink; what is still drifted is sent again by a full check now" \
+		"$(printf '%s\n' "$output" | head -3 | sed 's/fim\[[0-9]*\]/fim[PID]/')"
+	# later alerts go straight through
+	printf 'after the return\n' >"$ROOT/data/sub/b"
+	syslog_wait "changed file /data/sub/b [size,hash]"
+}
+
+@test "hostile watch: a syslog daemon that is not there at the start gets the alerts once it starts" {
+	data_tree "set alerts.syslog = yes
+set alerts.syslog_socket = $T/log.sock"
+	baseline
+	start_watch
+	printf 'changed\n' >"$ROOT/data/a"
+	wait_for "changed /data/a size,hash"
+	start_syslogd
+	syslog_wait "watch sink_gap"
+	syslog_wait "fim watch started"
+	syslog_wait "changed file /data/a [size,hash]"
+}
+
+# --- item: the syslog line of a journal alert says what happened ---
+
+@test "hostile watch: the syslog line of an ssh brute force names the address, the count and the users" {
+	local jremote=
+	for p in /usr/lib/systemd/systemd-journal-remote /lib/systemd/systemd-journal-remote; do
+		[ -x "$p" ] && jremote=$p && break
+	done
+	[ -n "$jremote" ] || skip "systemd-journal-remote is not installed"
+	data_tree "set alerts.syslog = yes
+set alerts.syslog_socket = $T/log.sock"
+	sed -i '/^set watch.journal = no$/d' "$POL"
+	baseline
+	# ten failed logins from one address within the window, written by sshd as root
+	local base i
+	base=$(($(date +%s%N) / 1000))
+	for i in $(seq 10); do
+		printf '__REALTIME_TIMESTAMP=%s\n__MONOTONIC_TIMESTAMP=%s\n' $((base + i * 100000)) $((i * 100000))
+		printf '_BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=h1\n'
+		printf 'SYSLOG_IDENTIFIER=sshd\n_COMM=sshd\n_EXE=/usr/sbin/sshd\n_UID=0\n_PID=%s\n' $((4000 + i))
+		printf 'MESSAGE=Failed password for %s from 203.0.113.9 port 22 ssh2\n\n' \
+			"$([ $((i % 2)) = 0 ] && echo root || echo oracle)"
+	done >"$T/export.txt"
+	mkdir -p "$T/journal"
+	"$jremote" --output="$T/journal/remote.journal" "$T/export.txt"
+	start_syslogd
+	start_watch --journal-dir "$T/journal"
+	syslog_wait "journal ssh-bruteforce"
+	assert_eq "authpriv.err fim[PID]: journal ssh-bruteforce severity=high: 10 failed SSH logins from 203.0.113.9 in 60 s (users: oracle, root)" \
+		"$(grep -F "journal ssh-bruteforce" "$T/syslog" | sed 's/fim\[[0-9]*\]/fim[PID]/')"
+}
+
+@test "hostile watch: a syslog socket path that cannot be one is a policy error naming the setting" {
+	local long
+	long=/$(printf 'x%.0s' $(seq 120))
+	data_tree "set alerts.syslog = yes
+set alerts.syslog_socket = $long"
+	baseline
+	fimrun watch
+	assert_rc 17
+	assert_eq "fim: $POL: alerts.syslog_socket: longer than a socket path may be (107 bytes)" "$err"
+	data_tree "set alerts.syslog_socket = log.sock"
+	fimrun watch
+	assert_rc 17
+	assert_contains "$err" "'log.sock' is not an absolute path"
+}
