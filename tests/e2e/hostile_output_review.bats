@@ -1,0 +1,72 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
+# Output that goes away under fim: a reader that closes the pipe early, and
+# standard descriptors fim was started without.
+
+load helpers
+
+# /etc/a changed and 300 files added after the baseline: a JSON report far
+# larger than a pipe buffer, and TRAIL the alert trail that check appends to.
+big_drift() {
+	mkdir -p "$ROOT/etc"
+	printf 'alpha\n' >"$ROOT/etc/a"
+	age_tree "$ROOT"
+	policy <<<'/etc CONTENT'
+	baseline
+	printf 'tampered\n' >>"$ROOT/etc/a"
+	for i in $(seq 300); do
+		printf '%s\n' "$i" >"$ROOT/etc/added-file-with-a-long-name-$i"
+	done
+	TRAIL=$T/alerts.jsonl
+}
+
+# trail_whole: TRAIL's chain holds, with 300 added, 2 changed (/etc/a and
+# /etc) and the summary.
+trail_whole() {
+	timeout 60 "$FIM" log verify "$TRAIL" >"$T/verify" 2>&1 || {
+		cat "$T/verify"
+		return 1
+	}
+	assert_eq "$TRAIL: 303 lines, chain intact" "$(cat "$T/verify")" "log verify"
+	assert_eq 300 "$(grep -c '"action":"added"' "$TRAIL")" "added events in the trail"
+	assert_eq 1 "$(grep -c '"summary":' "$TRAIL")" "summary lines in the trail"
+}
+
+@test "output review: check into a pipe closed early (| head -c 10) exits 20, says Broken pipe, and writes the whole trail" {
+	big_drift
+	timeout 60 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --format json check --alerts "$TRAIL" \
+		2>"$T/err" | head -c 10 >/dev/null
+	rc=${PIPESTATUS[0]}
+	err=$(cat "$T/err")
+	assert_eq 20 "$rc" "exit status (stderr: $err)"
+	assert_contains "$err" "fim: check: cannot write to standard output (pipe:["
+	assert_contains "$err" "]): Broken pipe"
+	assert_eq 1 "$(wc -l <"$T/err")" "one message"
+	trail_whole
+}
+
+@test "output review: show into a pipe closed early exits 20, not killed by SIGPIPE" {
+	big_drift
+	fimrun accept --all --reason reviewed
+	assert_rc 0
+	args=()
+	for i in $(seq 300); do args+=("/etc/added-file-with-a-long-name-$i"); done
+	timeout 60 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" show "${args[@]}" 2>"$T/err" | head -c 10 >/dev/null
+	rc=${PIPESTATUS[0]}
+	assert_eq 20 "$rc" "exit status (stderr: $(cat "$T/err"))"
+	assert_contains "$(cat "$T/err")" "fim: show: cannot write to standard output (pipe:["
+}
+
+@test "output review: check with stdout closed (>&-) names it closed, not the file that took its descriptor" {
+	big_drift
+	rc=0
+	timeout 60 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --format json check --alerts "$TRAIL" \
+		>&- 2>"$T/err" || rc=$?
+	err=$(cat "$T/err")
+	assert_eq 20 "$rc" "exit status (stderr: $err)"
+	assert_eq "fim: check: cannot write to standard output (closed): Bad file descriptor" "$err" "stderr"
+	trail_whole
+	# the baseline took no line of the report
+	fimrun --format json check
+	assert_rc 5
+}
