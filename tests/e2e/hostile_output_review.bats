@@ -70,3 +70,37 @@ trail_whole() {
 	fimrun --format json check
 	assert_rc 5
 }
+
+@test "output review: with the smallest --max-line, a line of the journal's stream stays within it, <N> prefix included" {
+	mkdir -p "$ROOT/etc/d"
+	policy <<<'/etc CONTENT'
+	baseline
+	# an added file whose event, unprefixed, is 4094 to 4096 bytes: it fits
+	# the limit alone, and must be cut to take the "<4>" in front
+	dir=$ROOT/etc/d
+	for c in a b c d e; do dir=$dir/$(printf "$c%.0s" $(seq 200)); done
+	mkdir -p "$dir"
+	# added_len NAME: the length of NAME's added event, with no cut
+	added_len() {
+		: >"$dir/$1"
+		fimrun --format json check
+		grep "/$1\"" "$T/out" | grep '"action":"added"' | awk '{ print length($0) }'
+		rm -f "$dir/$1"
+	}
+	one=$(added_len n)
+	step=$(($(added_len nn) - one))
+	name=$(printf 'n%.0s' $(seq $((1 + (4095 - one) / step))))
+	: >"$dir/$name"
+	len=$(added_len "$name")
+	: >"$dir/$name"
+	[ "$len" -ge 4094 ] && [ "$len" -le 4096 ] || { echo "no event of 4094-4096 bytes ($len)"; false; }
+	: >"$T/j"
+	rc=0
+	JOURNAL_STREAM=$(stat -c %d:%i "$T/j") timeout 60 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" \
+		--format json --max-line 4096 check >>"$T/j" 2>"$T/err" || rc=$?
+	assert_eq 5 "$rc" "exit status ($(cat "$T/err"))"
+	line=$(grep "/$name" "$T/j")
+	assert_eq "<4>" "${line:0:3}" "prefix of a medium drift"
+	[ "${#line}" -le 4096 ] || { echo "a line of ${#line} bytes over --max-line 4096"; false; }
+	assert_contains "$line" '"truncated":true'
+}
