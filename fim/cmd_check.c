@@ -635,13 +635,14 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 	}
 	/* Only a report of our own goes to stdout (accept and watch pass theirs). */
 	to_stdout = !o->report_ops;
-	if (r < 0 && to_stdout && output_error()) {
-		/* the report was lost; output_report says where and why */
-	} else if (r == -EBADMSG) {
+	if (r == -EBADMSG) {
+		/* never a failed write: a stdout that failed first must not hide it */
 		log_error("%s: the baseline is corrupt: %s", o->db, strerror(-r));
 		/* a signed baseline that verified and still reads as damaged */
 		ret = trust_verify_key_path(o, c.p) ? FIM_EXIT_INTEGRITY : FIM_EXIT_BASELINE;
 		goto out;
+	} else if (r < 0 && to_stdout && output_error()) {
+		/* the report was lost; output_report says where and why */
 	} else if (r < 0) {
 		log_error("check: %s", strerror(-r));
 		goto out;

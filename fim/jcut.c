@@ -289,8 +289,8 @@ char *jcut_dumps(json_t *ev, size_t max)
 	char *s;
 	size_t n;
 
-	if (max < JCUT_MIN)
-		max = JCUT_MIN;
+	if (max < JCUT_FLOOR)
+		max = JCUT_FLOOR;
 	s = json_dumps(ev, FLAGS);
 	if (!s || strlen(s) <= max)
 		return s;

@@ -5,14 +5,17 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* The smallest budget: room for the base fields and the marks of a cut. */
+/* The smallest line (--max-line): room for the base fields and the marks of a cut. */
 #define JCUT_MIN 4096
+/* The smallest budget: JCUT_MIN less room for a "<N>" syslog level that
+ * the line takes in front. */
+#define JCUT_FLOOR (JCUT_MIN - 8)
 /* Bytes of fim.id kept when nothing else is left to cut. */
 #define JCUT_ID_KEEP 256
 
 /*
  * Returns the compact text of EV (JSON_COMPACT | JSON_PRESERVE_ORDER), at
- * most MAX bytes long (MAX below JCUT_MIN counts as JCUT_MIN), malloc'd for
+ * most MAX bytes long (MAX below JCUT_FLOOR counts as JCUT_FLOOR), malloc'd for
  * the caller; NULL when out of memory.
  *
  * When the whole is longer, EV is cut in place until it fits, the longest

@@ -159,8 +159,9 @@ int main(int argc, char **argv)
 
 	/* getopt's own messages then start with "fim:" like ours. */
 	argv[0] = (char *)"fim";
-	if (output_init() < 0) {
-		log_error("out of memory");
+	c = output_init();
+	if (c < 0) {
+		log_error("standard output: %s", strerror(-c));
 		return FIM_EXIT_IO;
 	}
 	while ((c = getopt_long(argc, argv, "c:d:r:j:qvh", longopts, NULL)) != -1) {

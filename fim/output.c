@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /* Standard output that remembers why a write failed, and what reads it (a journal stream). */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 
 static int first_err;
 static bool reported;
+static bool out_closed; /* fd 1 was closed when fim started */
 
 static ssize_t out_write(void *cookie, const char *data, size_t n)
 {
@@ -48,11 +51,41 @@ static ssize_t out_write(void *cookie, const char *data, size_t n)
 	return (ssize_t)n;
 }
 
+/*
+ * A standard descriptor that fim was started without would be taken by the
+ * next file it opens (the baseline, the trail), and the report or the
+ * messages written into that file. Each is held by /dev/null, opened for
+ * reading so that a write still fails (EBADF) and is reported.
+ */
+static int hold_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int k;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* the lowest free descriptor: FD, the ones below are open */
+		k = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (k < 0)
+			return -errno;
+		if (fd == STDOUT_FILENO)
+			out_closed = true;
+	}
+	return 0;
+}
+
 int output_init(void)
 {
 	static const cookie_io_functions_t io = {.write = out_write};
-	FILE *f = fopencookie(NULL, "w", io);
+	FILE *f;
+	int r = hold_std_fds();
 
+	if (r < 0)
+		return r;
+	/* A reader that goes away (| head) is a failed write, reported with
+	 * the run's other results, not a death that cuts the trail short. */
+	signal(SIGPIPE, SIG_IGN);
+	f = fopencookie(NULL, "w", io);
 	if (!f)
 		return -ENOMEM;
 	if (setvbuf(f, NULL, _IOFBF, OUTPUT_BUFFER) != 0) {
@@ -82,8 +115,12 @@ int output_flush(void)
 /* "/dev/full", "pipe:[1234]", a file name, or "fd 1" when it cannot be told. */
 static void output_name(char *buf, size_t size)
 {
-	ssize_t n = readlink("/proc/self/fd/1", buf, size - 1);
+	ssize_t n = out_closed ? -1 : readlink("/proc/self/fd/1", buf, size - 1);
 
+	if (out_closed) {
+		snprintf(buf, size, "closed");
+		return;
+	}
 	if (n <= 0) {
 		snprintf(buf, size, "fd 1");
 		return;

@@ -8,7 +8,11 @@
  * Makes stdout a stream on file descriptor 1 that keeps the first error of
  * a write (retrying EINTR and waiting out EAGAIN), so that the command can
  * say why its output was lost. Call it before anything is printed.
- * Returns 0 or -ENOMEM (stdout is then left as it was).
+ * Descriptors 0 to 2 that are closed are held by /dev/null (read-only, so
+ * that writes to them fail) for no other file to take, and SIGPIPE is
+ * ignored: a reader gone is an EPIPE write error, not the end of fim.
+ * Returns 0, -ENOMEM or the errno of opening /dev/null (stdout is then
+ * left as it was).
  */
 int output_init(void);
 
