@@ -1574,8 +1574,9 @@ static int user_record(const struct collect_ctx *ctx, const struct table *pw, co
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
-		collect_problem(ctx, pw->path, u->line, r, "user '%s' cannot be recorded: %s",
-		                quote(u->f[0], q, sizeof(q)), log_cause(r));
+		/* the cause is added by whoever reports the problem, once */
+		collect_problem(ctx, pw->path, u->line, r, "user '%s' cannot be recorded",
+		                quote(u->f[0], q, sizeof(q)));
 	return 0;
 }
 
@@ -1672,9 +1673,8 @@ static int groups_build(const struct collect_ctx *ctx, const struct table *gr,
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0)
-			collect_problem(ctx, gr->path, g->line, r,
-			                "group '%s' cannot be recorded: %s",
-			                quote(g->f[0], q, sizeof(q)), log_cause(r));
+			collect_problem(ctx, gr->path, g->line, r, "group '%s' cannot be recorded",
+			                quote(g->f[0], q, sizeof(q)));
 		r = 0;
 	}
 	obj_set_sort(out);

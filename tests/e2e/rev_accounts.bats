@@ -41,3 +41,19 @@ mkaccounts() {
 	assert_contains "$err" "/etc/passwd:3: duplicate user 'alice': the first entry, on line 1, is in force"
 	assert_contains "$(cat "$T/out")" "not found, but a source could not be read: not reported as removed"
 }
+
+@test "rev accounts: an account too large to record is reported once, its cause said once" {
+	mkaccounts
+	baseline
+	# glibc reads uid 0; a 2 MiB gecos is longer than a value fim records
+	"$PY" -c 'import sys; sys.stdout.write("toor:x:0:0:" + "g" * (2 << 20) + ":/root:/bin/sh\n")' >>"$ROOT/etc/passwd"
+	check_json
+	assert_rc 8
+	assert_events <<-'EOF'
+		error user:/etc/passwd:3
+		summary scanned=4 added=0 removed=0 changed=0 errors=1
+	EOF
+	assert_eq "fim: warning: /etc/passwd:3: user 'toor' cannot be recorded: Argument list too long" "$err"
+	problem=$("$PY" "$JSONL" lines "$T/out" | grep '"action": "error"')
+	assert_contains "$problem" '"severity": "critical"'
+}
