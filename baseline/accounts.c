@@ -363,10 +363,12 @@ static int cmp_entry_name(const void *a, const void *b)
 	return c ? c : (x->line > y->line) - (x->line < y->line);
 }
 
-/* Marks duplicates (libc uses the first entry of a name) and indexes the rest by name. */
+/* Marks duplicates (libc uses the first entry of a name) and indexes the rest by name.
+ * A cut line whose name was kept counts as the first of its name: glibc reads it,
+ * so a later line of that name is not in force, though fim cannot record it. */
 static int table_index(struct table *t)
 {
-	size_t k = 0, out = 0;
+	size_t k = 0, out = 0, kept = 0;
 
 	if (t->n == 0)
 		return 0;
@@ -374,7 +376,7 @@ static int table_index(struct table *t)
 	if (!t->byname)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->n; i++)
-		if (t->e[i].bad == BAD_NONE)
+		if (t->e[i].bad == BAD_NONE || (t->e[i].bad == BAD_CUT && t->e[i].known > 0))
 			t->byname[k++] = &t->e[i];
 	if (k)
 		qsort(t->byname, k, sizeof(*t->byname), cmp_entry_name);
@@ -386,7 +388,10 @@ static int table_index(struct table *t)
 		}
 		t->byname[out++] = t->byname[i];
 	}
-	t->nbyname = out;
+	for (size_t i = 0; i < out; i++) /* only valid entries are found by name */
+		if (t->byname[i]->bad == BAD_NONE)
+			t->byname[kept++] = t->byname[i];
+	t->nbyname = kept;
 	return 0;
 }
 
@@ -581,7 +586,12 @@ static void table_report(const struct collect_ctx *ctx, const struct table *t)
 				                fmt->noun, quote(e->f[0], q, sizeof(q)), e->first);
 			break;
 		case BAD_CUT:
-			if (e->known > 0 && !fmt->secret && e->f[0].n <= OBJ_MAX_ID)
+			if (e->dup) /* glibc reads the first line of the name only */
+				collect_problem(ctx, t->path, e->line, -EBADMSG,
+				                "duplicate %s entry, longer than %u bytes: the "
+				                "first one, on line %u, is in force",
+				                fmt->noun, ACCOUNTS_MAX_ENTRY, e->first);
+			else if (e->known > 0 && !fmt->secret && e->f[0].n <= OBJ_MAX_ID)
 				collect_problem(ctx, t->path, e->line, -E2BIG,
 				                "line of %" PRIu64 " bytes, longer than %u: glibc "
 				                "reads it, fim cannot interpret it; %s '%s' is not "
@@ -1564,8 +1574,9 @@ static int user_record(const struct collect_ctx *ctx, const struct table *pw, co
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
-		collect_problem(ctx, pw->path, u->line, r, "user '%s' cannot be recorded: %s",
-		                quote(u->f[0], q, sizeof(q)), log_cause(r));
+		/* the cause is added by whoever reports the problem, once */
+		collect_problem(ctx, pw->path, u->line, r, "user '%s' cannot be recorded",
+		                quote(u->f[0], q, sizeof(q)));
 	return 0;
 }
 
@@ -1662,9 +1673,8 @@ static int groups_build(const struct collect_ctx *ctx, const struct table *gr,
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0)
-			collect_problem(ctx, gr->path, g->line, r,
-			                "group '%s' cannot be recorded: %s",
-			                quote(g->f[0], q, sizeof(q)), log_cause(r));
+			collect_problem(ctx, gr->path, g->line, r, "group '%s' cannot be recorded",
+			                quote(g->f[0], q, sizeof(q)));
 		r = 0;
 	}
 	obj_set_sort(out);

@@ -100,6 +100,17 @@ const char *walk_fs_name(long f_type, char *buf, size_t size)
 	return buf;
 }
 
+/* The id of the mount FD is on, or 0 when the kernel cannot say: a bind
+ * mount of a directory of the same file system keeps st_dev. */
+static uint64_t mount_id(int fd)
+{
+	struct statx sx;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0 || !(sx.stx_mask & STATX_MNT_ID))
+		return 0;
+	return sx.stx_mnt_id;
+}
+
 /* Names of one directory, in one arena, sorted bytewise. */
 struct dirlist {
 	char *arena;
@@ -302,7 +313,9 @@ static int walk_child(struct walk *w, struct walk_entry *dir, const char *name, 
 		/* A mount point: say of what. A kernel view mounted here is
 		 * an entry like any other (a new one is news), its content is
 		 * not, and what the directory held is hidden. */
-		if (e.descend && e.st.st_dev != dir->st.st_dev) {
+		e.mnt_id = e.descend ? mount_id(fd) : 0;
+		if (e.descend && (e.st.st_dev != dir->st.st_dev ||
+		                  (e.mnt_id && dir->mnt_id && e.mnt_id != dir->mnt_id))) {
 			struct statfs sfs;
 
 			e.fs_type = fstatfs(fd, &sfs) == 0 ? (long)sfs.f_type : -1;
@@ -378,6 +391,7 @@ int walk_run(int rootfd, const struct policy *p, const struct walk_ops *ops, voi
 	root.rule = policy_match(p, "/", 1);
 	root.in_scope = root.rule && !(root.rule->flags & RULE_EXCLUDE);
 	root.descend = policy_descend(p, "/", 1);
+	root.mnt_id = mount_id(rootfd);
 	if (fstat(rootfd, &root.st) < 0)
 		root.err = -errno;
 	r = ops->entry(ctx, &root);

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "../policy/policy.h"
@@ -23,7 +24,8 @@ struct walk_entry {
 	bool in_scope;                  /* selected by a rule */
 	bool descend;                   /* a directory the walk will enter */
 	long fs_type;                   /* of a file system mounted on this directory (its
-	                                   device is not its parent's): statfs f_type, else 0 */
+	                                   mount is not its parent's): statfs f_type, else 0 */
+	uint64_t mnt_id;                /* of a directory the walk enters: its mount's id, or 0 */
 	bool hidden;                    /* a pseudo file system is mounted here: what the
 	                                   directory held below is hidden, and not walked */
 	void *parent_user;              /* the parent's user slot */

@@ -1934,6 +1934,52 @@ static void test_stream_text_bound(void **state)
 	obj_set_free(s);
 }
 
+/* glibc takes the first line of a name, a cut one included: an account the
+ * cut line redefines is not taken from a later line, nor said unrecorded
+ * while it is. */
+static void test_stream_cut_line_first(void **state)
+{
+	struct fixture *f = *state;
+	struct obj_set *s;
+	size_t n;
+	char *cut = padded("alice:x:", ' ', ACCOUNTS_MAX_ENTRY, "0:0::/root:/bin/sh\n", &n);
+	char *text = malloc(n + sizeof(base_passwd));
+
+	assert_non_null(text);
+	memcpy(text, cut, n);
+	memcpy(text + n, base_passwd, sizeof(base_passwd) - 1);
+	put_n(f, "/etc/passwd", text, n + sizeof(base_passwd) - 1);
+	free(text);
+	free(cut);
+	s = users(f);
+	assert_problems(f, "/etc/passwd:1:E2BIG\n"
+	                   "/etc/passwd:4:EBADMSG");
+	assert_msg(f, 0,
+	           "line of 4194330 bytes, longer than 4194304: glibc reads it, fim cannot "
+	           "interpret it; user 'alice' is not recorded");
+	assert_msg(f, 1, "duplicate user 'alice': the first entry, on line 1, is in force");
+	assert_ids(s, "bob daemon nobody root");
+	obj_set_free(s);
+
+	/* after the entry in force, the cut line is a duplicate glibc ignores */
+	cut = padded("alice:x:", ' ', ACCOUNTS_MAX_ENTRY, "0:0::/root:/bin/sh\n", &n);
+	text = malloc(n + sizeof(base_passwd));
+	assert_non_null(text);
+	memcpy(text, base_passwd, sizeof(base_passwd) - 1);
+	memcpy(text + sizeof(base_passwd) - 1, cut, n);
+	put_n(f, "/etc/passwd", text, n + sizeof(base_passwd) - 1);
+	free(text);
+	free(cut);
+	s = users(f);
+	assert_problems(f, "/etc/passwd:6:EBADMSG");
+	assert_msg(f, 0,
+	           "duplicate user entry, longer than 4194304 bytes: the first one, on line 3, "
+	           "is in force");
+	assert_ids(s, "alice bob daemon nobody root");
+	assert_val(s, "alice", UA_UID, "1000");
+	obj_set_free(s);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1986,6 +2032,7 @@ int main(void)
 	        T(test_stream_padded_comment),
 	        T(test_stream_long_lines),
 	        T(test_stream_cut_lines),
+	        T(test_stream_cut_line_first),
 	        T(test_stream_text_bound),
 	};
 #undef T
