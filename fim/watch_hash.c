@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /* fim watch: large files are read and hashed on a worker thread, so the event loop never waits on
  * one. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -53,6 +55,30 @@ static int tick(void *ctx)
 	}
 }
 
+/*
+ * Opens the file PIN names for reading. A lease its owner holds makes a
+ * plain open wait for the kernel to break it (lease-break-time, 45 s by
+ * default): waited for here in steps, so a stop still ends the worker.
+ */
+static int open_pinned(struct whash *h, int pin)
+{
+	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	char proc[40];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pin);
+	for (;;) {
+		int fd = open(proc, flags | O_NOATIME);
+
+		if (fd < 0 && errno == EPERM)
+			fd = open(proc, flags);
+		if (fd >= 0 || errno != EWOULDBLOCK)
+			return fd < 0 ? -errno : fd;
+		if (atomic_load(&h->stop))
+			return -ECANCELED;
+		nanosleep(&(struct timespec){.tv_nsec = 50000000}, NULL);
+	}
+}
+
 static void job_run(struct whash *h, struct whash_job *j)
 {
 	struct files_prefix prefix = {.base = j->has_base ? &j->base : NULL};
@@ -69,7 +95,7 @@ static void job_run(struct whash *h, struct whash_job *j)
 			goto unreadable;
 		}
 	}
-	fd = files_open_pinned(j->pin);
+	fd = open_pinned(h, j->pin);
 	if (fd < 0) {
 		j->err = fd;
 		goto unreadable;

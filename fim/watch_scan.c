@@ -360,10 +360,25 @@ static int judge(struct scan *sc, const struct policy_rule *rule, const struct f
 	return report(sc, &d);
 }
 
+/* Whether opening the file PIN names would wait for a lease to break
+ * (its owner may take one on any file it owns). */
+static bool leased(int pin)
+{
+	char proc[40];
+	int fd;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pin);
+	fd = open(proc, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd >= 0)
+		close(fd);
+	return fd < 0 && errno == EWOULDBLOCK;
+}
+
 /*
- * A large regular file goes to the hash worker: the loop goes on, and the
- * drift is judged when the record comes back (watch_scan_hashed). Returns
- * 0 (queued, or queued again later when the worker is full), 1 when the
+ * A large regular file, or one whose opening would wait for a lease to be
+ * broken, goes to the hash worker: the loop goes on, and the drift is
+ * judged when the record comes back (watch_scan_hashed). Returns 0
+ * (queued, or queued again later when the worker is full), 1 when the
  * entry is gone, or -EAGAIN when it is to be read here after all.
  */
 static int defer(struct scan *sc, const struct policy_rule *rule, int dirfd, const char *name,
@@ -374,8 +389,7 @@ static int defer(struct scan *sc, const struct policy_rule *rule, int dirfd, con
 	struct stat pst;
 	int pin, r;
 
-	if (!w->hasher || !S_ISREG(st->st_mode) || !(rule->attrs & ATTR_BIT(ATTR_HASH)) ||
-	    (uint64_t)st->st_size < WATCH_HASH_ASYNC)
+	if (!w->hasher || !S_ISREG(st->st_mode) || !(rule->attrs & ~FILES_STAT_ATTRS))
 		return -EAGAIN;
 	pin = files_pin(dirfd, name);
 	if (pin == -ENOENT)
@@ -384,6 +398,11 @@ static int defer(struct scan *sc, const struct policy_rule *rule, int dirfd, con
 		return -EAGAIN;
 	if (fstat(pin, &pst) < 0 || pst.st_ino != st->st_ino || pst.st_dev != st->st_dev) {
 		close(pin); /* replaced since its stat: read it here */
+		return -EAGAIN;
+	}
+	if ((!(rule->attrs & ATTR_BIT(ATTR_HASH)) || (uint64_t)st->st_size < WATCH_HASH_ASYNC) &&
+	    !leased(pin)) {
+		close(pin); /* cheap enough to read here */
 		return -EAGAIN;
 	}
 	r = whash_submit(w->hasher, (const char *)sc->path.p, sc->path.n, pin, st, rule->attrs,

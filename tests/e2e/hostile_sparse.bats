@@ -242,3 +242,48 @@ big_tree() {
 	run alerts
 	assert_not_contains "$output" "changed /data/big"
 }
+
+@test "watch: a file its owner holds a lease on does not stall the loop, nor SIGTERM" {
+	sparse_tree
+	printf 'small\n' >"$ROOT/data/l"
+	baseline
+	start_watch
+	# the owner writes and keeps a write lease: any open by another waits
+	# for the kernel to break it (lease-break-time, 45 s by default)
+	"$PY" - "$ROOT/data/l" "$T/leased" <<-'EOF' &
+		import fcntl, os, signal, sys, time
+		signal.signal(signal.SIGIO, signal.SIG_IGN)
+		fd = os.open(sys.argv[1], os.O_RDWR)
+		os.write(fd, b"leased\n")
+		fcntl.fcntl(fd, 1024, fcntl.F_WRLCK)  # F_SETLEASE
+		open(sys.argv[2], "w").close()
+		time.sleep(120)
+	EOF
+	LPID=$!
+	for _ in $(seq 300); do [ -e "$T/leased" ] && break; sleep 0.1; done
+	[ -e "$T/leased" ]
+	# an event that opens nothing: the daemon checks /data/l again ...
+	chmod 0644 "$ROOT/data/l"
+	# ... tries to open it (its lease is being broken) ...
+	ino=$(stat -c %i "$ROOT/data/l")
+	for _ in $(seq 300); do
+		grep -q "LEASE *BREAKING .*:$ino " /proc/locks && break
+		sleep 0.1
+	done
+	grep -q "LEASE *BREAKING .*:$ino " /proc/locks
+	# ... and still alerts another change meanwhile
+	printf 'changed\n' >"$ROOT/data/a"
+	wait_for "changed /data/a size,hash"
+	run alerts
+	assert_not_contains "$output" "changed /data/l"
+	start=$(date +%s%N)
+	kill -TERM "$WPID"
+	for _ in $(seq 100); do kill -0 "$WPID" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$WPID" 2>/dev/null || { echo "fim watch still runs 10 s after SIGTERM" >&2; false; }
+	rc=0
+	wait "$WPID" || rc=$?
+	WPID=
+	took=$((($(date +%s%N) - start) / 1000000))
+	assert_rc 0
+	[ "$took" -lt 5000 ] || { echo "SIGTERM took $took ms" >&2; false; }
+}
