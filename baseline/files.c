@@ -14,6 +14,7 @@
 #include "../fim/common.h"
 #include "files.h"
 #include "maphash.h"
+#include "sparse.h"
 
 #define IO_SIZE           (256u << 10)
 #define DROP_STEP         (8u << 20)
@@ -239,7 +240,7 @@ static int hash_fd(struct files_scratch *s, int fd, uint64_t size, struct files_
 		mark = prefix->base->size;
 	if (prefix)
 		prefix->same = false;
-	if (size >= MAP_MIN && maphash_cached(fd, size)) {
+	if (size >= MAP_MIN && !s->tick && maphash_cached(fd, size)) {
 		r = hash_mapped(s, fd, size, mark, prefix, digest);
 		if (r != -ENODEV && r != -EINVAL && r != -EACCES)
 			return r;
@@ -268,6 +269,8 @@ static int hash_fd(struct files_scratch *s, int fd, uint64_t size, struct files_
 		n = read_chunk(s, fd, done, want, &cold);
 		if (n < 0)
 			return (int)n;
+		if (s->tick && (r = s->tick(s->tick_ctx)) < 0)
+			return r;
 		if (n == 0 && size && done < size)
 			return -EAGAIN; /* shorter than its size said: read it again */
 		if (n == 0)
@@ -518,6 +521,24 @@ static struct bytes span(const struct buf *b)
 	return (struct bytes){b->p, b->n};
 }
 
+/*
+ * The digest of FD (fstat BEFORE) into out->hash and out->hash_algo. A
+ * file with holes gets the sparse digest, which costs the bytes stored
+ * rather than the size (a "truncate -s 16T" must not stall a scan).
+ */
+static int hash_content(struct files_scratch *s, int fd, const struct stat *before,
+                        struct files_prefix *prefix, struct file_rec *out)
+{
+	int r = sparse_probe(fd, before);
+
+	if (r < 0)
+		return r;
+	out->hash_algo = (uint8_t)(r ? hash_sparse(s->algo) : s->algo);
+	if (r)
+		return sparse_hash(s, fd, (uint64_t)before->st_size, prefix, out->hash);
+	return hash_fd(s, fd, (uint64_t)before->st_size, prefix, out->hash);
+}
+
 /* Opens and hashes a regular file, re-reading if it changes under us. */
 static int collect_content(struct files_scratch *s, int fd, const struct stat *known,
                            struct files_prefix *prefix, struct file_rec *out)
@@ -534,7 +555,7 @@ static int collect_content(struct files_scratch *s, int fd, const struct stat *k
 			return -errno;
 		if (!S_ISREG(before.st_mode))
 			return -EAGAIN;
-		r = hash_fd(s, fd, (uint64_t)before.st_size, prefix, out->hash);
+		r = hash_content(s, fd, &before, prefix, out);
 		if (r < 0)
 			return r;
 		if (fstat(fd, &after) < 0)

@@ -15,6 +15,11 @@ struct files_scratch {
 	size_t io_size;
 	struct buf names;
 	bool keep_cache; /* do not drop the pages of cold files after reading */
+	/* When set, called between chunks of a read: a negative return stops
+	 * the hash with that error (a daemon that stops, a test's pace). Such
+	 * a scratch reads through read(2) only, so no chunk is unbounded. */
+	int (*tick)(void *ctx);
+	void *tick_ctx;
 };
 
 /* Where a record's variable-length values live: the spans of a collected

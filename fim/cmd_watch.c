@@ -332,6 +332,27 @@ static int64_t pending_run(struct watcher *w)
 	return next;
 }
 
+/* Judges what the hash worker finished; sets w->fatal on a fatal error. */
+static void hashed_run(struct watcher *w)
+{
+	struct whash_job *j;
+
+	while (!w->fatal && (j = whash_take(w->hasher))) {
+		int r = watch_scan_hashed(w, j);
+
+		if (r < 0) {
+			char q[600];
+			log_error("watch: %s: %s", log_quote(j->path, j->len, q, sizeof(q)),
+			          r == -EBADMSG ? "the baseline is corrupt" : strerror(-r));
+			w->fatal = r;
+		}
+		slow_note(w, j->path, j->took_ms, false);
+		if (j->again)
+			watch_pending_add(w, j->path, j->len, 0, false);
+		whash_job_free(j);
+	}
+}
+
 /* --- baseline, policy, reconcile --- */
 
 static char *current_link(const char *db)
@@ -894,6 +915,14 @@ static int setup(struct watcher *w, bool force_syslog, bool force_journald)
 		log_error("watch: out of memory");
 		return FIM_EXIT_IO;
 	}
+	/* FIM_TEST_HASH_DELAY_MS slows each chunk the worker reads: the tests'
+	 * proof that the loop goes on while a large file is hashed. */
+	const char *delay = getenv("FIM_TEST_HASH_DELAY_MS");
+	r = whash_open(w->algo, delay ? (unsigned)strtoul(delay, NULL, 10) : 0, &w->hasher);
+	if (r < 0) {
+		log_error("watch: cannot start the hash worker: %s", strerror(-r));
+		return FIM_EXIT_IO;
+	}
 	r = state_open(w->o->db, &w->state);
 	if (r < 0) {
 		if (r == -EBUSY)
@@ -955,11 +984,12 @@ static int loop(struct watcher *w, int sfd, int mfd)
 	bool ping = sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0;
 
 	for (;;) {
-		struct pollfd fds[4] = {
+		struct pollfd fds[5] = {
 		        {.fd = sfd, .events = POLLIN},
 		        {.fd = wfiles_fd(w->files), .events = POLLIN},
 		        {.fd = w->journal ? journal_fd(w->journal) : -1, .events = POLLIN},
-		        {.fd = mfd, .events = POLLPRI}};
+		        {.fd = mfd, .events = POLLPRI},
+		        {.fd = whash_fd(w->hasher), .events = POLLIN}};
 		int64_t now, wait = pending_run(w);
 
 		if (w->fatal)
@@ -993,7 +1023,7 @@ static int loop(struct watcher *w, int sfd, int mfd)
 			wait = 0;
 		if (lib_more)
 			wait = 0;
-		if (poll(fds, 4, (int)wait) < 0 && errno != EINTR) {
+		if (poll(fds, 5, (int)wait) < 0 && errno != EINTR) {
 			log_error("watch: poll: %s", strerror(errno));
 			return FIM_EXIT_IO;
 		}
@@ -1008,6 +1038,11 @@ static int loop(struct watcher *w, int sfd, int mfd)
 		}
 		if (fds[3].revents & (POLLPRI | POLLERR))
 			wfiles_mounts_changed(w);
+		if (fds[4].revents & POLLIN) {
+			hashed_run(w);
+			if (w->fatal)
+				return FIM_EXIT_IO;
+		}
 		/* Bounded batches from each source, so neither starves the other. */
 		if (lib_more || (fds[1].revents & POLLIN)) {
 			int n = wfiles_process(w, WATCH_BATCH);
@@ -1104,6 +1139,8 @@ int cmd_watch(struct fim_opts *o, int argc, char **argv)
 	if (!ret)
 		state_set_running(w.state, false);
 out:
+	/* first: the worker may be reading a large file; it stops within a chunk */
+	whash_close(w.hasher);
 	if (w.alerts)
 		fclose(w.alerts);
 	if (w.json.ops)

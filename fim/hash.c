@@ -24,16 +24,22 @@ static const struct {
         [HASH_SHA256] = {"sha256", 32},
         [HASH_SHA512] = {"sha512", 64},
         [HASH_BLAKE2B] = {"blake2b", 64},
+        [HASH_SHA256_SPARSE] = {"sha256-sparse", 32},
+        [HASH_SHA512_SPARSE] = {"sha512-sparse", 64},
+        [HASH_BLAKE2B_SPARSE] = {"blake2b-sparse", 64},
 };
 
 static const EVP_MD *hash_md(enum hash_algo a)
 {
 	switch (a) {
 	case HASH_SHA256:
+	case HASH_SHA256_SPARSE:
 		return EVP_sha256();
 	case HASH_SHA512:
+	case HASH_SHA512_SPARSE:
 		return EVP_sha512();
 	case HASH_BLAKE2B:
+	case HASH_BLAKE2B_SPARSE:
 		return EVP_blake2b512();
 	default:
 		return NULL;
@@ -42,10 +48,24 @@ static const EVP_MD *hash_md(enum hash_algo a)
 
 enum hash_algo hash_lookup(const char *name)
 {
-	for (unsigned i = HASH_NONE + 1; i < ARRAY_SIZE(algos); i++)
+	for (unsigned i = HASH_NONE + 1; i < HASH_SHA256_SPARSE; i++)
 		if (strcmp(algos[i].name, name) == 0)
 			return (enum hash_algo)i;
 	return HASH_NONE;
+}
+
+enum hash_algo hash_sparse(enum hash_algo a)
+{
+	switch (a) {
+	case HASH_SHA256:
+		return HASH_SHA256_SPARSE;
+	case HASH_SHA512:
+		return HASH_SHA512_SPARSE;
+	case HASH_BLAKE2B:
+		return HASH_BLAKE2B_SPARSE;
+	default:
+		return HASH_NONE;
+	}
 }
 
 const char *hash_name(enum hash_algo a)

@@ -23,6 +23,10 @@
 #define WATCH_SLOW_MS      500    /* a check this long delays the next one of the path */
 #define WATCH_MAX_SLOW     1024   /* paths remembered as slow */
 
+/* Large files are read by the hash worker, off the loop. */
+#define WATCH_MAX_HASHING 64      /* files queued for it */
+#define WATCH_HASH_ASYNC  1048576 /* from this size on */
+
 /* Pending path flags. */
 enum {
 	PEND_TREE = 1u << 0,    /* scan everything below too */
@@ -30,6 +34,7 @@ enum {
 };
 
 struct wfiles;
+struct whash;
 
 struct watcher {
 	struct fim_opts *o;
@@ -56,6 +61,7 @@ struct watcher {
 	struct wmap pending; /* path -> a = first event (ms), b = last event (ms) */
 	struct wmap slow;    /* path -> a = not checked again before (ms) */
 	struct wfiles *files;
+	struct whash *hasher; /* NULL: every file is read on the loop */
 	struct fim_journal *journal;
 	uint64_t alerts_sent, rescans;
 	uint64_t lost;            /* alerts some sink did not take since the last gap alert */
@@ -170,3 +176,53 @@ int wfiles_mounts_open(struct watcher *w);
 void wfiles_mounts_changed(struct watcher *w);
 /* Alerts the unwatched subtrees found since the last call, if any. */
 void wfiles_report_limit(struct watcher *w);
+
+/* --- hash worker (watch_hash.c) --- */
+
+/*
+ * A large file read off the loop: what was asked (the path, an O_PATH pin
+ * of the inode, its stat, the rule's attributes, for a growing file the
+ * baseline's size and digest) and, once done, the record as files_collect
+ * made it (spans point into text).
+ */
+struct whash_job {
+	char *path;
+	size_t len;
+	int pin;
+	struct stat st;
+	attrset_t attrs;
+	enum hash_algo algo;
+	bool has_base;
+	struct file_rec base; /* without its spans */
+	bool again;           /* asked for again while it ran: check once more */
+	struct file_rec rec;
+	struct files_text text;
+	int err; /* as files_collect; -ECANCELED when the daemon stops */
+	bool prefix_same;
+	int64_t took_ms;
+};
+
+/* Starts the worker; each chunk it reads waits DELAY_MS (a test's hook,
+ * normally 0). Returns 0 or a negative errno. */
+int whash_open(enum hash_algo algo, unsigned delay_ms, struct whash **ret);
+/* Stops the worker within one chunk and frees every job. Accepts NULL. */
+void whash_close(struct whash *h);
+/* Readable when a job is done. */
+int whash_fd(const struct whash *h);
+/* Jobs queued, running or done and not taken. */
+size_t whash_count(struct whash *h);
+/*
+ * Queues PATH[0..len) (PIN taken over and closed in every case). A job
+ * for the same path that has not started is updated to this one; one that
+ * runs is marked again. Returns 0 (queued), 1 (merged), -EBUSY
+ * (WATCH_MAX_HASHING jobs already) or -ENOMEM.
+ */
+int whash_submit(struct whash *h, const char *path, size_t len, int pin, const struct stat *st,
+                 attrset_t attrs, enum hash_algo algo, const struct file_rec *base);
+/* A finished job (the caller frees it with whash_job_free), or NULL. */
+struct whash_job *whash_take(struct whash *h);
+void whash_job_free(struct whash_job *j);
+
+/* Alerts the drift of a finished job as watch_scan would have. Returns 0
+ * or a negative errno (fatal). */
+int watch_scan_hashed(struct watcher *w, const struct whash_job *j);

@@ -319,23 +319,18 @@ static int base_gone(struct scan *sc, uint64_t dirid, unsigned depth)
 	return r < 0 ? r : 0;
 }
 
-/* Compares the live object (ST, entry NAME of DIRFD) with BASE (NULL: not
- * in the baseline) under RULE, as fim check does. */
-static int compare(struct scan *sc, const struct policy_rule *rule, int dirfd, const char *name,
-                   const struct stat *st, const struct file_rec *base)
+/* Alerts the drift of REC (collected with error ERR; PREFIX_SAME for a
+ * growing file) from BASE (NULL: not in the baseline) under RULE. */
+static int judge(struct scan *sc, const struct policy_rule *rule, const struct file_rec *base,
+                 const struct file_rec *rec_in, int err, bool prefix_same)
 {
 	struct watcher *w = sc->w;
 	struct bytes id = {sc->path.p, sc->path.n};
 	struct drift d = {.kind = KIND_FILE, .id = id, .rule = rule};
-	struct files_prefix prefix = {.base = base};
 	bool growing = base && (rule->flags & RULE_GROWING);
-	struct file_rec rec;
-	int err, r;
+	struct file_rec rec = *rec_in;
+	int r;
 
-	err = files_collect(&w->scratch, &w->text, dirfd, name, -1, st, rule->attrs,
-	                    growing ? &prefix : NULL, &rec);
-	if (err == -ENOENT)
-		return 1; /* gone meanwhile: its own event follows */
 	if (err) {
 		r = w->rep.ops->error(&w->rep, id, err);
 		if (r < 0)
@@ -343,7 +338,7 @@ static int compare(struct scan *sc, const struct policy_rule *rule, int dirfd, c
 	}
 	if (base) {
 		attrset_t mask = rule->attrs | ATTR_BIT(ATTR_TYPE);
-		d.changed = rec_diff(base, &rec, mask, growing ? DIFF_GROWING : 0, prefix.same);
+		d.changed = rec_diff(base, &rec, mask, growing ? DIFF_GROWING : 0, prefix_same);
 		if ((base->flags & (REC_UNREADABLE | REC_CHANGED_WHILE_READ)) &&
 		    (rec.attrs & ~base->attrs & rule->attrs & ATTR_BIT(ATTR_HASH))) {
 			d.changed |= ATTR_BIT(ATTR_HASH);
@@ -363,6 +358,112 @@ static int compare(struct scan *sc, const struct policy_rule *rule, int dirfd, c
 	d.action = DRIFT_ADDED;
 	d.after = &rec;
 	return report(sc, &d);
+}
+
+/* Whether opening the file PIN names would wait for a lease to break
+ * (its owner may take one on any file it owns). */
+static bool leased(int pin)
+{
+	char proc[40];
+	int fd;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pin);
+	fd = open(proc, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd >= 0)
+		close(fd);
+	return fd < 0 && errno == EWOULDBLOCK;
+}
+
+/*
+ * A large regular file, or one whose opening would wait for a lease to be
+ * broken, goes to the hash worker: the loop goes on, and the drift is
+ * judged when the record comes back (watch_scan_hashed). Returns 0
+ * (queued, or queued again later when the worker is full), 1 when the
+ * entry is gone, or -EAGAIN when it is to be read here after all.
+ */
+static int defer(struct scan *sc, const struct policy_rule *rule, int dirfd, const char *name,
+                 const struct stat *st, const struct file_rec *base)
+{
+	struct watcher *w = sc->w;
+	bool growing = base && (rule->flags & RULE_GROWING);
+	struct stat pst;
+	int pin, r;
+
+	if (!w->hasher || !S_ISREG(st->st_mode) || !(rule->attrs & ~FILES_STAT_ATTRS))
+		return -EAGAIN;
+	pin = files_pin(dirfd, name);
+	if (pin == -ENOENT)
+		return 1;
+	if (pin < 0)
+		return -EAGAIN;
+	if (fstat(pin, &pst) < 0 || pst.st_ino != st->st_ino || pst.st_dev != st->st_dev) {
+		close(pin); /* replaced since its stat: read it here */
+		return -EAGAIN;
+	}
+	if ((!(rule->attrs & ATTR_BIT(ATTR_HASH)) || (uint64_t)st->st_size < WATCH_HASH_ASYNC) &&
+	    !leased(pin)) {
+		close(pin); /* cheap enough to read here */
+		return -EAGAIN;
+	}
+	r = whash_submit(w->hasher, (const char *)sc->path.p, sc->path.n, pin, st, rule->attrs,
+	                 w->algo, growing ? base : NULL);
+	if (r == -EBUSY) /* the worker is full: this path waits its turn */
+		watch_pending_add(w, (const char *)sc->path.p, sc->path.n, 0, false);
+	return r == -ENOMEM ? r : 0;
+}
+
+/* Compares the live object (ST, entry NAME of DIRFD) with BASE (NULL: not
+ * in the baseline) under RULE, as fim check does. */
+static int compare(struct scan *sc, const struct policy_rule *rule, int dirfd, const char *name,
+                   const struct stat *st, const struct file_rec *base)
+{
+	struct watcher *w = sc->w;
+	struct files_prefix prefix = {.base = base};
+	bool growing = base && (rule->flags & RULE_GROWING);
+	struct file_rec rec;
+	int err = defer(sc, rule, dirfd, name, st, base);
+
+	if (err != -EAGAIN)
+		return err;
+	err = files_collect(&w->scratch, &w->text, dirfd, name, -1, st, rule->attrs,
+	                    growing ? &prefix : NULL, &rec);
+	if (err == -ENOENT)
+		return 1; /* gone meanwhile: its own event follows */
+	return judge(sc, rule, base, &rec, err, prefix.same);
+}
+
+int watch_scan_hashed(struct watcher *w, const struct whash_job *j)
+{
+	const struct policy_rule *rule = policy_match(w->p, j->path, j->len);
+	struct scan sc = {.w = w};
+	struct file_rec base;
+	bool base_in;
+	int r;
+
+	if (j->err == -ECANCELED)
+		return 0;
+	if (!rule || (rule->flags & RULE_EXCLUDE))
+		return 0; /* out of scope since (a policy reload) */
+	r = store_lookup(w->s, j->path, j->len, &base, NULL);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	base_in = r == 0 && (base.flags & REC_IN_SCOPE);
+	/* Gone, or read under another rule or baseline than now: a fresh
+	 * check of the path says what it is. */
+	if (j->err == -ENOENT || rule->attrs != j->attrs || j->algo != w->algo ||
+	    ((rule->flags & RULE_GROWING) && base_in &&
+	     (!j->has_base || j->base.size != base.size || j->base.hash_algo != base.hash_algo ||
+	      memcmp(j->base.hash, base.hash, sizeof(base.hash)) != 0))) {
+		watch_pending_add(w, j->path, j->len, 0, true);
+		return 0;
+	}
+	r = buf_append(&sc.path, j->path, j->len);
+	if (r == 0)
+		r = path_set_len(&sc.path, j->len);
+	if (r == 0)
+		r = judge(&sc, rule, base_in ? &base : NULL, &j->rec, j->err, j->prefix_same);
+	buf_free(&sc.path);
+	return r;
 }
 
 static int scan_at(struct scan *sc, int dirfd, const char *name, unsigned depth);

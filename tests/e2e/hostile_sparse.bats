@@ -1,0 +1,289 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
+# Sparse and huge files: a file of terabytes that stores nothing must cost what
+# it stores, in baseline, check and watch, and never blind the daemon.
+
+load helpers
+
+# Data under /data; no times in the rule, so only what the test does drifts.
+sparse_tree() {
+	mkdir -p "$ROOT/data"
+	printf 'alpha\n' >"$ROOT/data/a"
+	policy <<-EOF
+		set alerts.journald = no
+		set watch.journal = no
+		${1:-}
+		/data type mode size hash
+	EOF
+}
+
+# The hash line of "fim show ID".
+shown_hash() {
+	fimrun show "$1"
+	assert_rc 0
+	printf '%s\n' "$out" | awk '$1 == "hash" { print $2 }'
+}
+
+@test "sparse: baseline and check of a 1 TB sparse file finish, its hash named sha256-sparse" {
+	sparse_tree
+	truncate -s 1T "$ROOT/data/big"
+	baseline
+	h=$(shown_hash /data/big)
+	assert_contains "$h" "sha256-sparse:"
+	assert_eq 78 "${#h}" "length of the sparse hash value"
+	# a file without holes keeps the plain digest
+	assert_eq "sha256:$(sha256sum <"$ROOT/data/a" | cut -d' ' -f1)" "$(shown_hash /data/a)"
+	expect_check 0 <<-'EOF'
+		summary scanned=3 added=0 removed=0 changed=0 errors=0
+	EOF
+}
+
+@test "sparse: data written into a hole is hash drift, named sparse on both sides" {
+	sparse_tree
+	truncate -s 1T "$ROOT/data/big"
+	baseline
+	printf 'x' | dd of="$ROOT/data/big" bs=1 seek=500000000000 conv=notrunc status=none
+	expect_check 4 <<-'EOF'
+		changed /data/big hash
+		summary scanned=3 added=0 removed=0 changed=1 errors=0
+	EOF
+	before=$(jget /data/big fim.before.hash)
+	after=$(jget /data/big fim.after.hash)
+	assert_contains "$before" "sha256-sparse:"
+	assert_contains "$after" "sha256-sparse:"
+	[ "$before" != "$after" ]
+	# the sparse digest is no SHA-256 of the content: not offered as ECS file.hash
+	run jget /data/big file.hash
+	assert_contains "$output" "event for /data/big has no file.hash"
+}
+
+@test "sparse: the sparse name follows the algorithm (blake2b-sparse)" {
+	sparse_tree "set hash = blake2b"
+	truncate -s 1T "$ROOT/data/big"
+	baseline
+	h=$(shown_hash /data/big)
+	assert_eq "blake2b-sparse:" "${h:0:15}"
+	assert_eq 143 "${#h}" "length of the sparse hash value"
+}
+
+@test "sparse: a file that gains holes with the same bytes shows a hash change" {
+	sparse_tree
+	{ printf 'head\n'; head -c 1048576 /dev/zero; printf 'tail\n'; } >"$ROOT/data/z"
+	baseline
+	assert_contains "$(shown_hash /data/z)" "sha256:"
+	fallocate --dig-holes "$ROOT/data/z"
+	[ "$(stat -c %b "$ROOT/data/z")" -lt 2048 ] || skip "this file system made no hole"
+	expect_check 4 <<-'EOF'
+		changed /data/z hash
+		summary scanned=3 added=0 removed=0 changed=1 errors=0
+	EOF
+	assert_contains "$(jget /data/z fim.after.hash)" "sha256-sparse:"
+}
+
+@test "sparse: a growing 1 TB log may grow, but not change inside" {
+	sparse_tree
+	mkdir -p "$ROOT/log"
+	printf 'line 1\n' >"$ROOT/log/l"
+	truncate -s 1T "$ROOT/log/l"
+	cat >>"$POL" <<-'EOF'
+		/log type size hash growing
+	EOF
+	baseline
+	printf 'line 2\n' >>"$ROOT/log/l"
+	expect_check 0 <<-'EOF'
+		summary scanned=4 added=0 removed=0 changed=0 errors=0
+	EOF
+	printf 'y' | dd of="$ROOT/log/l" bs=1 seek=4096000 conv=notrunc status=none
+	expect_check 4 <<-'EOF'
+		changed /log/l hash
+		summary scanned=4 added=0 removed=0 changed=1 errors=0
+	EOF
+}
+
+# --- fim watch: hashing a large file never holds the loop ---
+
+WPID=
+
+teardown() {
+	if [ -n "$WPID" ] && kill -0 "$WPID" 2>/dev/null; then
+		kill -TERM "$WPID" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$WPID" 2>/dev/null || break; sleep 0.1; done
+		# a daemon that did not stop must not outlive its test
+		kill -KILL "$WPID" 2>/dev/null || true
+	fi
+	WPID=
+	if [ -n "${LPID:-}" ]; then kill "$LPID" 2>/dev/null || true; fi
+	LPID=
+}
+
+# Starts the daemon in the background and waits until it has reconciled.
+start_watch() {
+	A=$T/alerts.jsonl
+	timeout 600 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" "$@" watch \
+		>"$T/watch.out" 2>"$T/watch.err" &
+	WPID=$!
+	wait_for "watch reconciled"
+}
+
+# The alerts so far, one per line: "ACTION ID [changed,...]" or "watch ACTION".
+alerts() {
+	[ -f "$A" ] || return 0
+	"$PY" - "$A" <<-'EOF'
+		import json, sys
+		for line in open(sys.argv[1], encoding="utf-8"):
+		    o = json.loads(line)
+		    f = o.get("fim", {})
+		    if f.get("object") == "watch":
+		        print("watch", o["event"]["action"])
+		    elif "summary" not in f:
+		        out = [o["event"]["action"], f["id"]]
+		        if f.get("changed"):
+		            out.append(",".join(f["changed"]))
+		        print(" ".join(out))
+	EOF
+}
+
+# wait_for LINE: until the trail has the line LINE; 30 s at most.
+wait_for() {
+	for _ in $(seq 300); do
+		if alerts | grep -qxF -- "$1"; then
+			return 0
+		fi
+		if [ -n "$WPID" ] && ! kill -0 "$WPID" 2>/dev/null; then
+			break
+		fi
+		sleep 0.1
+	done
+	{
+		echo "no alert '$1' within 30 s"
+		echo "--- alerts:"
+		alerts
+		echo "--- daemon stderr:"
+		cat "$T/watch.err"
+	} >&2
+	return 1
+}
+
+# A baseline with /data/big holding 8 MiB of data (32 chunks of a read).
+big_tree() {
+	sparse_tree
+	head -c 8388608 /dev/urandom >"$ROOT/data/big"
+	baseline
+}
+
+@test "watch: a file grown to 1 TB with holes is alerted, with its sparse hash" {
+	big_tree
+	start_watch
+	truncate -s 1T "$ROOT/data/big"
+	wait_for "changed /data/big size,hash"
+	assert_contains "$("$PY" "$JSONL" get "$A" /data/big fim.after.hash changed)" "sha256-sparse:"
+}
+
+@test "watch: while a large file is hashed, other changes are alerted and SIGTERM stops at once" {
+	big_tree
+	# each chunk of the worker's read waits 2 s: hashing /data/big takes a minute
+	FIM_TEST_HASH_DELAY_MS=2000 start_watch
+	truncate -s 1T "$ROOT/data/big"
+	# the daemon (timeout's child) holds the file open once its read is under way
+	for _ in $(seq 300); do
+		ls -l "/proc/$(pgrep -P "$WPID")/fd" 2>/dev/null | grep -q " -> $ROOT/data/big\$" && break
+		sleep 0.1
+	done
+	ls -l "/proc/$(pgrep -P "$WPID")/fd" | grep -q " -> $ROOT/data/big\$"
+	printf 'changed\n' >"$ROOT/data/a"
+	wait_for "changed /data/a size,hash"
+	# the big file is still being read: its alert is not there yet
+	run alerts
+	assert_not_contains "$output" "changed /data/big"
+	start=$(date +%s%N)
+	kill -TERM "$WPID"
+	for _ in $(seq 100); do kill -0 "$WPID" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$WPID" 2>/dev/null || { echo "fim watch still runs 10 s after SIGTERM" >&2; false; }
+	rc=0
+	wait "$WPID" || rc=$?
+	WPID=
+	took=$((($(date +%s%N) - start) / 1000000))
+	assert_rc 0
+	[ "$took" -lt 5000 ] || { echo "SIGTERM took $took ms" >&2; false; }
+	assert_eq "watch stopped" "$(alerts | tail -1)"
+}
+
+@test "watch: the loop lives while a large file is hashed (STATUS and WATCHDOG go on)" {
+	big_tree
+	"$PY" - "$T/notify.sock" "$T/notify.txt" <<-'EOF' &
+		import socket, sys
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+		s.bind(sys.argv[1])
+		s.settimeout(120)
+		with open(sys.argv[2], "a") as out:
+		    while True:
+		        msg = s.recv(4096).decode()
+		        out.write(msg.replace("\n", "|") + "\n")
+		        out.flush()
+	EOF
+	LPID=$!
+	for _ in $(seq 100); do [ -S "$T/notify.sock" ] && break; sleep 0.1; done
+	NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=2000000 FIM_TEST_HASH_DELAY_MS=2000 start_watch
+	truncate -s 1T "$ROOT/data/big"
+	for _ in $(seq 300); do
+		ls -l "/proc/$(pgrep -P "$WPID")/fd" 2>/dev/null | grep -q " -> $ROOT/data/big\$" && break
+		sleep 0.1
+	done
+	# the loop sends STATUS once a second: three more while the file is read
+	seen=$(grep -c '^STATUS=' "$T/notify.txt")
+	for _ in $(seq 300); do
+		[ "$(grep -c '^STATUS=' "$T/notify.txt")" -ge $((seen + 3)) ] && break
+		sleep 0.1
+	done
+	now=$(grep -c '^STATUS=' "$T/notify.txt")
+	kill "$LPID" 2>/dev/null || true
+	[ "$now" -ge $((seen + 3)) ] || { echo "STATUS stopped while a file was hashed" >&2; false; }
+	grep -q '^WATCHDOG=1$' "$T/notify.txt"
+	run alerts
+	assert_not_contains "$output" "changed /data/big"
+}
+
+@test "watch: a file its owner holds a lease on does not stall the loop, nor SIGTERM" {
+	sparse_tree
+	printf 'small\n' >"$ROOT/data/l"
+	baseline
+	start_watch
+	# the owner writes and keeps a write lease: any open by another waits
+	# for the kernel to break it (lease-break-time, 45 s by default)
+	"$PY" - "$ROOT/data/l" "$T/leased" <<-'EOF' &
+		import fcntl, os, signal, sys, time
+		signal.signal(signal.SIGIO, signal.SIG_IGN)
+		fd = os.open(sys.argv[1], os.O_RDWR)
+		os.write(fd, b"leased\n")
+		fcntl.fcntl(fd, 1024, fcntl.F_WRLCK)  # F_SETLEASE
+		open(sys.argv[2], "w").close()
+		time.sleep(120)
+	EOF
+	LPID=$!
+	for _ in $(seq 300); do [ -e "$T/leased" ] && break; sleep 0.1; done
+	[ -e "$T/leased" ]
+	# an event that opens nothing: the daemon checks /data/l again ...
+	chmod 0644 "$ROOT/data/l"
+	# ... tries to open it (its lease is being broken) ...
+	ino=$(stat -c %i "$ROOT/data/l")
+	for _ in $(seq 300); do
+		grep -q "LEASE *BREAKING .*:$ino " /proc/locks && break
+		sleep 0.1
+	done
+	grep -q "LEASE *BREAKING .*:$ino " /proc/locks
+	# ... and still alerts another change meanwhile
+	printf 'changed\n' >"$ROOT/data/a"
+	wait_for "changed /data/a size,hash"
+	run alerts
+	assert_not_contains "$output" "changed /data/l"
+	start=$(date +%s%N)
+	kill -TERM "$WPID"
+	for _ in $(seq 100); do kill -0 "$WPID" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$WPID" 2>/dev/null || { echo "fim watch still runs 10 s after SIGTERM" >&2; false; }
+	rc=0
+	wait "$WPID" || rc=$?
+	WPID=
+	took=$((($(date +%s%N) - start) / 1000000))
+	assert_rc 0
+	[ "$took" -lt 5000 ] || { echo "SIGTERM took $took ms" >&2; false; }
+}
