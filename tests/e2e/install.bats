@@ -399,11 +399,13 @@ with open(sys.argv[2], "wb") as out:
 	# The journal is read from an empty directory, not from this host's;
 	# the state and the trail's directory are writable, as in the unit.
 	rc=0
+	limits_share
 	# shellcheck disable=SC2086 # the unit's words
 	timeout 300 "$PY" "$BATS_TEST_DIRNAME/install/notify.py" "$T/log/alerts.jsonl" \
 		"$SANDBOX" "$TOP/packaging/fim.service" "$DB:$T/log" \
 		"$FIM" -r "$ROOT" -d "$DB" -c "$POL" --journal-dir "$T/journal" $args \
-		>"$T/out" 2>"$T/err" || rc=$?
+		>"$T/out" 2>"$T/err" {LIMITS_FD}>&- || rc=$?
+	limits_unlock
 	out=$(cat "$T/out")
 	err=$(cat "$T/err")
 	assert_eq "$(printf '%s\n' ready watchdog reloaded stopping 'exit 0')" "$out" "service life"
