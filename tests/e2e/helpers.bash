@@ -29,7 +29,7 @@ policy() {
 # waits for something to happen (a daemon's alert, a file): ceilings for a
 # machine busy with other work, never delays. Nothing waits this long unless
 # what it waits for does not come.
-FIM_TIMEOUT=${FIM_TIMEOUT:-120}
+FIM_TIMEOUT=${FIM_TIMEOUT:-300}
 WAIT_MAX=${WAIT_MAX:-60}
 
 # Runs fim with the given arguments as they are (no -r/-d/-c added).
