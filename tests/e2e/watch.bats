@@ -738,6 +738,7 @@ changed /data/sub/d/f size,hash" "$(drift)"
 	# the daemon's queue is made at start: the old value is back at once
 	start_watch || { echo "$saved" >"$f"; false; }
 	echo "$saved" >"$f"
+	limits_lock shared
 	if grep -q "watch.backend = fanotify: not available" "$T/watch.err"; then
 		skip "fanotify file system marks are refused here"
 	fi
