@@ -403,7 +403,7 @@ unpriv_setup() {
 fimnobody() {
 	rc=0
 	setpriv --reuid=65534 --regid=65534 --clear-groups \
-		timeout 30 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" "$@" >"$T/out" 2>"$T/err" || rc=$?
+		timeout "$FIM_TIMEOUT" "$FIM" -r "$ROOT" -d "$DB" -c "$POL" "$@" >"$T/out" 2>"$T/err" || rc=$?
 	out=$(cat "$T/out")
 	err=$(cat "$T/err")
 }

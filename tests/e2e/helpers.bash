@@ -25,14 +25,21 @@ policy() {
 	cat >"$POL"
 }
 
+# How long one fim run may take before it counts as hung, and how long a test
+# waits for something to happen (a daemon's alert, a file): ceilings for a
+# machine busy with other work, never delays. Nothing waits this long unless
+# what it waits for does not come.
+FIM_TIMEOUT=${FIM_TIMEOUT:-300}
+WAIT_MAX=${WAIT_MAX:-60}
+
 # Runs fim with the given arguments as they are (no -r/-d/-c added).
 fimraw() {
 	rc=0
-	timeout 30 "$FIM" "$@" >"$T/out" 2>"$T/err" || rc=$?
+	timeout "$FIM_TIMEOUT" "$FIM" "$@" >"$T/out" 2>"$T/err" || rc=$?
 	out=$(cat "$T/out")
 	err=$(cat "$T/err")
 	if [ "$rc" -eq 124 ]; then
-		echo "fim $* timed out (30 s)" >&2
+		echo "fim $* timed out ($FIM_TIMEOUT s)" >&2
 		return 1
 	fi
 	return 0
@@ -167,4 +174,54 @@ age_tree() {
 set_aside() {
 	mkdir -p "$T/aside"
 	mv "$1" "$T/aside/$(basename "$1").$RANDOM$RANDOM"
+}
+
+# poll SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds, for at
+# most SECONDS; returns its last status.
+poll() {
+	local end=$((SECONDS + $1)) r
+	shift
+	while true; do
+		r=0
+		"$@" || r=$?
+		if [ "$r" -eq 0 ] || [ "$SECONDS" -ge "$end" ]; then
+			return "$r"
+		fi
+		sleep 0.1
+	done
+}
+
+# The inotify and fanotify limits (fs.inotify.*, fs.fanotify.*) are the
+# host's: while a test has lowered one, a daemon of any other test, in this
+# suite or in another copy of it run at the same time, would hit it instead.
+# So the lock is one per host, whatever TMPDIR says: a test that runs a
+# daemon holds it shared, a test that changes a limit holds it exclusive.
+LIMITS_LOCK=/tmp/fim-e2e-limits.lock
+LIMITS_FD=
+LIMITS_HELD=
+
+# limits_lock shared|exclusive: takes the lock, or converts the one held.
+limits_lock() {
+	local how=-s
+	[ "$1" = exclusive ] && how=-x
+	[ "$LIMITS_HELD" = "$1" ] && return 0
+	[ -n "$LIMITS_FD" ] || exec {LIMITS_FD}>>"$LIMITS_LOCK"
+	if ! flock -w 600 "$how" "$LIMITS_FD"; then
+		echo "no $1 lock on $LIMITS_LOCK within 600 s" >&2
+		return 1
+	fi
+	LIMITS_HELD=$1
+}
+
+# What a test calls before it starts a daemon: a lock already held stays.
+# The daemon must not inherit it: start it with {LIMITS_FD}>&-.
+limits_share() {
+	[ -n "$LIMITS_HELD" ] || limits_lock shared
+}
+
+limits_unlock() {
+	if [ -n "$LIMITS_FD" ]; then
+		exec {LIMITS_FD}>&-
+	fi
+	LIMITS_FD= LIMITS_HELD=
 }

@@ -31,6 +31,7 @@ teardown() {
 		kill -TERM "$WPID" 2>/dev/null || true
 		timeout 10 tail --pid="$WPID" -f /dev/null || kill -KILL "$WPID" 2>/dev/null || true
 	fi
+	limits_unlock
 }
 
 # A policy with the accounts collected and a marker rule the tests wait for;
@@ -73,15 +74,18 @@ jwrite() {
 	rm -f "$T/export.txt"
 }
 
-# Starts the daemon and waits (at most 30 s) until it says it started: the
-# journal is open and followed from then on.
+# Starts the daemon and waits (at most WAIT_MAX s) until it says it started:
+# the journal is open and followed from then on.
 watch_start() {
-	local before i
+	local before end
 	before=$(started_count)
+	# it follows the journal with inotify (see limits_share)
+	limits_share
 	"$FIM" -r "$ROOT" -d "$DB" -c "$POL" watch --journal-dir "$JD" --alerts "$ALERTS" \
-		>"$T/watch.out" 2>"$T/watch.err" &
+		>"$T/watch.out" 2>"$T/watch.err" {LIMITS_FD}>&- &
 	WPID=$!
-	for i in $(seq 300); do
+	end=$((SECONDS + WAIT_MAX))
+	while [ "$SECONDS" -lt "$end" ]; do
 		[ "$(started_count)" -gt "$before" ] && return 0
 		kill -0 "$WPID" 2>/dev/null || break
 		sleep 0.1
@@ -102,7 +106,7 @@ started_count() {
 watch_stop() {
 	kill -TERM "$WPID"
 	local rc=0
-	timeout 20 tail --pid="$WPID" -f /dev/null || rc=$?
+	timeout "$WAIT_MAX" tail --pid="$WPID" -f /dev/null || rc=$?
 	wait "$WPID" || rc=$?
 	WPID=
 	if [ "$rc" -ne 0 ]; then
@@ -137,11 +141,11 @@ jalerts() {
 	EOF
 }
 
-# Waits (at most 30 s) until the marker N has been alerted: every entry before
-# it has been read.
+# Waits (at most WAIT_MAX s) until the marker N has been alerted: every entry
+# before it has been read.
 wait_marker() {
-	local i
-	for i in $(seq 300); do
+	local end=$((SECONDS + WAIT_MAX))
+	while [ "$SECONDS" -lt "$end" ]; do
 		if jalerts marker fim.journal.message | grep -qx "marker $1"; then
 			return 0
 		fi
@@ -251,11 +255,7 @@ wait_marker() {
 	wait_marker 1
 	assert_eq "mallory" "$(jalerts accounts user.target.name)"
 	assert_eq '["iam"]' "$(jalerts accounts event.category)"
-	local i
-	for i in $(seq 100); do
-		grep -q '"fim":{"object":"user","id":"mallory"' "$ALERTS" && break
-		sleep 0.1
-	done
+	poll "$WAIT_MAX" grep -q '"fim":{"object":"user","id":"mallory"' "$ALERTS" || true
 	"$PY" - "$ALERTS" <<-'EOF'
 		import json, sys
 		found = [o for o in map(json.loads, open(sys.argv[1], "rb").read().split(b"\n")[:-1])
@@ -363,11 +363,7 @@ wait_marker() {
 	jwrite 1
 	wait_marker 1
 	kill -HUP "$WPID"
-	local i
-	for i in $(seq 300); do
-		grep -q '"id":"policy_reloaded"' "$ALERTS" && break
-		sleep 0.1
-	done
+	poll "$WAIT_MAX" grep -q '"id":"policy_reloaded"' "$ALERTS" || true
 	grep -q '"id":"policy_reloaded"' "$ALERTS"
 	ssh_fail admin 203.0.113.50
 	jwrite 2

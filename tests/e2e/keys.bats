@@ -10,7 +10,7 @@ load helpers
 # so nothing can be asked.
 fim_notty() {
 	rc=0
-	env -u FIM_PASSPHRASE timeout 30 setsid -w "$FIM" "$@" >"$T/out" 2>"$T/err" || rc=$?
+	env -u FIM_PASSPHRASE timeout "$FIM_TIMEOUT" setsid -w "$FIM" "$@" >"$T/out" 2>"$T/err" || rc=$?
 	out=$(cat "$T/out")
 	err=$(cat "$T/err")
 }

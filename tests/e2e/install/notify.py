@@ -64,7 +64,7 @@ def main():
     try:
         wait_for("ready", 120, lambda: count("READY=1") == 1)
         seen = count("WATCHDOG=1")
-        wait_for("watchdog", 10, lambda: count("WATCHDOG=1") >= seen + 2)
+        wait_for("watchdog", 60, lambda: count("WATCHDOG=1") >= seen + 2)
         proc.send_signal(signal.SIGHUP)
         wait_for("reloaded", 60, lambda: "policy_reloaded" in trail_actions(trail))
         proc.send_signal(signal.SIGTERM)
