@@ -4,6 +4,7 @@
 # it stores, in baseline, check and watch, and never blind the daemon.
 
 load helpers
+load watch_helpers
 
 # Data under /data; no times in the rule, so only what the test does drifts.
 sparse_tree() {
@@ -102,66 +103,11 @@ shown_hash() {
 
 # --- fim watch: hashing a large file never holds the loop ---
 
-WPID=
-
 teardown() {
-	if [ -n "$WPID" ] && kill -0 "$WPID" 2>/dev/null; then
-		kill -TERM "$WPID" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$WPID" 2>/dev/null || break; sleep 0.1; done
-		# a daemon that did not stop must not outlive its test
-		kill -KILL "$WPID" 2>/dev/null || true
-	fi
-	WPID=
+	watch_kill
+	limits_unlock
 	if [ -n "${LPID:-}" ]; then kill "$LPID" 2>/dev/null || true; fi
 	LPID=
-}
-
-# Starts the daemon in the background and waits until it has reconciled.
-start_watch() {
-	A=$T/alerts.jsonl
-	timeout 600 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" "$@" watch \
-		>"$T/watch.out" 2>"$T/watch.err" &
-	WPID=$!
-	wait_for "watch reconciled"
-}
-
-# The alerts so far, one per line: "ACTION ID [changed,...]" or "watch ACTION".
-alerts() {
-	[ -f "$A" ] || return 0
-	"$PY" - "$A" <<-'EOF'
-		import json, sys
-		for line in open(sys.argv[1], encoding="utf-8"):
-		    o = json.loads(line)
-		    f = o.get("fim", {})
-		    if f.get("object") == "watch":
-		        print("watch", o["event"]["action"])
-		    elif "summary" not in f:
-		        out = [o["event"]["action"], f["id"]]
-		        if f.get("changed"):
-		            out.append(",".join(f["changed"]))
-		        print(" ".join(out))
-	EOF
-}
-
-# wait_for LINE: until the trail has the line LINE; 30 s at most.
-wait_for() {
-	for _ in $(seq 300); do
-		if alerts | grep -qxF -- "$1"; then
-			return 0
-		fi
-		if [ -n "$WPID" ] && ! kill -0 "$WPID" 2>/dev/null; then
-			break
-		fi
-		sleep 0.1
-	done
-	{
-		echo "no alert '$1' within 30 s"
-		echo "--- alerts:"
-		alerts
-		echo "--- daemon stderr:"
-		cat "$T/watch.err"
-	} >&2
-	return 1
 }
 
 # A baseline with /data/big holding 8 MiB of data (32 chunks of a read).

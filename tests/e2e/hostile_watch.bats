@@ -5,16 +5,11 @@
 # down while alerts are sent; what the line-oriented sinks say.
 
 load helpers
-
-WPID=
+load watch_helpers
 
 teardown() {
-	if [ -n "$WPID" ] && kill -0 "$WPID" 2>/dev/null; then
-		kill -TERM "$WPID" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$WPID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$WPID" 2>/dev/null || true
-	fi
-	WPID=
+	watch_kill
+	limits_unlock
 	stop_syslogd
 }
 
@@ -34,73 +29,6 @@ data_tree() {
 		/srv/app type mode uid gid size hash target
 	EOF
 	A=$T/alerts.jsonl
-}
-
-# Starts the daemon (extra arguments are passed on) and waits until it has
-# reconciled. Skips when fanotify is asked for and refused here.
-start_watch() {
-	local before
-	before=$(alerts | grep -cxF "watch reconciled" || true)
-	timeout 300 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" "$@" watch \
-		>"$T/watch.out" 2>"$T/watch.err" &
-	WPID=$!
-	wait_for "watch reconciled" $((before + 1))
-	if grep -q "watch.backend = fanotify: not available" "$T/watch.err"; then
-		skip "fanotify file system marks are refused here: $(cat "$T/watch.err")"
-	fi
-}
-
-# The alerts in the trail so far: "ACTION ID [changed,...]" for drift,
-# "watch ACTION" for the daemon's own events.
-alerts() {
-	[ -f "$A" ] || return 0
-	"$PY" - "$A" <<-'EOF'
-		import json, sys
-		for line in open(sys.argv[1], encoding="utf-8"):
-		    o = json.loads(line)
-		    f = o.get("fim", {})
-		    if f.get("object") == "watch":
-		        print("watch", o["event"]["action"])
-		    elif "summary" not in f:
-		        out = [o["event"]["action"], f["id"]]
-		        if f.get("changed"):
-		            out.append(",".join(f["changed"]))
-		        print(" ".join(out))
-	EOF
-}
-
-# wait_for LINE [COUNT]: until the trail has COUNT (1) lines LINE; 60 s at most.
-wait_for() {
-	local want=${2:-1}
-	for _ in $(seq 600); do
-		if [ "$(alerts | grep -cxF -- "$1")" -ge "$want" ]; then
-			return 0
-		fi
-		if [ -n "$WPID" ] && ! kill -0 "$WPID" 2>/dev/null; then
-			break
-		fi
-		sleep 0.1
-	done
-	{
-		echo "no alert '$1' (x$want) within 60 s"
-		echo "--- alerts:"
-		alerts
-		echo "--- daemon stderr:"
-		cat "$T/watch.err"
-	} >&2
-	return 1
-}
-
-# The drift alerts (not the daemon's own events, nor barriers), sorted.
-drift() {
-	alerts | grep -v '^watch ' | grep -v ' /data/barrier' | sort
-}
-
-NBARRIER=0
-barrier() {
-	NBARRIER=$((NBARRIER + 1))
-	printf 'b\n' >"$ROOT/data/barrier$NBARRIER"
-	wait_for "added /data/barrier$NBARRIER"
 }
 
 # --- a syslog daemon of the test's own: rsyslogd on a private socket ---

@@ -4,22 +4,14 @@
 # once, and how it degrades (queue overflow, watch limit) without losing a change.
 
 load helpers
+load watch_helpers
 
-# The daemon's pid while it runs; the sysctls a test changed, to restore.
-WPID=
+# The sysctls a test changed, to restore.
 SAVED_QUEUE=
 SAVED_WATCHES=
 
 teardown() {
-	if [ -n "$WPID" ] && kill -0 "$WPID" 2>/dev/null; then
-		local child
-		child=$(pgrep -P "$WPID" || true)
-		kill -TERM "$WPID" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$WPID" 2>/dev/null || break; sleep 0.1; done
-		# a daemon that did not stop must not outlive its test
-		kill -KILL "$WPID" $child 2>/dev/null || true
-	fi
-	WPID=
+	watch_kill
 	restore_sysctls
 	limits_unlock
 	if [ -n "${LPID:-}" ]; then kill "$LPID" 2>/dev/null || true; fi
@@ -63,83 +55,6 @@ data_tree() {
 		/data type mode uid gid size hash target
 	EOF
 	A=$T/alerts.jsonl
-}
-
-# Starts the daemon in the background (extra arguments are passed on) and
-# waits until it has reconciled, i.e. watches everything.
-start_watch() {
-	local before
-	before=$(alerts | grep -cxF "watch reconciled" || true)
-	limits_share
-	# the daemon must not inherit the lock (see limits_share)
-	timeout 300 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" "$@" watch \
-		>"$T/watch.out" 2>"$T/watch.err" {LIMITS_FD}>&- &
-	WPID=$!
-	wait_for "watch reconciled" $((before + 1))
-}
-
-# The alerts in the trail so far, one per line: "ACTION ID [changed,...]"
-# for drift, "watch ACTION" for the daemon's own events.
-alerts() {
-	[ -f "$A" ] || return 0
-	"$PY" - "$A" <<-'EOF'
-		import json, sys
-		for line in open(sys.argv[1], encoding="utf-8"):
-		    o = json.loads(line)
-		    f = o.get("fim", {})
-		    assert o.get("@timestamp", "").endswith("Z"), line
-		    if f.get("object") == "watch":
-		        print("watch", o["event"]["action"])
-		    elif "summary" not in f:
-		        out = [o["event"]["action"], f["id"]]
-		        if f.get("changed"):
-		            out.append(",".join(f["changed"]))
-		        print(" ".join(out))
-	EOF
-}
-
-# wait_for LINE [COUNT]: until the trail has COUNT (1) lines LINE; WAIT_MAX
-# seconds at most.
-wait_for() {
-	local want=${2:-1} end=$((SECONDS + WAIT_MAX))
-	while [ "$SECONDS" -lt "$end" ]; do
-		if [ "$(alerts | grep -cxF -- "$1")" -ge "$want" ]; then
-			return 0
-		fi
-		if [ -n "$WPID" ] && ! kill -0 "$WPID" 2>/dev/null; then
-			break
-		fi
-		sleep 0.1
-	done
-	{
-		echo "no alert '$1' (x$want) within $WAIT_MAX s"
-		echo "--- alerts:"
-		alerts
-		echo "--- daemon stderr:"
-		cat "$T/watch.err"
-	} >&2
-	return 1
-}
-
-# The drift alerts (not the daemon's own events, nor barriers), sorted.
-drift() {
-	alerts | grep -v '^watch ' | grep -v ' /data/barrier' | sort
-}
-
-# A change after the ones under test: once its alert is there, every
-# event before it was handled.
-NBARRIER=0
-barrier() {
-	NBARRIER=$((NBARRIER + 1))
-	printf 'b\n' >"$ROOT/data/barrier$NBARRIER"
-	wait_for "added /data/barrier$NBARRIER"
-}
-
-stop_watch() {
-	kill -TERM "$WPID"
-	rc=0
-	wait "$WPID" || rc=$?
-	WPID=
 }
 
 @test "watch: modify, create, delete, rename and chmod are alerted with what changed" {
