@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <fnmatch.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -485,6 +486,93 @@ static void test_index_deep_path(void **state)
 	policy_free(p);
 }
 
+/* Rules whose literal part is deeper than the index goes: they hang on the deepest node it
+ * keeps and are still tested exactly, for paths above, at and below that depth. */
+static void test_index_deep_rules(void **state)
+{
+	char text[4096], path[600], deep[512];
+	size_t n = 0, dn = 0, len;
+	struct policy *p;
+	const struct policy_rule *r;
+
+	for (unsigned i = 0; i < 30; i++)
+		dn += (size_t)sprintf(deep + dn, "/d%u", i);
+	n += (size_t)sprintf(text + n, "%s/a CONTENT\n", deep); /* line 1 */
+	n += (size_t)sprintf(text + n, "!%s/a/x\n", deep);      /* line 2 */
+	n += (size_t)sprintf(text + n, "=%.*s\n", 40, deep);    /* line 3: "=/d0/d1/.../d10" */
+	n += (size_t)sprintf(text + n, "%s/b/*/c\n", deep);     /* line 4 */
+	assert_true(n < sizeof(text));
+	p = load_text(text);
+
+	len = (size_t)sprintf(path, "%s/a/y", deep);
+	r = policy_match(p, path, len);
+	assert_non_null(r);
+	assert_int_equal(r->line, 1);
+	len = (size_t)sprintf(path, "%s/a/x/z", deep);
+	r = policy_match(p, path, len);
+	assert_non_null(r);
+	assert_int_equal(r->line, 2);
+	assert_false(policy_descend(p, path, len));
+	len = (size_t)sprintf(path, "%s/b/q/c/e", deep);
+	r = policy_match(p, path, len);
+	assert_non_null(r);
+	assert_int_equal(r->line, 4);
+	len = (size_t)sprintf(path, "%s/b/q", deep);
+	assert_null(policy_match(p, path, len));
+	assert_true(policy_descend(p, path, len));
+	/* every ancestor of the deep rules is walked; only "=" names one of them */
+	for (size_t i = 1; i <= dn; i++) {
+		if (i < dn && deep[i] != '/')
+			continue;
+		r = policy_match(p, deep, i);
+		assert_true(policy_descend(p, deep, i));
+		if (i == 40)
+			assert_true(r && r->line == 3);
+		else
+			assert_null(r);
+	}
+	len = (size_t)sprintf(path, "%.*s/other", 40, deep);
+	assert_null(policy_match(p, path, len));
+	assert_false(policy_descend(p, path, len));
+	policy_free(p);
+}
+
+/* What the index of long literal rules costs: it keeps a node per distinct leading component
+ * only down to a fixed depth, so 4,096 rules of 120 literal components each (a 1 MB policy)
+ * add a few MB to what the rules themselves take, not one node, edge and tree node per
+ * component (about 45 MB more). mallinfo2(3) counts heap and mmap'd blocks. */
+static void test_index_memory(void **state)
+{
+	size_t cap = 4096 * 260 + 1, n = 0;
+	char *text = malloc(cap);
+	struct mallinfo2 before, after;
+	struct policy *p;
+	size_t used;
+
+	assert_non_null(text);
+	for (unsigned i = 0; i < 4096; i++) {
+		n += (size_t)snprintf(text + n, cap - n, "/r%04u", i);
+		for (unsigned c = 0; c < 119; c++)
+			n += (size_t)snprintf(text + n, cap - n, "/x");
+		n += (size_t)snprintf(text + n, cap - n, "\n");
+	}
+	before = mallinfo2();
+	p = load_text(text);
+	after = mallinfo2();
+	free(text);
+	if (before.uordblks + before.hblkhd == 0 && after.uordblks + after.hblkhd == 0) {
+		policy_free(p);
+		skip(); /* an allocator that does not say (a sanitizer's) */
+	}
+	used = (after.uordblks + after.hblkhd) - (before.uordblks + before.hblkhd);
+	/* the rules alone: 4,096 x (the text twice + 122 components of 40 bytes) ~ 22 MB; a node
+	 * per component took 68 MB in all */
+	if (used > 40u << 20)
+		fail_msg("a 1 MB policy of long literal rules takes %zu MB once loaded",
+		         used >> 20);
+	policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -493,6 +581,8 @@ int main(void)
 	        cmocka_unit_test(test_index_many_rules),
 	        cmocka_unit_test(test_index_differential_corners),
 	        cmocka_unit_test(test_index_deep_path),
+	        cmocka_unit_test(test_index_deep_rules),
+	        cmocka_unit_test(test_index_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
