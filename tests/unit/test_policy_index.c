@@ -463,7 +463,7 @@ static void test_index_deep_path(void **state)
 {
 	struct policy *p = load_text("/a/**/z CONTENT\n"
 	                             "!/a/d/d/**/y\n");
-	size_t cap = 2 + 5000 * 2 + 2, n;
+	size_t cap = 5000 * 2 + 16, n;
 	char *path = malloc(cap);
 	const struct policy_rule *r;
 
