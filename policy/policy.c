@@ -52,8 +52,11 @@ struct rule {
 /* File rules indexed by their literal leading components, so that a path is tested only
  * against the rules that can match it or something below it. Node 0 stands for "/"; the child
  * of node N named C stands for N's path plus "/C". A rule hangs on the node of its literal prefix
- * (the components before its first wildcard, all of them for a literal pattern); any rule that
- * matches a path, or a path below it, hangs on a node along that path. */
+ * (the components before its first wildcard, all of them for a literal pattern, at most
+ * IX_MAX_DEPTH); any rule that matches a path, or a path below it, hangs on a node along that
+ * path. */
+#define IX_MAX_DEPTH 16 /* literal components indexed per rule (see literal_prefix) */
+
 struct ix_node {
 	size_t parent;
 	size_t first, count; /* its rules: ix.byrule[first .. first + count), in rule order */
@@ -1905,12 +1908,15 @@ static void ix_free(struct rule_index *ix)
 	free(ix->byrule);
 }
 
-/* Number of leading literal components of R. */
+/* Number of leading literal components of R the index follows: the literal prefix, cut at
+ * IX_MAX_DEPTH. A rule with a longer one hangs higher up and is tested against every path that
+ * passes there, which stays exact (its own test decides) and keeps the index to a node per
+ * distinct leading component of the first IX_MAX_DEPTH, not one per byte pair of the policy. */
 static size_t literal_prefix(const struct rule *r)
 {
 	size_t k = 0;
 
-	while (k < r->ncomps && r->comps[k].kind == COMP_LITERAL)
+	while (k < r->ncomps && k < IX_MAX_DEPTH && r->comps[k].kind == COMP_LITERAL)
 		k++;
 	return k;
 }

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <fnmatch.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,13 +24,13 @@
 
 /* A rule as the reference sees it: its components as written, and its prefix. */
 struct ref_rule {
-	char comps[MAX_COMPS][8];
+	char comps[MAX_COMPS][16];
 	size_t n;
 	char prefix; /* '\0', '!' or '=' */
 };
 
 struct ref_path {
-	char comps[MAX_COMPS + 2][8];
+	char comps[MAX_COMPS + 2][16];
 	size_t n;
 };
 
@@ -47,14 +48,37 @@ static unsigned rnd(unsigned n)
 static const char *const names[] = {"a", "b", "c", "ab", "ba", "etc"};
 static const char *const globs[] = {"*", "a*", "?", "[ab]", "*b", "e?c", "**"};
 
+/* A component as written is a glob when it has a wildcard no backslash escapes. */
 static bool is_glob(const char *c)
 {
-	return strpbrk(c, "*?[") != NULL;
+	for (; *c; c++) {
+		if (*c == '\\' && c[1])
+			c++;
+		else if (strchr("*?[", *c))
+			return true;
+	}
+	return false;
+}
+
+/* A literal component as written, its escapes resolved. */
+static void unescape_comp(const char *c, char *out)
+{
+	for (; *c; c++) {
+		if (*c == '\\' && c[1])
+			c++;
+		*out++ = *c;
+	}
+	*out = '\0';
 }
 
 static bool comp_match(const char *pat, const char *name)
 {
-	return is_glob(pat) ? fnmatch(pat, name, 0) == 0 : strcmp(pat, name) == 0;
+	char lit[16];
+
+	if (is_glob(pat))
+		return fnmatch(pat, name, 0) == 0;
+	unescape_comp(pat, lit);
+	return strcmp(lit, name) == 0;
 }
 
 /* Does R[i..] (plus "**" when TAIL) consume exactly D[j..]? */
@@ -315,12 +339,250 @@ static void test_index_many_rules(void **state)
 	policy_free(p);
 }
 
+/* Components the first generator never writes: escapes, classes, case, bytes that are not
+ * UTF-8, odd globs ("***", an unclosed '['); and names that only an escape or a class matches. */
+static const char *const corner_lits[] = {"a",    "A",        "b", "ab", "\\*",  "a\\?b", "\\[a]",
+                                          "\xff", "\xc3\xa9", "]", "-",  "\\\\", "\\a",   ".a"};
+static const char *const corner_globs[] = {"*",           "?",     "[!a]",  "[^a]", "[]a]", "[a-c]",
+                                           "[[:upper:]]", "\\**",  "*\\*",  "[a",   "***",  "a**",
+                                           "**",          "[\\]]", "\xff*", "?\xff"};
+static const char *const corner_names[] = {"a",        "A", "b", "ab", "*",  "a?b", "[a]", "\xff",
+                                           "\xc3\xa9", "]", "-", "\\", ".a", "[a",  "ba",  "c"};
+
+static void gen_corner_rule(struct ref_rule *r, const struct ref_rule *earlier, size_t nearlier)
+{
+	static const char prefixes[] = {'\0', '\0', '!', '!', '='};
+
+	if (nearlier && rnd(6) == 0) {
+		*r = earlier[rnd((unsigned)nearlier)]; /* the same pattern again */
+		r->prefix = prefixes[rnd(sizeof(prefixes))];
+		return;
+	}
+	r->prefix = prefixes[rnd(sizeof(prefixes))];
+	r->n = rnd(MAX_COMPS);
+	for (size_t i = 0; i < r->n; i++) {
+		const char *c = rnd(10) < 6 ? corner_lits[rnd(ARRAY_SIZE(corner_lits))]
+		                            : corner_globs[rnd(ARRAY_SIZE(corner_globs))];
+
+		snprintf(r->comps[i], sizeof(r->comps[i]), "%s", c);
+	}
+}
+
+/* The rule as a policy line, with '/' doubled here and there and sometimes a trailing one
+ * (neither changes the rule). */
+static size_t corner_rule_text(const struct ref_rule *r, char *o)
+{
+	char *start = o;
+
+	if (r->prefix)
+		*o++ = r->prefix;
+	if (r->n == 0)
+		*o++ = '/';
+	for (size_t i = 0; i < r->n; i++) {
+		*o++ = '/';
+		if (rnd(8) == 0)
+			*o++ = '/';
+		o += sprintf(o, "%s", r->comps[i]);
+	}
+	if (r->n && rnd(6) == 0)
+		*o++ = '/';
+	*o++ = '\n';
+	return (size_t)(o - start);
+}
+
+static size_t corner_path_text(const struct ref_path *d, char *buf)
+{
+	char *o = buf;
+
+	for (size_t i = 0; i < d->n; i++) {
+		*o++ = '/';
+		if (rnd(10) == 0)
+			*o++ = '/';
+		o += sprintf(o, "%s", d->comps[i]);
+	}
+	if (o == buf || rnd(8) == 0)
+		*o++ = '/';
+	*o = '\0';
+	return (size_t)(o - buf);
+}
+
+/* The same comparison with the reference on the corner cases above, rule duplicates, and
+ * patterns and paths spelled with extra slashes. */
+static void test_index_differential_corners(void **state)
+{
+	unsigned long checked = 0;
+
+	rng_state = 0x2545f4914f6cdd1dULL;
+	for (unsigned set = 0; set < 1500; set++) {
+		struct ref_rule rules[MAX_RULES];
+		size_t n = 1 + rnd(MAX_RULES), len = 0;
+		char *text = malloc(MAX_RULES * 128 + 1);
+		struct policy *p;
+
+		assert_non_null(text);
+		for (size_t k = 0; k < n; k++) {
+			gen_corner_rule(&rules[k], rules, k);
+			len += corner_rule_text(&rules[k], text + len);
+		}
+		text[len] = '\0';
+		p = load_text(text);
+		assert_int_equal(policy_rule_count(p), n);
+		for (unsigned q = 0; q < 60; q++) {
+			struct ref_path d;
+			char path[256];
+			const struct policy_rule *got;
+			int want;
+			bool want_d, got_d;
+
+			d.n = rnd(MAX_COMPS + 2);
+			for (size_t i = 0; i < d.n; i++)
+				snprintf(d.comps[i], sizeof(d.comps[i]), "%s",
+				         corner_names[rnd(ARRAY_SIZE(corner_names))]);
+			len = corner_path_text(&d, path);
+			want = ref_match(rules, n, &d);
+			got = policy_match(p, path, len);
+			if (got != (want < 0 ? NULL : policy_rule_at(p, (size_t)want)))
+				fail_msg("set %u: %s: want rule %d, got line %u\n%s", set, path,
+				         want + 1, got ? got->line : 0, text);
+			want_d = ref_descend(rules, n, &d);
+			got_d = policy_descend(p, path, len);
+			if (want_d != got_d)
+				fail_msg("set %u: descend %s: want %d, got %d\n%s", set, path,
+				         want_d, got_d, text);
+			checked++;
+		}
+		policy_free(p);
+		free(text);
+	}
+	assert_int_equal(checked, 1500 * 60);
+}
+
+/* A path far deeper than any rule: the lookup follows the index as far as it goes, and the
+ * rules on the way still decide. */
+static void test_index_deep_path(void **state)
+{
+	struct policy *p = load_text("/a/**/z CONTENT\n"
+	                             "!/a/d/d/**/y\n");
+	size_t cap = 5000 * 2 + 16, n;
+	char *path = malloc(cap);
+	const struct policy_rule *r;
+
+	assert_non_null(path);
+	n = (size_t)sprintf(path, "/a");
+	for (unsigned i = 0; i < 5000; i++)
+		n += (size_t)sprintf(path + n, "/d");
+	assert_true(policy_descend(p, path, n));
+	assert_null(policy_match(p, path, n));
+	n += (size_t)sprintf(path + n, "/z");
+	r = policy_match(p, path, n);
+	assert_non_null(r);
+	assert_int_equal(r->line, 1);
+	path[n - 1] = 'y';
+	r = policy_match(p, path, n);
+	assert_non_null(r);
+	assert_int_equal(r->line, 2);
+	assert_false(policy_descend(p, path, n));
+	free(path);
+	policy_free(p);
+}
+
+/* Rules whose literal part is deeper than the index goes: they hang on the deepest node it
+ * keeps and are still tested exactly, for paths above, at and below that depth. */
+static void test_index_deep_rules(void **state)
+{
+	char text[4096], path[600], deep[512];
+	size_t n = 0, dn = 0, len;
+	struct policy *p;
+	const struct policy_rule *r;
+
+	for (unsigned i = 0; i < 30; i++)
+		dn += (size_t)sprintf(deep + dn, "/d%u", i);
+	n += (size_t)sprintf(text + n, "%s/a CONTENT\n", deep); /* line 1 */
+	n += (size_t)sprintf(text + n, "!%s/a/x\n", deep);      /* line 2 */
+	n += (size_t)sprintf(text + n, "=%.*s\n", 40, deep);    /* line 3: "=/d0/d1/.../d10" */
+	n += (size_t)sprintf(text + n, "%s/b/*/c\n", deep);     /* line 4 */
+	assert_true(n < sizeof(text));
+	p = load_text(text);
+
+	len = (size_t)sprintf(path, "%s/a/y", deep);
+	r = policy_match(p, path, len);
+	assert_non_null(r);
+	assert_int_equal(r->line, 1);
+	len = (size_t)sprintf(path, "%s/a/x/z", deep);
+	r = policy_match(p, path, len);
+	assert_non_null(r);
+	assert_int_equal(r->line, 2);
+	assert_false(policy_descend(p, path, len));
+	len = (size_t)sprintf(path, "%s/b/q/c/e", deep);
+	r = policy_match(p, path, len);
+	assert_non_null(r);
+	assert_int_equal(r->line, 4);
+	len = (size_t)sprintf(path, "%s/b/q", deep);
+	assert_null(policy_match(p, path, len));
+	assert_true(policy_descend(p, path, len));
+	/* every ancestor of the deep rules is walked; only "=" names one of them */
+	for (size_t i = 1; i <= dn; i++) {
+		if (i < dn && deep[i] != '/')
+			continue;
+		r = policy_match(p, deep, i);
+		assert_true(policy_descend(p, deep, i));
+		if (i == 40)
+			assert_true(r && r->line == 3);
+		else
+			assert_null(r);
+	}
+	len = (size_t)sprintf(path, "%.*s/other", 40, deep);
+	assert_null(policy_match(p, path, len));
+	assert_false(policy_descend(p, path, len));
+	policy_free(p);
+}
+
+/* What the index of long literal rules costs: it keeps a node per distinct leading component
+ * only down to a fixed depth, so 4,096 rules of 120 literal components each (a 1 MB policy)
+ * add a few MB to what the rules themselves take, not one node, edge and tree node per
+ * component (about 45 MB more). mallinfo2(3) counts heap and mmap'd blocks. */
+static void test_index_memory(void **state)
+{
+	size_t cap = 4096 * 260 + 1, n = 0;
+	char *text = malloc(cap);
+	struct mallinfo2 before, after;
+	struct policy *p;
+	size_t used;
+
+	assert_non_null(text);
+	for (unsigned i = 0; i < 4096; i++) {
+		n += (size_t)snprintf(text + n, cap - n, "/r%04u", i);
+		for (unsigned c = 0; c < 119; c++)
+			n += (size_t)snprintf(text + n, cap - n, "/x");
+		n += (size_t)snprintf(text + n, cap - n, "\n");
+	}
+	before = mallinfo2();
+	p = load_text(text);
+	after = mallinfo2();
+	free(text);
+	if (before.uordblks + before.hblkhd == 0 && after.uordblks + after.hblkhd == 0) {
+		policy_free(p);
+		skip(); /* an allocator that does not say (a sanitizer's) */
+	}
+	used = (after.uordblks + after.hblkhd) - (before.uordblks + before.hblkhd);
+	/* the rules alone: 4,096 x (the text twice + 122 components of 40 bytes) ~ 22 MB; a node
+	 * per component took 68 MB in all */
+	if (used > 40u << 20)
+		fail_msg("a 1 MB policy of long literal rules takes %zu MB once loaded",
+		         used >> 20);
+	policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_index_differential),
 	        cmocka_unit_test(test_index_order_across_nodes),
 	        cmocka_unit_test(test_index_many_rules),
+	        cmocka_unit_test(test_index_differential_corners),
+	        cmocka_unit_test(test_index_deep_path),
+	        cmocka_unit_test(test_index_deep_rules),
+	        cmocka_unit_test(test_index_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
