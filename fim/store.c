@@ -239,48 +239,39 @@ static void locate_map(struct store *s, const struct stat *st, const uintptr_t *
 }
 
 /*
- * Read-only open; without a usable lock file (read-only media, a baseline
- * owned by another user) it falls back to MDB_NOLOCK, which is safe here
- * because nothing ever writes to a baseline once it is current. The data
- * file is checked first (see store_file_validate), and the map is the
- * file's size plus STORE_MAP_PAD, whatever the meta pages ask for.
+ * Read-only open, always with MDB_NOLOCK: nothing ever writes to a baseline
+ * once it is current, so readers need no lock table, and lock.mdb (which
+ * LMDB maps and trusts as it finds it whenever another reader holds it) is
+ * never read. The data file is checked first (see store_file_validate), and
+ * the map is the file's size plus STORE_MAP_PAD, whatever the meta pages
+ * ask for.
  */
 static int env_open_ro(struct store *s, const char *path, const struct open_how *how)
 {
-	static const unsigned modes[] = {
-	        MDB_RDONLY | MDB_NOTLS,
-	        MDB_RDONLY | MDB_NOTLS | MDB_NOLOCK,
-	};
 	_cleanup_close_ int fd = -1;
 	uintptr_t before_lo[8], before_hi[8];
 	size_t nb;
 	struct stat st, lst;
-	int rc = 0, r, lfd;
+	MDB_env *env;
+	int rc, r, lfd;
 
 	r = data_file_check(path, how, &fd, &st);
 	if (r < 0)
 		return r;
 	store_guard_arm();
 	nb = store_maps_of(st.st_dev, st.st_ino, before_lo, before_hi, ARRAY_SIZE(before_lo));
-	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
-		MDB_env *env;
-
-		rc = mdb_env_create(&env);
-		if (rc)
-			break;
+	rc = mdb_env_create(&env);
+	if (!rc) {
 		mdb_env_set_assert(env, store_guard_assert);
 		rc = mdb_env_set_maxdbs(env, MAX_DBS);
 		if (!rc)
 			rc = mdb_env_set_mapsize(env, (size_t)st.st_size + STORE_MAP_PAD);
 		if (!rc)
-			rc = mdb_env_open(env, path, modes[i], 0);
-		if (!rc) {
+			rc = mdb_env_open(env, path, MDB_RDONLY | MDB_NOTLS | MDB_NOLOCK, 0);
+		if (!rc)
 			s->env = env;
-			break;
-		}
-		mdb_env_close(env);
-		if (rc != EACCES && rc != EPERM && rc != EROFS)
-			break;
+		else
+			mdb_env_close(env);
 	}
 	if (!s->env) {
 		/* A data file too short or not LMDB's (an empty or truncated
