@@ -97,6 +97,9 @@ static int mdb_err(int rc)
 	case MDB_INVALID:
 	case MDB_CORRUPTED:
 	case MDB_PAGE_NOTFOUND:
+	/* a transaction LMDB marked failed: only damage it met does that to
+	 * a baseline's read transaction (a writer has kept its first error) */
+	case MDB_BAD_TXN:
 	case MDB_VERSION_MISMATCH:
 	case MDB_INCOMPATIBLE:
 		return -EBADMSG;

@@ -71,3 +71,39 @@ teardown() {
 	assert_eq "" "$err"
 	unhold
 }
+
+# far_value KEY: the leaf node of KEY in the baseline's data file now says
+# its value lies on an overflow page past the end of the file (LMDB then
+# fails the read transaction, and every later read in it).
+far_value() {
+	"$PY" - "$DB/current/data.mdb" "$1" <<-'EOF2'
+		import struct, sys
+		f, want = sys.argv[1], sys.argv[2].encode()
+		b = bytearray(open(f, "rb").read())
+		ps = struct.unpack_from("<I", b, 16 + 24)[0]
+		for i in range(2, len(b) // ps):
+		    o = i * ps
+		    _, _, fl, lo, _ = struct.unpack_from("<QHHHH", b, o)
+		    if not fl & 2:
+		        continue
+		    for j in range((lo - 16) // 2):
+		        p = o + struct.unpack_from("<H", b, o + 16 + 2 * j)[0]
+		        nlo, nhi, nfl, ks = struct.unpack_from("<HHHH", b, p)
+		        if bytes(b[p + 8:p + 8 + ks]) == want and nlo >= 8:
+		            struct.pack_into("<H", b, p + 4, nfl | 1)
+		            struct.pack_into("<Q", b, p + 8 + ks, len(b) // ps + 3)
+		            open(f, "r+b").write(b)
+		            sys.exit(0)
+		sys.exit("no leaf node for %s" % sys.argv[2])
+	EOF2
+}
+
+@test "hostile store review: a meta value past the end of the file is a corrupt baseline (18), not an I/O error" {
+	mktree
+	fimrun baseline
+	assert_rc 0
+	far_value created
+	fimrun check
+	assert_rc 18
+	assert_eq "fim: $DB: the baseline is corrupt: Bad message" "$err"
+}
