@@ -8,6 +8,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <lmdb.h>
 
@@ -1148,18 +1149,35 @@ static void remove_stale(struct store_writer *w)
 	closedir(d);
 }
 
-/* DIR's current baseline copied (compacted) into the environment PATH;
- * the copy walks every page, under the guard. */
+/*
+ * DIR's current baseline copied (compacted) into the environment PATH, by
+ * a child process: LMDB's compacting copy hands pages to a thread of its
+ * own that waits on the walker's stack, so a fault in the walk cannot be
+ * jumped out of (that thread would wake on a discarded frame). A child
+ * killed by a signal read a damaged baseline. Returns 0, -EBADMSG, or the
+ * negative errno the copy failed with.
+ */
 static int copy_current(const char *dir, const char *path)
 {
-	struct store cur = {0};
-	int r = open_env_of(&cur, dir, NULL);
+	pid_t pid = fork();
+	int status;
 
-	if (r >= 0)
-		r = GUARDED(&cur, mdb_err(mdb_env_copy2(cur.env, path, MDB_CP_COMPACT)));
-	if (cur.env)
-		mdb_env_close(cur.env);
-	return r;
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		struct store cur = {0};
+		int r = open_env_of(&cur, dir, NULL);
+
+		if (r >= 0)
+			r = mdb_err(mdb_env_copy2(cur.env, path, MDB_CP_COMPACT));
+		_exit(r < 0 ? -r & 0xff : 0);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (WIFSIGNALED(status))
+		return -EBADMSG;
+	return WIFEXITED(status) && WEXITSTATUS(status) ? -WEXITSTATUS(status) : 0;
 }
 
 /* The current baseline copied into a fresh environment (mdb_env_copy2

@@ -107,3 +107,44 @@ far_value() {
 	assert_rc 18
 	assert_eq "fim: $DB: the baseline is corrupt: Bad message" "$err"
 }
+
+# short_lower DB: the root page of database DB (a leaf in these small
+# trees) claims a table of nodes far longer than the page.
+short_lower() {
+	"$PY" - "$DB/current/data.mdb" "$1" <<-'EOF2'
+		import struct, sys
+		f, name = sys.argv[1], sys.argv[2].encode()
+		b = bytearray(open(f, "rb").read())
+		ps = struct.unpack_from("<I", b, 16 + 24)[0]
+		for i in range(2, len(b) // ps):
+		    o = i * ps
+		    _, _, fl, lo, _ = struct.unpack_from("<QHHHH", b, o)
+		    if not fl & 2:
+		        continue
+		    for j in range((lo - 16) // 2):
+		        p = o + struct.unpack_from("<H", b, o + 16 + 2 * j)[0]
+		        _, _, nfl, ks = struct.unpack_from("<HHHH", b, p)
+		        if nfl & 2 and bytes(b[p + 8:p + 8 + ks]) == name:
+		            root = struct.unpack_from("<Q", b, p + 8 + ks + 40)[0] * ps
+		            lower = struct.unpack_from("<H", b, root + 12)[0]
+		            struct.pack_into("<H", b, root + 12, lower | 0xf000)
+		            open(f, "r+b").write(b)
+		            sys.exit(0)
+		sys.exit("no database %s" % sys.argv[2])
+	EOF2
+}
+
+@test "hostile store review: accept on a baseline its copy finds damaged ends in 18, nothing accepted" {
+	mktree
+	fimrun baseline
+	assert_rc 0
+	printf 'changed\n' >"$ROOT/etc/f1"
+	link=$(readlink "$DB/current")
+	# the node names, which a check of /etc does not read, but the copy does
+	short_lower nodes
+	fimrun accept --all --reason review
+	assert_rc 18
+	assert_eq "fim: $DB: the baseline is corrupt; nothing accepted" "$err"
+	assert_eq "$link" "$(readlink "$DB/current")"
+	assert_eq "$link" "$(ls "$DB" | grep -v '^current$')"
+}
