@@ -187,6 +187,10 @@ static bool guard_owns(const struct store_guard *g, int sig, const siginfo_t *si
 
 	if (a >= g->lo && a < g->hi)
 		return true;
+	/* the map could not be located (no /proc): a bus error while the store
+	 * is read is the map's, the one file mapping such a read touches */
+	if (g->lo == g->hi && sig == SIGBUS && si->si_code == BUS_ADRERR)
+		return true;
 	return sig == SIGSEGV && (si->si_code == SEGV_MAPERR || si->si_code == SI_KERNEL);
 }
 

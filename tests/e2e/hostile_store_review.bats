@@ -148,3 +148,23 @@ short_lower() {
 	assert_eq "$link" "$(readlink "$DB/current")"
 	assert_eq "$link" "$(ls "$DB" | grep -v '^current$')"
 }
+
+@test "hostile store review: without /proc a fault in the map is still a corrupt baseline (18)" {
+	if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null; then
+		skip "needs root and unshare(1) to hide /proc"
+	fi
+	unshare -m true 2>/dev/null || skip "no mount namespace here"
+	mktree
+	fimrun baseline
+	assert_rc 0
+	# the file tree's root page: its node table runs past the end of the file
+	short_lower files
+	fimrun check
+	assert_rc 18
+	rc=0
+	unshare -m sh -c 'mount -t tmpfs none /proc && exec timeout 30 "$@"' sh \
+		"$FIM" -r "$ROOT" -d "$DB" -c "$POL" check >"$T/out" 2>"$T/err" || rc=$?
+	err=$(cat "$T/err")
+	assert_rc 18
+	assert_eq "fim: $DB: the baseline is corrupt: Bad message" "$err"
+}
