@@ -168,3 +168,25 @@ short_lower() {
 	assert_rc 18
 	assert_eq "fim: $DB: the baseline is corrupt: Bad message" "$err"
 }
+
+@test "hostile store review: a watcher state whose meta pages point past its file is refused, not mapped" {
+	mktree
+	printf 'set watch.journal = no\n' >>"$POL"
+	fimrun baseline
+	assert_rc 0
+	# an LMDB file whose both meta pages name a root and a last page far
+	# beyond its end (the state's own map is 64 MiB: LMDB would touch them)
+	mkdir -p "$DB/state"
+	"$PY" - "$DB/current/data.mdb" "$DB/state/data.mdb" <<-'EOF2'
+		import struct, sys
+		b = bytearray(open(sys.argv[1], "rb").read())
+		ps = struct.unpack_from("<I", b, 16 + 24)[0]
+		for m in (0, ps):
+		    struct.pack_into("<Q", b, m + 128, 5000)
+		    struct.pack_into("<Q", b, m + 136, 6000)
+		open(sys.argv[2], "wb").write(b)
+	EOF2
+	fimrun --alerts "$T/alerts.json" watch
+	assert_rc 20
+	assert_eq "fim: $DB/state: the watcher's state is corrupt; move it away to start afresh (the journal is then read again from the baseline's time)" "$err"
+}
