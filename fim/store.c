@@ -158,11 +158,13 @@ struct open_how {
 };
 
 /* The signature file of environment PATH into BUF; returns its length,
- * -ENOKEY when there is none, or a negative errno. */
+ * -ENOKEY when there is none, -EKEYREJECTED when it is not a regular file
+ * (a link, a directory) or too long, or a negative errno. */
 static int read_file_sig(const char *path, uint8_t *buf, size_t size)
 {
 	_cleanup_free_ char *sp = NULL;
 	_cleanup_close_ int fd = -1;
+	struct stat st;
 	ssize_t n;
 
 	if (asprintf(&sp, "%s/" FILE_SIG, path) < 0) {
@@ -170,8 +172,14 @@ static int read_file_sig(const char *path, uint8_t *buf, size_t size)
 		return -ENOMEM;
 	}
 	fd = open(sp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 && errno == ELOOP)
+		return -EKEYREJECTED; /* a link is not the signature fim wrote */
 	if (fd < 0)
 		return errno == ENOENT ? -ENOKEY : -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EKEYREJECTED; /* nor is a directory, a FIFO or a device */
 	n = read(fd, buf, size);
 	if (n < 0)
 		return -errno;

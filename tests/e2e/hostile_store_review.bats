@@ -190,3 +190,29 @@ short_lower() {
 	assert_rc 20
 	assert_eq "fim: $DB/state: the watcher's state is corrupt; move it away to start afresh (the journal is then read again from the baseline's time)" "$err"
 }
+
+@test "hostile store review: a data.sig that is a link or a directory is an integrity failure (19)" {
+	export FIM_PASSPHRASE='correct horse battery staple'
+	mktree
+	fimraw key generate --out "$T/keys"
+	assert_rc 0
+	fimrun baseline --sign-key "$T/keys/fim.key"
+	assert_rc 0
+	env=$(readlink -f "$DB/current")
+	cp "$env/data.sig" "$T/sig"
+	expect="fim: $DB: baseline integrity failure: the signature does not match the baseline's content (its data file is not the bytes that were signed: damaged, or changed after signing) (verify key $T/keys/fim.pub)"
+	rm "$env/data.sig"
+	ln -s "$T/sig" "$env/data.sig"
+	fimrun check --verify-key "$T/keys/fim.pub"
+	assert_rc 19
+	assert_eq "$expect" "$err"
+	rm "$env/data.sig"
+	mkdir "$env/data.sig"
+	fimrun check --verify-key "$T/keys/fim.pub"
+	assert_rc 19
+	assert_eq "$expect" "$err"
+	rmdir "$env/data.sig"
+	cp "$T/sig" "$env/data.sig"
+	fimrun check --verify-key "$T/keys/fim.pub"
+	assert_rc 0
+}
