@@ -1161,15 +1161,24 @@ static void remove_stale(struct store_writer *w)
  * DIR's current baseline copied (compacted) into the environment PATH, by
  * a child process: LMDB's compacting copy hands pages to a thread of its
  * own that waits on the walker's stack, so a fault in the walk cannot be
- * jumped out of (that thread would wake on a discarded frame). A child
- * killed by a signal read a damaged baseline. Returns 0, -EBADMSG, or the
- * negative errno the copy failed with.
+ * jumped out of (that thread would wake on a discarded frame), and damaged
+ * page bounds make it write past its own buffers. The child reports its
+ * result through a pipe; a child that ends without one (killed by a signal,
+ * aborted) read a damaged baseline. Returns 0, -EBADMSG, or the negative
+ * errno the copy failed with.
  */
 static int copy_current(const char *dir, const char *path)
 {
-	pid_t pid = fork();
-	int status;
+	_cleanup_close_ int rfd = -1, wfd = -1;
+	int p[2], status, res = -EBADMSG;
+	pid_t pid;
+	ssize_t n;
 
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	rfd = p[0];
+	wfd = p[1];
+	pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
@@ -1178,14 +1187,20 @@ static int copy_current(const char *dir, const char *path)
 
 		if (r >= 0)
 			r = mdb_err(mdb_env_copy2(cur.env, path, MDB_CP_COMPACT));
-		_exit(r < 0 ? -r & 0xff : 0);
+		_exit(write(wfd, &r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : 1);
 	}
+	close(TAKE_FD(wfd));
+	do
+		n = read(rfd, &res, sizeof(res));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(res))
+		res = -EBADMSG;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
-	if (WIFSIGNALED(status))
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return -EBADMSG;
-	return WIFEXITED(status) && WEXITSTATUS(status) ? -WEXITSTATUS(status) : 0;
+	return res > 0 ? -EIO : res;
 }
 
 /* The current baseline copied into a fresh environment (mdb_env_copy2
