@@ -220,3 +220,19 @@ short_lower() {
 	fimrun check --verify-key "$T/keys/fim.pub"
 	assert_rc 0
 }
+
+@test "hostile store review: a db path through a link in a directory every user can write is refused" {
+	mktree
+	fimrun baseline
+	assert_rc 0
+	mkdir "$T/open"
+	chmod 0777 "$T/open"
+	ln -s "$DB" "$T/open/db"
+	fimraw -r "$ROOT" -d "$T/open/db" -c "$POL" check
+	assert_rc 18
+	assert_eq "fim: $T/open: writable by every user: refusing an unsigned baseline that another user could replace or change (fix its owner or mode, or sign it)" "$err"
+	# sticky, like /tmp: the link is root's and stays as it is
+	chmod 1777 "$T/open"
+	fimraw -r "$ROOT" -d "$T/open/db" -c "$POL" check
+	assert_rc 0
+}
