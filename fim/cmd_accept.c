@@ -542,6 +542,11 @@ int cmd_accept(struct fim_opts *o, int argc, char **argv)
 	if (a.nt)
 		qsort(a.t, a.nt, sizeof(*a.t), cmp_target);
 	r = store_writer_update(o->db, &a.w);
+	if (r == -EBADMSG) {
+		log_error("%s: the baseline is corrupt; nothing accepted", o->db);
+		ret = trust_verify_key_path(o, a.p) ? FIM_EXIT_INTEGRITY : FIM_EXIT_BASELINE;
+		goto out;
+	}
 	if (r < 0) {
 		log_error("%s: cannot start the new baseline: %s", o->db,
 		          r == -EBUSY ? "another fim is writing there" : strerror(-r));

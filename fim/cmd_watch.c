@@ -928,6 +928,11 @@ static int setup(struct watcher *w, bool force_syslog, bool force_journald)
 		if (r == -EBUSY)
 			log_error("%s/state: another fim watch is running on this baseline",
 			          w->o->db);
+		else if (r == -EBADMSG)
+			log_error(
+			        "%s/state: the watcher's state is corrupt; move it away to start "
+			        "afresh (the journal is then read again from the baseline's time)",
+			        w->o->db);
 		else
 			log_error("%s/state: cannot open the watcher's state: %s", w->o->db,
 			          strerror(-r));

@@ -10,6 +10,7 @@
 #include "common.h"
 #include "hash.h"
 #include "state.h"
+#include "store_int.h"
 
 #define STATE_MAP_SIZE (64u << 20)
 #define CURSOR_KEY     "cursor"
@@ -43,6 +44,29 @@ void state_close(struct state *st)
 	free(st);
 }
 
+/* The data file of the environment PATH, if there is one yet, checked as a
+ * baseline's is before LMDB follows its meta pages: a damaged one would
+ * fault inside the map, where nothing guards the state's reads and writes. */
+static int check_data(const char *path)
+{
+	_cleanup_free_ char *dp = NULL;
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	if (asprintf(&dp, "%s/data.mdb", path) < 0) {
+		dp = NULL;
+		return -ENOMEM;
+	}
+	fd = open(dp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : errno == ELOOP ? -EBADMSG : -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EBADMSG;
+	return st.st_size == 0 ? 0 : store_file_validate(fd, (uint64_t)st.st_size);
+}
+
 int state_open(const char *dir, struct state **ret)
 {
 	_cleanup_free_ char *path = NULL;
@@ -68,6 +92,9 @@ int state_open(const char *dir, struct state **ret)
 		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
 		goto fail;
 	}
+	rc = check_data(path);
+	if (rc < 0)
+		goto fail;
 	rc = mdb_env_create(&st->env);
 	if (!rc)
 		rc = mdb_env_set_maxdbs(st->env, 4);

@@ -20,7 +20,8 @@
 struct state;
 
 /* Opens (creating) the state of the db directory DIR. Returns 0, -EBUSY
- * when another process holds it, or a negative errno. */
+ * when another process holds it, -EBADMSG when its data file is damaged
+ * (checked before LMDB maps it), or a negative errno. */
 int state_open(const char *dir, struct state **ret);
 void state_close(struct state *st);
 

@@ -8,6 +8,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <lmdb.h>
 
@@ -97,6 +98,9 @@ static int mdb_err(int rc)
 	case MDB_INVALID:
 	case MDB_CORRUPTED:
 	case MDB_PAGE_NOTFOUND:
+	/* a transaction LMDB marked failed: only damage it met does that to
+	 * a baseline's read transaction (a writer has kept its first error) */
+	case MDB_BAD_TXN:
 	case MDB_VERSION_MISMATCH:
 	case MDB_INCOMPATIBLE:
 		return -EBADMSG;
@@ -154,11 +158,13 @@ struct open_how {
 };
 
 /* The signature file of environment PATH into BUF; returns its length,
- * -ENOKEY when there is none, or a negative errno. */
+ * -ENOKEY when there is none, -EKEYREJECTED when it is not a regular file
+ * (a link, a directory) or too long, or a negative errno. */
 static int read_file_sig(const char *path, uint8_t *buf, size_t size)
 {
 	_cleanup_free_ char *sp = NULL;
 	_cleanup_close_ int fd = -1;
+	struct stat st;
 	ssize_t n;
 
 	if (asprintf(&sp, "%s/" FILE_SIG, path) < 0) {
@@ -166,8 +172,14 @@ static int read_file_sig(const char *path, uint8_t *buf, size_t size)
 		return -ENOMEM;
 	}
 	fd = open(sp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 && errno == ELOOP)
+		return -EKEYREJECTED; /* a link is not the signature fim wrote */
 	if (fd < 0)
 		return errno == ENOENT ? -ENOKEY : -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EKEYREJECTED; /* nor is a directory, a FIFO or a device */
 	n = read(fd, buf, size);
 	if (n < 0)
 		return -errno;
@@ -239,48 +251,39 @@ static void locate_map(struct store *s, const struct stat *st, const uintptr_t *
 }
 
 /*
- * Read-only open; without a usable lock file (read-only media, a baseline
- * owned by another user) it falls back to MDB_NOLOCK, which is safe here
- * because nothing ever writes to a baseline once it is current. The data
- * file is checked first (see store_file_validate), and the map is the
- * file's size plus STORE_MAP_PAD, whatever the meta pages ask for.
+ * Read-only open, always with MDB_NOLOCK: nothing ever writes to a baseline
+ * once it is current, so readers need no lock table, and lock.mdb (which
+ * LMDB maps and trusts as it finds it whenever another reader holds it) is
+ * never read. The data file is checked first (see store_file_validate), and
+ * the map is the file's size plus STORE_MAP_PAD, whatever the meta pages
+ * ask for.
  */
 static int env_open_ro(struct store *s, const char *path, const struct open_how *how)
 {
-	static const unsigned modes[] = {
-	        MDB_RDONLY | MDB_NOTLS,
-	        MDB_RDONLY | MDB_NOTLS | MDB_NOLOCK,
-	};
 	_cleanup_close_ int fd = -1;
 	uintptr_t before_lo[8], before_hi[8];
 	size_t nb;
 	struct stat st, lst;
-	int rc = 0, r, lfd;
+	MDB_env *env;
+	int rc, r, lfd;
 
 	r = data_file_check(path, how, &fd, &st);
 	if (r < 0)
 		return r;
 	store_guard_arm();
 	nb = store_maps_of(st.st_dev, st.st_ino, before_lo, before_hi, ARRAY_SIZE(before_lo));
-	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
-		MDB_env *env;
-
-		rc = mdb_env_create(&env);
-		if (rc)
-			break;
+	rc = mdb_env_create(&env);
+	if (!rc) {
 		mdb_env_set_assert(env, store_guard_assert);
 		rc = mdb_env_set_maxdbs(env, MAX_DBS);
 		if (!rc)
 			rc = mdb_env_set_mapsize(env, (size_t)st.st_size + STORE_MAP_PAD);
 		if (!rc)
-			rc = mdb_env_open(env, path, modes[i], 0);
-		if (!rc) {
+			rc = mdb_env_open(env, path, MDB_RDONLY | MDB_NOTLS | MDB_NOLOCK, 0);
+		if (!rc)
 			s->env = env;
-			break;
-		}
-		mdb_env_close(env);
-		if (rc != EACCES && rc != EPERM && rc != EROFS)
-			break;
+		else
+			mdb_env_close(env);
 	}
 	if (!s->env) {
 		/* A data file too short or not LMDB's (an empty or truncated
@@ -1154,18 +1157,50 @@ static void remove_stale(struct store_writer *w)
 	closedir(d);
 }
 
-/* DIR's current baseline copied (compacted) into the environment PATH;
- * the copy walks every page, under the guard. */
+/*
+ * DIR's current baseline copied (compacted) into the environment PATH, by
+ * a child process: LMDB's compacting copy hands pages to a thread of its
+ * own that waits on the walker's stack, so a fault in the walk cannot be
+ * jumped out of (that thread would wake on a discarded frame), and damaged
+ * page bounds make it write past its own buffers. The child reports its
+ * result through a pipe; a child that ends without one (killed by a signal,
+ * aborted) read a damaged baseline. Returns 0, -EBADMSG, or the negative
+ * errno the copy failed with.
+ */
 static int copy_current(const char *dir, const char *path)
 {
-	struct store cur = {0};
-	int r = open_env_of(&cur, dir, NULL);
+	_cleanup_close_ int rfd = -1, wfd = -1;
+	int p[2], status, res = -EBADMSG;
+	pid_t pid;
+	ssize_t n;
 
-	if (r >= 0)
-		r = GUARDED(&cur, mdb_err(mdb_env_copy2(cur.env, path, MDB_CP_COMPACT)));
-	if (cur.env)
-		mdb_env_close(cur.env);
-	return r;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	rfd = p[0];
+	wfd = p[1];
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		struct store cur = {0};
+		int r = open_env_of(&cur, dir, NULL);
+
+		if (r >= 0)
+			r = mdb_err(mdb_env_copy2(cur.env, path, MDB_CP_COMPACT));
+		_exit(write(wfd, &r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : 1);
+	}
+	close(TAKE_FD(wfd));
+	do
+		n = read(rfd, &res, sizeof(res));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(res))
+		res = -EBADMSG;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return -EBADMSG;
+	return res > 0 ? -EIO : res;
 }
 
 /* The current baseline copied into a fresh environment (mdb_env_copy2

@@ -80,7 +80,8 @@ int store_open_verified(const char *dir, store_file_check_fn *check, void *user,
 
 /*
  * Whether DIR's baseline can be trusted by where it lies, as sshd's
- * StrictModes does: DIR, each directory above it, the directory "current"
+ * StrictModes does: DIR, each directory above it (as written, a link
+ * included, and as resolved), the directory "current"
  * points to (and those above it), "current" itself, data.mdb and lock.mdb
  * must be owned by root or by the effective user, and not writable by
  * group or others (a directory above DIR may be, when it is sticky, like

@@ -187,6 +187,10 @@ static bool guard_owns(const struct store_guard *g, int sig, const siginfo_t *si
 
 	if (a >= g->lo && a < g->hi)
 		return true;
+	/* the map could not be located (no /proc): a bus error while the store
+	 * is read is the map's, the one file mapping such a read touches */
+	if (g->lo == g->hi && sig == SIGBUS && si->si_code == BUS_ADRERR)
+		return true;
 	return sig == SIGSEGV && (si->si_code == SEGV_MAPERR || si->si_code == SI_KERNEL);
 }
 
@@ -305,7 +309,37 @@ static int trust_one(const char *path, bool above, char *why, size_t size)
 	return 0;
 }
 
-/* Every directory from / down to the resolved PATH (PATH itself too). */
+/* Every directory on the way to PATH as it is written (made absolute), a
+ * symbolic link among them included: whoever may replace a link or an
+ * entry on that way decides what PATH opens, wherever it resolves to. */
+static int trust_written(const char *path, char *why, size_t size)
+{
+	_cleanup_free_ char *cwd = NULL, *abs = NULL;
+	int r = 0;
+
+	if (path[0] == '/') {
+		abs = strdup(path);
+	} else {
+		cwd = getcwd(NULL, 0);
+		if (!cwd)
+			return -errno;
+		if (asprintf(&abs, "%s/%s", cwd, path) < 0)
+			abs = NULL;
+	}
+	if (!abs)
+		return -ENOMEM;
+	for (char *p = abs + 1; r == 0 && (p = strchr(p, '/')); p++) {
+		if (p[-1] == '/')
+			continue; /* an empty component */
+		*p = '\0';
+		r = trust_one(abs, true, why, size);
+		*p = '/';
+	}
+	return r;
+}
+
+/* Every directory from / down to the resolved PATH (PATH itself too), and
+ * those on the way to PATH as written. */
 static int trust_chain(const char *path, char *why, size_t size)
 {
 	_cleanup_free_ char *real = realpath(path, NULL);
@@ -313,7 +347,9 @@ static int trust_chain(const char *path, char *why, size_t size)
 
 	if (!real)
 		return -errno;
-	r = trust_one("/", true, why, size);
+	r = trust_written(path, why, size);
+	if (r == 0)
+		r = trust_one("/", true, why, size);
 	for (char *p = real + 1; r == 0 && (p = strchr(p, '/')); p++) {
 		*p = '\0';
 		r = trust_one(real, true, why, size);

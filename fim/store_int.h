@@ -30,7 +30,8 @@ int store_file_digest(int fd, uint64_t size, uint8_t out[32]);
 /*
  * The guard: while one is pushed on a thread, a SIGSEGV or SIGBUS on that
  * thread whose address is inside [lo, hi) (the map of the baseline being
- * read), or that comes from a wild pointer (an address mapped nowhere or
+ * read; with lo == hi, unknown: any SIGBUS with BUS_ADRERR), or that comes
+ * from a wild pointer (an address mapped nowhere or
  * not canonical) returns through siglongjmp(jb, 1); so does an LMDB
  * assertion (store_guard_assert). Any other fault goes to the handler
  * that was there before (the default one: the process dies as it must).
