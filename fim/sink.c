@@ -160,6 +160,8 @@ void sink_summary(const json_t *ev, char *out, size_t size)
  */
 struct syslog_sink {
 	int fd;
+	bool stream;    /* the socket is a stream one (syslog-ng's unix-stream, ...) */
+	bool connected; /* stream: FD is connected to it */
 	struct sockaddr_un addr;
 	socklen_t alen;
 	int facility;
@@ -182,25 +184,39 @@ static void syslog_close(void *priv)
 	free(ss);
 }
 
+/* A new socket of the kind of ss->stream in ss->fd: 0 or a negative errno. */
+static int syslog_socket(struct syslog_sink *ss)
+{
+	/* a stuck syslog daemon delays one alert, not the daemon */
+	struct timeval tv = {.tv_sec = 1};
+
+	if (ss->fd >= 0)
+		close(ss->fd);
+	ss->connected = false;
+	ss->fd = socket(AF_UNIX, (ss->stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+	if (ss->fd < 0)
+		return -errno;
+	setsockopt(ss->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return 0;
+}
+
 static int syslog_open(const struct sink_conf *c, void **ret)
 {
 	const char *path = c->syslog_socket ? c->syslog_socket : SINK_SYSLOG_SOCKET;
-	/* a stuck syslog daemon delays one alert, not the daemon */
-	struct timeval tv = {.tv_sec = 1};
 	struct syslog_sink *ss;
+	int r;
 
 	if (strlen(path) >= sizeof(ss->addr.sun_path))
 		return -ENAMETOOLONG;
 	ss = calloc(1, sizeof(*ss));
 	if (!ss)
 		return -ENOMEM;
-	ss->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (ss->fd < 0) {
-		int e = -errno;
+	ss->fd = -1;
+	r = syslog_socket(ss);
+	if (r < 0) {
 		free(ss);
-		return e;
+		return r;
 	}
-	setsockopt(ss->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	ss->addr.sun_family = AF_UNIX;
 	memcpy(ss->addr.sun_path, path, strlen(path) + 1);
 	ss->alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
@@ -209,15 +225,67 @@ static int syslog_open(const struct sink_conf *c, void **ret)
 	return 0;
 }
 
-/* One datagram; the socket is named each time: a restarted daemon makes a new one. */
+/*
+ * One line on a stream socket, ended by a NUL byte as syslog(3) ends it
+ * there; connected first when not yet. A line cut short leaves the
+ * connection closed (the daemon drops the piece) and is sent again whole.
+ */
+static int syslog_send_stream(struct syslog_sink *ss, const char *s, bool wait)
+{
+	size_t len = strlen(s) + 1, off = 0;
+
+	if (!ss->connected) {
+		if (connect(ss->fd, (const struct sockaddr *)&ss->addr, ss->alen) < 0) {
+			int e = errno == EINPROGRESS ? -EAGAIN : -errno;
+			syslog_socket(ss);
+			return e;
+		}
+		ss->connected = true;
+	}
+	while (off < len) {
+		ssize_t n = send(ss->fd, s + off, len - off,
+		                 MSG_NOSIGNAL | (wait || off ? 0 : MSG_DONTWAIT));
+		if (n < 0) {
+			int e = errno == EWOULDBLOCK ? -EAGAIN : -errno;
+			if (off || e != -EAGAIN)
+				syslog_socket(ss);
+			return e;
+		}
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * One line; the socket is named each time: a restarted daemon makes a new
+ * one. A datagram unless the socket is a stream one (as syslog(3) does, fim
+ * follows the kind the daemon listens with, also when that changes).
+ */
 static int syslog_send(struct syslog_sink *ss, const char *s, bool wait)
 {
-	ssize_t n = sendto(ss->fd, s, strlen(s), MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT),
-	                   (const struct sockaddr *)&ss->addr, ss->alen);
+	for (int tries = 0;; tries++) {
+		int r;
 
-	if (n < 0)
-		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	return 0;
+		if (ss->stream) {
+			r = syslog_send_stream(ss, s, wait);
+		} else if (sendto(ss->fd, s, strlen(s), MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT),
+		                  (const struct sockaddr *)&ss->addr, ss->alen) < 0) {
+			r = errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		} else {
+			r = 0;
+		}
+		if (tries >= 2 || r == 0 || r == -EAGAIN)
+			return r;
+		if (r == -EPROTOTYPE) {
+			/* the other kind of socket */
+			ss->stream = !ss->stream;
+			if (syslog_socket(ss) < 0)
+				return r;
+		} else if (!ss->stream || !(r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN)) {
+			return r;
+		}
+		/* else a stream the daemon closed (restarted): connect again once */
+	}
 }
 
 /* Sends what is held, oldest first. Returns the number sent, or a negative
