@@ -216,3 +216,41 @@ set alerts.syslog_socket = $T/stream.sock"
 			sed -E 's/^(<[0-9]+>)[A-Z][a-z]{2} [ 0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} fim\[[0-9]+\]/\1MMM DD HH:MM:SS fim[PID]/')"
 	assert_not_contains "$(cat "$T/watch.err")" "cannot send"
 }
+
+# --- signals while the root is gone ---
+
+# root_gone_hup BACKEND-SETTING: the root deleted, the policy reloaded while
+# it is gone, then a copy (one file changed) put in its place.
+root_gone_hup() {
+	data_tree "$1"
+	baseline
+	start_watch
+	cp -a "$ROOT" "$T/copy"
+	rm -rf "$ROOT"
+	wait_for "watch tree_gone"
+	kill -HUP "$WPID"
+	wait_for "watch policy_reloaded"
+	printf 'changed meanwhile\n' >"$T/copy/data/a"
+	mv "$T/copy" "$ROOT"
+	wait_for "watch tree_back"
+	wait_for "changed /data/a size,hash"
+	barrier
+	# nothing was checked against the deleted tree, its going is told once,
+	# the check the reload owes is made on the return
+	wait_for "watch reconciled" 2
+	assert_eq "changed /data/a size,hash" "$(drift)"
+	assert_eq "watch started
+watch reconciled
+watch tree_gone
+watch policy_reloaded
+watch tree_back
+watch reconciled" "$(alerts | grep '^watch ')"
+}
+
+@test "hostile watch review: inotify: a policy reload while the root is gone checks nothing until it is back" {
+	root_gone_hup ""
+}
+
+@test "hostile watch review: fanotify: a policy reload while the root is gone checks nothing until it is back" {
+	root_gone_hup "set watch.backend = fanotify"
+}
