@@ -288,23 +288,55 @@ static int syslog_send(struct syslog_sink *ss, const char *s, bool wait)
 	}
 }
 
-/* Sends what is held, oldest first. Returns the number sent, or a negative
- * errno when some is still held. */
-static int syslog_flush(void *priv)
+/* How long a send waits for a syslog daemon whose socket is full. */
+static void syslog_timeout(struct syslog_sink *ss, int64_t ms)
 {
-	struct syslog_sink *ss = priv;
-	int sent = 0;
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+
+	setsockopt(ss->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static int64_t syslog_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Sends what is held, oldest first. Once the daemon took one, waits for it
+ * to take the others for BUDGET_MS in all (0: not at all; its socket queue
+ * holds only a few lines, so without waiting a daemon back after a burst
+ * would get them a few a second). Returns the number sent, or a negative errno when some is
+ * still held.
+ */
+static int syslog_drain(struct syslog_sink *ss, int64_t budget_ms)
+{
+	int64_t end = syslog_now_ms() + budget_ms;
+	int sent = 0, r = 0;
 
 	while (ss->n) {
-		int r = syslog_send(ss, ss->held[ss->head], false);
+		/* a daemon that takes none now is not waited for */
+		int64_t left = budget_ms && sent ? end - syslog_now_ms() : 0;
+		if (left > 0)
+			syslog_timeout(ss, left);
+		r = syslog_send(ss, ss->held[ss->head], left > 0);
 		if (r < 0)
-			return r;
+			break;
 		free(ss->held[ss->head]);
 		ss->head = (ss->head + 1) % SINK_SYSLOG_HELD;
 		ss->n--;
 		sent++;
 	}
-	return sent;
+	if (budget_ms)
+		syslog_timeout(ss, 1000);
+	return r < 0 ? r : sent;
+}
+
+static int syslog_flush(void *priv)
+{
+	return syslog_drain(priv, SINK_SYSLOG_DRAIN_MS);
 }
 
 /* Holds framed line S (taken over), unless the last one held says the same
@@ -345,7 +377,7 @@ static int syslog_emit(void *priv, const char *line, size_t n, const json_t *ev)
 	               tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)getpid());
 	if (off < 0 || (size_t)off >= sizeof(head) || asprintf(&s, "%s%s", head, text) < 0)
 		return -ENOMEM;
-	r = syslog_flush(ss);
+	r = syslog_drain(ss, 0);
 	if (r >= 0) {
 		r = syslog_send(ss, s, true);
 		if (r == 0) {

@@ -217,6 +217,29 @@ set alerts.syslog_socket = $T/stream.sock"
 	assert_not_contains "$(cat "$T/watch.err")" "cannot send"
 }
 
+# --- a burst held while the syslog daemon is stuck ---
+
+@test "hostile watch review: a burst held while syslogd is stopped reaches it in order soon after it goes on" {
+	data_tree "set alerts.syslog = yes
+set alerts.syslog_socket = $T/log.sock"
+	baseline
+	start_syslogd
+	start_watch
+	syslog_wait "fim watch started"
+	kill -STOP "$SPID"
+	local i
+	for i in $(seq 1000); do printf 'n\n' >"$ROOT/data/n$i"; done
+	wait_for "added /data/n1000"
+	kill -CONT "$SPID"
+	# the socket queue holds a few lines: a daemon back gets the held ones
+	# at its own pace, not a few a second
+	syslog_wait "watch sink_gap"
+	# each alert once, in the trail's order, before the gap alert
+	assert_eq "$(alerts | grep '^added /data/n' | sed 's/^added //')" \
+		"$(sed '/watch sink_gap/q' "$T/syslog" | grep -F 'added file /data/n' |
+			sed -E 's/.*added file ([^ ]*) .*/\1/')"
+}
+
 # --- signals while the root is gone ---
 
 # root_gone_hup BACKEND-SETTING: the root deleted, the policy reloaded while
