@@ -15,6 +15,7 @@
 #include "common.h"
 #include "sink.h"
 #include "trail.h"
+#include "utf8.h"
 
 #define SINKS_MAX 4
 /* Longest value of one field sent to syslog or the journal (the whole
@@ -67,14 +68,51 @@ static int priority_of(const char *severity)
 	return LOG_NOTICE;
 }
 
-/* Copies S into OUT (SIZE bytes) with control bytes as '?', so one alert
- * stays one syslog line whatever bytes a path holds. */
+/* The bytes of a UTF-8 sequence that lead byte C starts (0: none). */
+static size_t utf8_seq_len(uint8_t c)
+{
+	return c >= 0xc2 && c <= 0xdf   ? 2
+	       : c >= 0xe0 && c <= 0xef ? 3
+	       : c >= 0xf0 && c <= 0xf4 ? 4
+	                                : 0;
+}
+
+/*
+ * S as one line of UTF-8 in OUT (SIZE bytes, always terminated): control
+ * characters (C0, DEL, C1) and bytes that are not UTF-8 as '?'; cut where
+ * it is too long (and where S was cut inside a character) without
+ * splitting one: the journal keeps a MESSAGE that is not UTF-8 as a blob.
+ */
 static void clean(char *out, size_t size, const char *s)
 {
-	size_t i = 0;
+	const uint8_t *p = (const uint8_t *)s;
+	size_t i = 0, left = strlen(s);
 
-	for (; *s && i + 1 < size; s++)
-		out[i++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+	while (left && i + 1 < size) {
+		size_t k = utf8_valid_prefix(p, left);
+		if (k == 0) {
+			size_t want = utf8_seq_len(p[0]), j = 1;
+			while (want && j < left && (p[j] & 0xc0) == 0x80)
+				j++;
+			if (want && j == left && j < want)
+				break; /* a character cut at the end */
+			out[i++] = '?';
+			p++;
+			left--;
+			continue;
+		}
+		if (i + k >= size)
+			break;
+		if ((k == 1 && (p[0] < 0x20 || p[0] == 0x7f)) ||
+		    (k == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
+			out[i++] = '?';
+		} else {
+			memcpy(out + i, p, k);
+			i += k;
+		}
+		p += k;
+		left -= k;
+	}
 	out[i] = '\0';
 }
 
