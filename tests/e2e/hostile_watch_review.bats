@@ -277,3 +277,32 @@ watch reconciled" "$(alerts | grep '^watch ')"
 @test "hostile watch review: fanotify: a policy reload while the root is gone checks nothing until it is back" {
 	root_gone_hup "set watch.backend = fanotify"
 }
+
+# point_gone_hup BACKEND-SETTING: the start point /srv/app deleted, the policy
+# reloaded while it is gone, then made again with other contents.
+point_gone_hup() {
+	data_tree "$1"
+	baseline
+	start_watch
+	rm -rf "$ROOT/srv/app"
+	wait_for "watch tree_gone"
+	kill -HUP "$WPID"
+	wait_for "watch policy_reloaded"
+	mkdir "$ROOT/srv/app.new"
+	printf 'other app\n' >"$ROOT/srv/app.new/conf"
+	mv "$ROOT/srv/app.new" "$ROOT/srv/app"
+	wait_for "watch tree_back"
+	wait_for "changed /srv/app/conf size,hash"
+	printf 'x\n' >"$ROOT/srv/app/x"
+	wait_for "added /srv/app/x"
+	assert_eq "watch tree_gone
+watch tree_back" "$(alerts | grep -e '^watch tree_')"
+}
+
+@test "hostile watch review: inotify: a start point gone over a policy reload is alerted, rescanned and watched on its return" {
+	point_gone_hup ""
+}
+
+@test "hostile watch review: fanotify: a start point gone over a policy reload is alerted, rescanned and watched on its return" {
+	point_gone_hup "set watch.backend = fanotify"
+}
