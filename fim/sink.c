@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* Alert sinks of the watcher: the syslog socket, the journal, the hash-chained alert trail. */
+#include <fcntl.h>
 #include <jansson.h>
 #include <string.h>
 #include <stddef.h>
@@ -273,11 +274,19 @@ static int syslog_send_stream(struct syslog_sink *ss, const char *s, bool wait)
 	size_t len = strlen(s) + 1, off = 0;
 
 	if (!ss->connected) {
-		if (connect(ss->fd, (const struct sockaddr *)&ss->addr, ss->alen) < 0) {
-			int e = errno == EINPROGRESS ? -EAGAIN : -errno;
+		/* a daemon whose backlog is full is not waited for unless told */
+		int fl = fcntl(ss->fd, F_GETFL), r;
+
+		if (!wait && fl >= 0)
+			fcntl(ss->fd, F_SETFL, fl | O_NONBLOCK);
+		r = connect(ss->fd, (const struct sockaddr *)&ss->addr, ss->alen);
+		if (r < 0) {
+			int e = errno == EINPROGRESS || errno == EWOULDBLOCK ? -EAGAIN : -errno;
 			syslog_socket(ss);
 			return e;
 		}
+		if (!wait && fl >= 0)
+			fcntl(ss->fd, F_SETFL, fl);
 		ss->connected = true;
 	}
 	while (off < len) {

@@ -217,6 +217,38 @@ set alerts.syslog_socket = $T/stream.sock"
 	assert_not_contains "$(cat "$T/watch.err")" "cannot send"
 }
 
+@test "hostile watch review: a stream syslog daemon that accepts no connection does not slow the alerts down" {
+	data_tree "set alerts.syslog = yes
+set alerts.syslog_socket = $T/stream.sock"
+	baseline
+	start_watch
+	# listening, never accepting, its backlog full
+	"$PY" - "$T/stream.sock" <<-'PYEOF' &
+		import os, socket, sys, time
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+		s.bind(sys.argv[1] + ".new")
+		s.listen(0)
+		held = []
+		while True:
+		    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+		    c.setblocking(False)
+		    try:
+		        c.connect(sys.argv[1] + ".new")
+		    except BlockingIOError:
+		        break
+		    held.append(c)
+		os.rename(sys.argv[1] + ".new", sys.argv[1])
+		time.sleep(600)
+	PYEOF
+	SPID=$!
+	for _ in $(seq 300); do [ -S "$T/stream.sock" ] && break; sleep 0.1; done
+	local i
+	for i in $(seq 100); do printf 'n\n' >"$ROOT/data/n$i"; done
+	# each alert waited a second for the connection before
+	wait_for "added /data/n100"
+	assert_eq 100 "$(alerts | grep -c '^added /data/n')"
+}
+
 # --- a burst held while the syslog daemon is stuck ---
 
 @test "hostile watch review: a burst held while syslogd is stopped reaches it in order soon after it goes on" {
