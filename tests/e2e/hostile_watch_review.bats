@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: ISC
-# fim watch under attack, second look: the syslog socket of another kind
-# than expected, the root swapped for a link or a file, signals while the
-# root is gone.
+# fim watch under attack, second look: a stream syslog socket, a syslog
+# daemon stuck or slow to take a burst, a policy reload while the root or a
+# start point is gone.
 
 load helpers
 
