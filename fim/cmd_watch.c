@@ -450,8 +450,11 @@ static int reconcile(struct watcher *w, bool quick)
 static void reconcile_again(struct watcher *w, bool quick)
 {
 	char msg[200];
-	int r = reconcile(w, quick);
+	int r;
 
+	if (w->root_gone)
+		return; /* nothing to check: the return rescans */
+	r = reconcile(w, quick);
 	if (!r)
 		return;
 	if (r == FIM_EXIT_BASELINE || r == FIM_EXIT_INTEGRITY) {
@@ -586,6 +589,17 @@ static void reload_policy(struct watcher *w)
 		char err[512] = "";
 		if (journal_reload(w->journal, p, err, sizeof(err)) < 0)
 			log_warn("journal: %s", err);
+	}
+	if (wtree_root_gone(w)) {
+		/* nothing to arm or check until it is back; the full check is
+		 * then due at once */
+		snprintf(msg, sizeof(msg),
+		         "%s: policy reloaded; the root is gone: it is watched and checked "
+		         "as soon as it is back",
+		         w->o->policy);
+		watch_meta(w, "policy_reloaded", "alert", SEV_MEDIUM, msg, NULL);
+		w->full_due = watch_now_ms();
+		return;
 	}
 	r = wfiles_arm_roots(w);
 	if (r < 0)

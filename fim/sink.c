@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* Alert sinks of the watcher: the syslog socket, the journal, the hash-chained alert trail. */
+#include <fcntl.h>
 #include <jansson.h>
 #include <string.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include "common.h"
 #include "sink.h"
 #include "trail.h"
+#include "utf8.h"
 
 #define SINKS_MAX 4
 /* Longest value of one field sent to syslog or the journal (the whole
@@ -67,14 +69,51 @@ static int priority_of(const char *severity)
 	return LOG_NOTICE;
 }
 
-/* Copies S into OUT (SIZE bytes) with control bytes as '?', so one alert
- * stays one syslog line whatever bytes a path holds. */
+/* The bytes of a UTF-8 sequence that lead byte C starts (0: none). */
+static size_t utf8_seq_len(uint8_t c)
+{
+	return c >= 0xc2 && c <= 0xdf   ? 2
+	       : c >= 0xe0 && c <= 0xef ? 3
+	       : c >= 0xf0 && c <= 0xf4 ? 4
+	                                : 0;
+}
+
+/*
+ * S as one line of UTF-8 in OUT (SIZE bytes, always terminated): control
+ * characters (C0, DEL, C1) and bytes that are not UTF-8 as '?'; cut where
+ * it is too long (and where S was cut inside a character) without
+ * splitting one: the journal keeps a MESSAGE that is not UTF-8 as a blob.
+ */
 static void clean(char *out, size_t size, const char *s)
 {
-	size_t i = 0;
+	const uint8_t *p = (const uint8_t *)s;
+	size_t i = 0, left = strlen(s);
 
-	for (; *s && i + 1 < size; s++)
-		out[i++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+	while (left && i + 1 < size) {
+		size_t k = utf8_valid_prefix(p, left);
+		if (k == 0) {
+			size_t want = utf8_seq_len(p[0]), j = 1;
+			while (want && j < left && (p[j] & 0xc0) == 0x80)
+				j++;
+			if (want && j == left && j < want)
+				break; /* a character cut at the end */
+			out[i++] = '?';
+			p++;
+			left--;
+			continue;
+		}
+		if (i + k >= size)
+			break;
+		if ((k == 1 && (p[0] < 0x20 || p[0] == 0x7f)) ||
+		    (k == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
+			out[i++] = '?';
+		} else {
+			memcpy(out + i, p, k);
+			i += k;
+		}
+		p += k;
+		left -= k;
+	}
 	out[i] = '\0';
 }
 
@@ -160,6 +199,8 @@ void sink_summary(const json_t *ev, char *out, size_t size)
  */
 struct syslog_sink {
 	int fd;
+	bool stream;    /* the socket is a stream one (syslog-ng's unix-stream, ...) */
+	bool connected; /* stream: FD is connected to it */
 	struct sockaddr_un addr;
 	socklen_t alen;
 	int facility;
@@ -182,25 +223,39 @@ static void syslog_close(void *priv)
 	free(ss);
 }
 
+/* A new socket of the kind of ss->stream in ss->fd: 0 or a negative errno. */
+static int syslog_socket(struct syslog_sink *ss)
+{
+	/* a stuck syslog daemon delays one alert, not the daemon */
+	struct timeval tv = {.tv_sec = 1};
+
+	if (ss->fd >= 0)
+		close(ss->fd);
+	ss->connected = false;
+	ss->fd = socket(AF_UNIX, (ss->stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+	if (ss->fd < 0)
+		return -errno;
+	setsockopt(ss->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return 0;
+}
+
 static int syslog_open(const struct sink_conf *c, void **ret)
 {
 	const char *path = c->syslog_socket ? c->syslog_socket : SINK_SYSLOG_SOCKET;
-	/* a stuck syslog daemon delays one alert, not the daemon */
-	struct timeval tv = {.tv_sec = 1};
 	struct syslog_sink *ss;
+	int r;
 
 	if (strlen(path) >= sizeof(ss->addr.sun_path))
 		return -ENAMETOOLONG;
 	ss = calloc(1, sizeof(*ss));
 	if (!ss)
 		return -ENOMEM;
-	ss->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (ss->fd < 0) {
-		int e = -errno;
+	ss->fd = -1;
+	r = syslog_socket(ss);
+	if (r < 0) {
 		free(ss);
-		return e;
+		return r;
 	}
-	setsockopt(ss->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	ss->addr.sun_family = AF_UNIX;
 	memcpy(ss->addr.sun_path, path, strlen(path) + 1);
 	ss->alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
@@ -209,34 +264,126 @@ static int syslog_open(const struct sink_conf *c, void **ret)
 	return 0;
 }
 
-/* One datagram; the socket is named each time: a restarted daemon makes a new one. */
-static int syslog_send(struct syslog_sink *ss, const char *s, bool wait)
+/*
+ * One line on a stream socket, ended by a NUL byte as syslog(3) ends it
+ * there; connected first when not yet. A line cut short leaves the
+ * connection closed (the daemon drops the piece) and is sent again whole.
+ */
+static int syslog_send_stream(struct syslog_sink *ss, const char *s, bool wait)
 {
-	ssize_t n = sendto(ss->fd, s, strlen(s), MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT),
-	                   (const struct sockaddr *)&ss->addr, ss->alen);
+	size_t len = strlen(s) + 1, off = 0;
 
-	if (n < 0)
-		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (!ss->connected) {
+		/* a daemon whose backlog is full is not waited for unless told */
+		int fl = fcntl(ss->fd, F_GETFL), r;
+
+		if (!wait && fl >= 0)
+			fcntl(ss->fd, F_SETFL, fl | O_NONBLOCK);
+		r = connect(ss->fd, (const struct sockaddr *)&ss->addr, ss->alen);
+		if (r < 0) {
+			int e = errno == EINPROGRESS || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+			syslog_socket(ss);
+			return e;
+		}
+		if (!wait && fl >= 0)
+			fcntl(ss->fd, F_SETFL, fl);
+		ss->connected = true;
+	}
+	while (off < len) {
+		ssize_t n = send(ss->fd, s + off, len - off,
+		                 MSG_NOSIGNAL | (wait || off ? 0 : MSG_DONTWAIT));
+		if (n < 0) {
+			int e = errno == EWOULDBLOCK ? -EAGAIN : -errno;
+			if (off || e != -EAGAIN)
+				syslog_socket(ss);
+			return e;
+		}
+		off += (size_t)n;
+	}
 	return 0;
 }
 
-/* Sends what is held, oldest first. Returns the number sent, or a negative
- * errno when some is still held. */
-static int syslog_flush(void *priv)
+/*
+ * One line; the socket is named each time: a restarted daemon makes a new
+ * one. A datagram unless the socket is a stream one (as syslog(3) does, fim
+ * follows the kind the daemon listens with, also when that changes).
+ */
+static int syslog_send(struct syslog_sink *ss, const char *s, bool wait)
 {
-	struct syslog_sink *ss = priv;
-	int sent = 0;
+	for (int tries = 0;; tries++) {
+		int r;
+
+		if (ss->stream) {
+			r = syslog_send_stream(ss, s, wait);
+		} else if (sendto(ss->fd, s, strlen(s), MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT),
+		                  (const struct sockaddr *)&ss->addr, ss->alen) < 0) {
+			r = errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		} else {
+			r = 0;
+		}
+		if (tries >= 2 || r == 0 || r == -EAGAIN)
+			return r;
+		if (r == -EPROTOTYPE) {
+			/* the other kind of socket */
+			ss->stream = !ss->stream;
+			if (syslog_socket(ss) < 0)
+				return r;
+		} else if (!ss->stream || !(r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN)) {
+			return r;
+		}
+		/* else a stream the daemon closed (restarted): connect again once */
+	}
+}
+
+/* How long a send waits for a syslog daemon whose socket is full. */
+static void syslog_timeout(struct syslog_sink *ss, int64_t ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+
+	setsockopt(ss->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static int64_t syslog_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Sends what is held, oldest first. Once the daemon took one, waits for it
+ * to take the others for BUDGET_MS in all (0: not at all; its socket queue
+ * holds only a few lines, so without waiting a daemon back after a burst
+ * would get them a few a second). Returns the number sent, or a negative errno when some is
+ * still held.
+ */
+static int syslog_drain(struct syslog_sink *ss, int64_t budget_ms)
+{
+	int64_t end = syslog_now_ms() + budget_ms;
+	int sent = 0, r = 0;
 
 	while (ss->n) {
-		int r = syslog_send(ss, ss->held[ss->head], false);
+		/* a daemon that takes none now is not waited for */
+		int64_t left = budget_ms && sent ? end - syslog_now_ms() : 0;
+		if (left > 0)
+			syslog_timeout(ss, left);
+		r = syslog_send(ss, ss->held[ss->head], left > 0);
 		if (r < 0)
-			return r;
+			break;
 		free(ss->held[ss->head]);
 		ss->head = (ss->head + 1) % SINK_SYSLOG_HELD;
 		ss->n--;
 		sent++;
 	}
-	return sent;
+	if (budget_ms)
+		syslog_timeout(ss, 1000);
+	return r < 0 ? r : sent;
+}
+
+static int syslog_flush(void *priv)
+{
+	return syslog_drain(priv, SINK_SYSLOG_DRAIN_MS);
 }
 
 /* Holds framed line S (taken over), unless the last one held says the same
@@ -277,7 +424,7 @@ static int syslog_emit(void *priv, const char *line, size_t n, const json_t *ev)
 	               tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)getpid());
 	if (off < 0 || (size_t)off >= sizeof(head) || asprintf(&s, "%s%s", head, text) < 0)
 		return -ENOMEM;
-	r = syslog_flush(ss);
+	r = syslog_drain(ss, 0);
 	if (r >= 0) {
 		r = syslog_send(ss, s, true);
 		if (r == 0) {

@@ -13,6 +13,8 @@
  * it takes none (the oldest are kept; later ones are counted as lost). */
 #define SINK_SYSLOG_SOCKET "/dev/log"
 #define SINK_SYSLOG_HELD   1024
+/* How long, at most, one retry waits for the syslog daemon to take them. */
+#define SINK_SYSLOG_DRAIN_MS 200
 
 struct json_t;
 struct sinks;

@@ -49,25 +49,35 @@ static void tree_alert(struct watcher *w, const char *action, enum severity sev,
 	watch_meta(w, action, "alert", sev, msg, paths);
 }
 
-/* Remembers what each start point is now (silently). */
+/* Remembers what each start point is now (silently); one that was seen and
+ * is gone now stays so: its return is alerted and rescanned. */
 static void trees_note(struct watcher *w)
 {
-	wmap_free(&w->trees);
+	struct wmap old = w->trees;
+
+	memset(&w->trees, 0, sizeof(w->trees));
 	for (size_t i = 0; i < policy_root_count(w->p); i++) {
 		const char *root = policy_root_at(w->p, i);
 		size_t len = strlen(root);
-		struct wval *v;
+		struct wval *v, *was;
 		struct stat st;
 
 		if (len <= 1)
 			continue; /* the root itself */
 		v = wmap_put(&w->trees, root, len, NULL);
-		if (v && tree_stat(w, root, len, &st) == 0) {
+		if (!v)
+			continue;
+		if (tree_stat(w, root, len, &st) == 0) {
 			v->a = (int64_t)st.st_ino;
 			v->b = (int64_t)st.st_dev;
 			v->flags = TREE_SEEN;
+		} else if ((was = wmap_get(&old, root, len)) && (was->flags & TREE_SEEN)) {
+			v->a = was->a;
+			v->b = was->b;
+			v->flags = TREE_SEEN | TREE_GONE;
 		}
 	}
+	wmap_free(&old);
 }
 
 void wtree_init(struct watcher *w)

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "fim/sink.h"
+#include "fim/utf8.h"
 
 /* The text of the event in JSON TEXT. */
 static const char *summary_of(const char *text)
@@ -239,10 +240,44 @@ static void test_syslog_retry_and_bound(void **state)
 	assert_null(rx_next(f));
 }
 
+/* The line is cut where it is too long without splitting a character (the
+ * journal keeps a MESSAGE that is not UTF-8 as a blob, which journalctl
+ * does not show), and C1 control characters are shown as '?' as the C0
+ * ones are. */
+static void test_summary_utf8(void **state)
+{
+	/* "journal rr severity=high: " is 26 bytes: an odd number of bytes is
+	 * left for two-byte characters */
+	const size_t head = 26, room = 8191 - head;
+	char *text = malloc(20000), *p;
+	const char *out;
+
+	(void)state;
+	assert_non_null(text);
+	p = text + sprintf(text, "{\"event\":{\"action\":\"rr\"},\"fim\":{\"object\":\"journal\","
+	                         "\"severity\":\"high\",\"message\":\"");
+	for (size_t i = 0; i < 5000; i++)
+		p += sprintf(p, "\xc3\xa9");
+	sprintf(p, "\"}}");
+	out = summary_of(text);
+	free(text);
+	assert_true(utf8_valid((const uint8_t *)out, strlen(out)));
+	assert_int_equal(strlen(out), head + room / 2 * 2);
+	assert_memory_equal(out + strlen(out) - 2, "\xc3\xa9", 2);
+	/* U+009B (CSI) and U+0085 are control characters; U+00A0 is not */
+	assert_string_equal(
+	        summary_of("{\"event\":{\"action\":\"tree_gone\"},\"message\":\"a\\u009b2Jb"
+	                   "\\u0085c\\u00a0d\",\"fim\":{\"object\":\"watch\",\"severity\":"
+	                   "\"high\"}}"),
+	        "watch tree_gone severity=high: a?2Jb?c\xc2\xa0"
+	        "d");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_summary_kinds),
+	        cmocka_unit_test(test_summary_utf8),
 	        cmocka_unit_test_setup_teardown(test_syslog_delivers, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_syslog_holds_while_down, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_syslog_retry_and_bound, setup, teardown),
