@@ -517,8 +517,24 @@ static void maybe_reload_baseline(struct watcher *w)
 	free(w->store_link);
 	w->store_link = nlink;
 	files_scratch_free(&w->scratch);
-	if (files_scratch_init(&w->scratch, w->algo) < 0 || load_old_policy(w) < 0) {
+	if (files_scratch_init(&w->scratch, w->algo) < 0) {
 		w->fatal = -ENOMEM;
+		return;
+	}
+	r = load_old_policy(w);
+	if (r == -ENOMEM) {
+		w->fatal = r;
+		return;
+	}
+	if (r < 0) {
+		/* it opened and verified, but its policy record is damaged: nothing
+		 * can be compared with it, and the old one is closed */
+		snprintf(msg, sizeof(msg),
+		         "%s: the baseline was replaced, but the new one's policy record is "
+		         "corrupt; fim watch stops",
+		         w->o->db);
+		watch_meta(w, "baseline_rejected", "alert", SEV_CRITICAL, msg, NULL);
+		w->fatal = -EBADMSG;
 		return;
 	}
 	wmap_free(&w->drifted);

@@ -272,3 +272,39 @@ flips() {
 	assert_rc 18
 	assert_contains "$(cat "$T/alerts.jsonl")" "the baseline is corrupt (found while checking everything against it); fim watch does not start"
 }
+
+@test "hostile store: a baseline swapped in under the daemon whose policy record is damaged stops it with baseline_rejected" {
+	mktree
+	printf 'set watch.journal = no\nset alerts.journald = no\n' >>"$POL"
+	fimrun baseline
+	assert_rc 0
+	# a copy of the baseline whose policy digest no longer decodes
+	local cur
+	cur=$(readlink "$DB/current")
+	cp -a "$DB/$cur" "$DB/$cur.damaged"
+	"$PY" - "$DB/$cur.damaged" <<-'EOF'
+		import lmdb, sys
+		env = lmdb.open(sys.argv[1], max_dbs=32)
+		meta = env.open_db(b"meta")
+		with env.begin(write=True) as txn:
+		    txn.put(b"policy_digest", b"x", db=meta)
+	EOF
+	A=$T/alerts.jsonl
+	timeout 120 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" watch \
+		>"$T/watch.out" 2>"$T/watch.err" &
+	WPID=$!
+	poll "$WAIT_MAX" grep -q '"action":"reconciled"' "$A"
+	ln -s "$cur.damaged" "$DB/current.new"
+	mv -T "$DB/current.new" "$DB/current"
+	rc=0
+	wait "$WPID" || rc=$?
+	WPID=
+	assert_rc 18
+	assert_contains "$(cat "$A")" "the new one's policy record is corrupt; fim watch stops"
+	assert_contains "$(grep -F baseline_rejected "$A")" '"severity":"critical"'
+}
+
+# A daemon a test started must not outlive it.
+teardown() {
+	if [ -n "${WPID:-}" ]; then kill -KILL "$WPID" 2>/dev/null || true; fi
+}

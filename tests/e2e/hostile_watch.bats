@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: ISC
 # fim watch against a hostile host: the watched tree (the root, a start point
 # or a directory above one) taken away and brought back; the syslog daemon
-# down while alerts are sent; what the line-oriented sinks say.
+# down, stuck or slow while alerts are sent (datagram and stream sockets);
+# a policy reload while a tree is gone; what the line-oriented sinks say.
 
 load helpers
 load watch_helpers
@@ -331,4 +332,185 @@ set alerts.syslog_socket = $long"
 	fimrun watch
 	assert_rc 17
 	assert_contains "$err" "'log.sock' is not an absolute path"
+}
+
+# --- the syslog socket is a stream one (syslog-ng's unix-stream, ...) ---
+
+# start_stream_syslogd: a daemon listening on the stream socket $T/stream.sock
+# that writes each NUL-ended line it gets to $T/syslog (a line cut short as
+# "PARTIAL ..."); waits until the socket is there.
+start_stream_syslogd() {
+	rm -f "$T/stream.sock"
+	"$PY" - "$T/stream.sock" "$T/syslog" <<-'PYEOF' &
+		import socket, sys
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+		s.bind(sys.argv[1])
+		s.listen(16)
+		out = open(sys.argv[2], "ab", buffering=0)
+		while True:
+		    c, _ = s.accept()
+		    buf = b""
+		    while True:
+		        b = c.recv(65536)
+		        if not b:
+		            break
+		        buf += b
+		        while b"\0" in buf:
+		            line, buf = buf.split(b"\0", 1)
+		            out.write(line + b"\n")
+		    if buf:
+		        out.write(b"PARTIAL " + buf + b"\n")
+		    c.close()
+	PYEOF
+	SPID=$!
+	for _ in $(seq 300); do
+		[ -S "$T/stream.sock" ] && return 0
+		kill -0 "$SPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "the stream syslog daemon did not start" >&2
+	return 1
+}
+
+@test "hostile watch: alerts reach a syslog daemon listening on a stream socket, also after it restarts" {
+	data_tree "set alerts.syslog = yes
+set alerts.syslog_socket = $T/stream.sock"
+	baseline
+	start_stream_syslogd
+	start_watch
+	printf 'changed\n' >"$ROOT/data/a"
+	wait_for "changed /data/a size,hash"
+	syslog_wait "changed file /data/a [size,hash]"
+	stop_syslogd
+	start_stream_syslogd
+	printf 'new\n' >"$ROOT/data/new"
+	wait_for "added /data/new"
+	syslog_wait "added file /data/new "
+	assert_eq "<84>MMM DD HH:MM:SS fim[PID]: changed file /data/a [size,hash] severity=medium rule=/data
+<84>MMM DD HH:MM:SS fim[PID]: added file /data/new severity=medium rule=/data" \
+		"$(grep -F -e "changed file /data/a " -e "added file /data/new " -e PARTIAL "$T/syslog" |
+			sed -E 's/^(<[0-9]+>)[A-Z][a-z]{2} [ 0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} fim\[[0-9]+\]/\1MMM DD HH:MM:SS fim[PID]/')"
+	assert_not_contains "$(cat "$T/watch.err")" "cannot send"
+}
+
+@test "hostile watch: a stream syslog daemon that accepts no connection does not slow the alerts down" {
+	data_tree "set alerts.syslog = yes
+set alerts.syslog_socket = $T/stream.sock"
+	baseline
+	start_watch
+	# listening, never accepting, its backlog full
+	"$PY" - "$T/stream.sock" <<-'PYEOF' &
+		import os, socket, sys, time
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+		s.bind(sys.argv[1] + ".new")
+		s.listen(0)
+		held = []
+		while True:
+		    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+		    c.setblocking(False)
+		    try:
+		        c.connect(sys.argv[1] + ".new")
+		    except BlockingIOError:
+		        break
+		    held.append(c)
+		os.rename(sys.argv[1] + ".new", sys.argv[1])
+		time.sleep(600)
+	PYEOF
+	SPID=$!
+	for _ in $(seq 300); do [ -S "$T/stream.sock" ] && break; sleep 0.1; done
+	local i
+	for i in $(seq 100); do printf 'n\n' >"$ROOT/data/n$i"; done
+	# each alert waited a second for the connection before
+	wait_for "added /data/n100"
+	assert_eq 100 "$(alerts | grep -c '^added /data/n')"
+}
+
+# --- a burst held while the syslog daemon is stuck ---
+
+@test "hostile watch: a burst held while syslogd is stopped reaches it in order soon after it goes on" {
+	data_tree "set alerts.syslog = yes
+set alerts.syslog_socket = $T/log.sock"
+	baseline
+	start_syslogd
+	start_watch
+	syslog_wait "fim watch started"
+	kill -STOP "$SPID"
+	local i
+	for i in $(seq 1000); do printf 'n\n' >"$ROOT/data/n$i"; done
+	wait_for "added /data/n1000"
+	kill -CONT "$SPID"
+	# the socket queue holds a few lines: a daemon back gets the held ones
+	# at its own pace, not a few a second
+	syslog_wait "watch sink_gap"
+	# each alert once, in the trail's order, before the gap alert
+	assert_eq "$(alerts | grep '^added /data/n' | sed 's/^added //')" \
+		"$(sed '/watch sink_gap/q' "$T/syslog" | grep -F 'added file /data/n' |
+			sed -E 's/.*added file ([^ ]*) .*/\1/')"
+}
+
+# --- signals while the root is gone ---
+
+# root_gone_hup BACKEND-SETTING: the root deleted, the policy reloaded while
+# it is gone, then a copy (one file changed) put in its place.
+root_gone_hup() {
+	data_tree "$1"
+	baseline
+	start_watch
+	cp -a "$ROOT" "$T/copy"
+	rm -rf "$ROOT"
+	wait_for "watch tree_gone"
+	kill -HUP "$WPID"
+	wait_for "watch policy_reloaded"
+	printf 'changed meanwhile\n' >"$T/copy/data/a"
+	mv "$T/copy" "$ROOT"
+	wait_for "watch tree_back"
+	wait_for "changed /data/a size,hash"
+	barrier
+	# nothing was checked against the deleted tree, its going is told once,
+	# the check the reload owes is made on the return
+	wait_for "watch reconciled" 2
+	assert_eq "changed /data/a size,hash" "$(drift)"
+	assert_eq "watch started
+watch reconciled
+watch tree_gone
+watch policy_reloaded
+watch tree_back
+watch reconciled" "$(alerts | grep '^watch ')"
+}
+
+@test "hostile watch: inotify: a policy reload while the root is gone checks nothing until it is back" {
+	root_gone_hup ""
+}
+
+@test "hostile watch: fanotify: a policy reload while the root is gone checks nothing until it is back" {
+	root_gone_hup "set watch.backend = fanotify"
+}
+
+# point_gone_hup BACKEND-SETTING: the start point /srv/app deleted, the policy
+# reloaded while it is gone, then made again with other contents.
+point_gone_hup() {
+	data_tree "$1"
+	baseline
+	start_watch
+	rm -rf "$ROOT/srv/app"
+	wait_for "watch tree_gone"
+	kill -HUP "$WPID"
+	wait_for "watch policy_reloaded"
+	mkdir "$ROOT/srv/app.new"
+	printf 'other app\n' >"$ROOT/srv/app.new/conf"
+	mv "$ROOT/srv/app.new" "$ROOT/srv/app"
+	wait_for "watch tree_back"
+	wait_for "changed /srv/app/conf size,hash"
+	printf 'x\n' >"$ROOT/srv/app/x"
+	wait_for "added /srv/app/x"
+	assert_eq "watch tree_gone
+watch tree_back" "$(alerts | grep -e '^watch tree_')"
+}
+
+@test "hostile watch: inotify: a start point gone over a policy reload is alerted, rescanned and watched on its return" {
+	point_gone_hup ""
+}
+
+@test "hostile watch: fanotify: a start point gone over a policy reload is alerted, rescanned and watched on its return" {
+	point_gone_hup "set watch.backend = fanotify"
 }

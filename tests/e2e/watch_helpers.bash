@@ -16,7 +16,9 @@ start_watch() {
 	before=$(alerts | grep -cxF "watch reconciled" || true)
 	limits_share
 	# the daemon must not inherit the lock (see limits_share)
-	timeout 600 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" "$@" watch \
+	# --foreground: a signal sent to timeout reaches the daemon once, not also
+	# through the process group (a doubled SIGHUP would reload twice)
+	timeout --foreground 600 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" "$@" watch \
 		>"$T/watch.out" 2>"$T/watch.err" {LIMITS_FD}>&- &
 	WPID=$!
 	wait_for "watch reconciled" $((before + 1))
