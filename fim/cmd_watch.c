@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* fim watch: the daemon - verify, reconcile, then follow files and the journal, alerting every
  * drift. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -710,28 +711,67 @@ static struct {
 	pthread_t thread;
 	bool running, busy, stop;
 	uint64_t usec;
-	clockid_t main_clock; /* CPU time of the thread that does the work */
 } dog = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
-/* Something that moves while the daemon works: the main thread's CPU time
- * plus the bytes the process read. A read hung on a dead NFS server moves
- * neither, and the watchdog then does its job. */
+/* One task's share of the progress: its CPU ticks (utime + stime, from
+ * stat) plus the bytes it read (rchar, from io); 0 when it is gone. */
+static uint64_t dog_task(int dirfd, const char *tid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	uint64_t sum = 0, v;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/stat", tid);
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		/* after the name in parentheses: state is field 3, utime 14, stime 15 */
+		if (n > 0) {
+			buf[n] = '\0';
+			p = strrchr(buf, ')');
+			if (p &&
+			    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			           &ut, &st) == 2)
+				sum += ut + st;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/io", tid);
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			if (sscanf(buf, "rchar: %" SCNu64, &v) == 1)
+				sum += v;
+		}
+	}
+	return sum;
+}
+
+/* Something that moves while the daemon works: the CPU time and the bytes
+ * read of every thread but this one. The dog's own reads of /proc must not
+ * count (they would always move); a read hung on a dead NFS server or an
+ * open waiting for a lease to break moves nothing, and the watchdog then
+ * does its job. */
 static uint64_t dog_progress(void)
 {
-	struct timespec ts = {0};
-	uint64_t rchar = 0;
-	char line[128];
-	FILE *f;
+	char self[24];
+	uint64_t sum = 0;
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/task");
 
-	clock_gettime(dog.main_clock, &ts);
-	f = fopen("/proc/self/io", "re");
-	if (f) {
-		while (fgets(line, sizeof(line), f))
-			if (sscanf(line, "rchar: %" SCNu64, &rchar) == 1)
-				break;
-		fclose(f);
-	}
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + rchar;
+	if (!d)
+		return 0;
+	snprintf(self, sizeof(self), "%d", (int)gettid());
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && strcmp(de->d_name, self) != 0)
+			sum += dog_task(dirfd(d), de->d_name);
+	closedir(d);
+	return sum;
 }
 
 static void *dog_main(void *arg)
@@ -768,8 +808,6 @@ static void dog_start(void)
 	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
 		return;
 	dog.usec = usec;
-	if (pthread_getcpuclockid(pthread_self(), &dog.main_clock) != 0)
-		dog.main_clock = CLOCK_PROCESS_CPUTIME_ID;
 	/* the thread takes no signal: they are read from the signalfd */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
