@@ -422,7 +422,20 @@ fail:
 	return r;
 }
 
-/* A full check of everything, into the sinks. Returns 0 or an exit status. */
+/* The check's tick: -ECANCELED once SIGTERM or SIGINT waits to be read
+ * from the signalfd (they are blocked, so they stay pending until then). */
+static int stop_pending(void *ctx)
+{
+	sigset_t set;
+
+	if (sigpending(&set) == 0 && (sigismember(&set, SIGTERM) || sigismember(&set, SIGINT)))
+		return -ECANCELED;
+	return 0;
+}
+
+/* A full check of everything, into the sinks. Returns 0, an exit status,
+ * or -ECANCELED when SIGTERM or SIGINT stopped it (the loop then reads the
+ * signal and stops as usual). */
 static int reconcile(struct watcher *w, bool quick)
 {
 	struct fim_opts co = *w->o;
@@ -436,11 +449,15 @@ static int reconcile(struct watcher *w, bool quick)
 	co.check_policy = w->p;
 	co.check_store = w->s;
 	co.quick = co.quick || quick;
+	co.check_tick = stop_pending;
+	co.check_tick_ctx = NULL;
 	watch_generation(w, true);
 	sd_notify(0, "STATUS=reconciling: checking everything against the baseline");
 	watch_busy(true);
 	r = cmd_check(&co, 1, argv);
 	watch_busy(false);
+	if (r && stop_pending(NULL) < 0)
+		return -ECANCELED;
 	if (r >= FIM_EXIT_USAGE)
 		return r;
 	watch_prune(w);
@@ -453,7 +470,7 @@ static void reconcile_again(struct watcher *w, bool quick)
 	char msg[200];
 	int r = reconcile(w, quick);
 
-	if (!r)
+	if (!r || r == -ECANCELED)
 		return;
 	if (r == FIM_EXIT_BASELINE || r == FIM_EXIT_INTEGRITY) {
 		/* the baseline read as damaged: nothing can be compared with it */
@@ -1115,7 +1132,7 @@ int cmd_watch(struct fim_opts *o, int argc, char **argv)
 		return FIM_EXIT_USAGE;
 	}
 	/* Signals are read from a descriptor from the start: a SIGTERM during
-	 * the reconcile stops cleanly after it. */
+	 * the reconcile stays pending, the check's tick sees it and stops. */
 	sfd = make_signalfd();
 	if (sfd < 0) {
 		log_error("watch: signalfd: %s", strerror(errno));
@@ -1151,6 +1168,11 @@ int cmd_watch(struct fim_opts *o, int argc, char **argv)
 		           "the baseline is corrupt (found while checking everything against it); "
 		           "fim watch does not start",
 		           NULL);
+	if (ret == -ECANCELED) {
+		/* stopped during the reconcile: stopped as from the loop */
+		ret = 0;
+		goto stopped;
+	}
 	if (ret)
 		goto out;
 	w.full_due = watch_now_ms() + (int64_t)w.full_interval * 1000;
@@ -1169,6 +1191,7 @@ int cmd_watch(struct fim_opts *o, int argc, char **argv)
 	ret = loop(&w, sfd, mfd);
 	if (mfd >= 0)
 		close(mfd);
+stopped:
 	sd_notify(0, "STOPPING=1");
 	watch_meta(&w, "stopped", "alert", ret ? SEV_HIGH : SEV_MEDIUM,
 	           ret ? "fim watch stopped on an error: changes are not followed"

@@ -309,3 +309,41 @@ watchdogs() { grep -c '^WATCHDOG=1$' "$T/notify.txt" || true; }
 	stop_watch
 	assert_rc 0
 }
+
+@test "watch: SIGTERM during the start-up reconcile stops it at once (exit 0, stopped)" {
+	sparse_tree
+	printf 'small\n' >"$ROOT/data/big"
+	baseline
+	# 6 GiB of data to hash again: the reconcile reads it for many seconds
+	head -c 6G /dev/zero >"$ROOT/data/big"
+	A=$T/alerts.jsonl
+	limits_share
+	timeout 600 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" watch \
+		>"$T/watch.out" 2>"$T/watch.err" {LIMITS_FD}>&- &
+	WPID=$!
+	# the daemon (timeout's child) has /data/big open or mapped: the
+	# reconcile reads it
+	reading() {
+		local pid
+		pid=$(pgrep -P "$WPID") || return 1
+		grep -q " $ROOT/data/big\$" "/proc/$pid/maps" ||
+			ls -l "/proc/$pid/fd" 2>/dev/null | grep -q " -> $ROOT/data/big\$"
+	}
+	poll "$WAIT_MAX" reading
+	run alerts
+	assert_not_contains "$output" "watch reconciled"
+	start=$(date +%s%N)
+	kill -TERM "$WPID"
+	for _ in $(seq 300); do kill -0 "$WPID" 2>/dev/null || break; sleep 0.1; done
+	rc=0
+	wait "$WPID" || rc=$?
+	WPID=
+	took=$((($(date +%s%N) - start) / 1000000))
+	echo "SIGTERM took $took ms" >&2
+	assert_rc 0
+	[ "$took" -lt 5000 ] || { echo "SIGTERM took $took ms" >&2; false; }
+	run alerts
+	assert_eq "watch started
+watch stopped" "$output"
+	assert_eq "" "$(cat "$T/watch.err")"
+}
