@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -424,10 +425,13 @@ fail:
 
 /* The check's tick: -ECANCELED once SIGTERM or SIGINT waits to be read
  * from the signalfd (they are blocked, so they stay pending until then). */
+static void dog_tick(void);
+
 static int stop_pending(void *ctx)
 {
 	sigset_t set;
 
+	dog_tick();
 	if (sigpending(&set) == 0 && (sigismember(&set, SIGTERM) || sigismember(&set, SIGINT)))
 		return -ECANCELED;
 	return 0;
@@ -728,65 +732,62 @@ static struct {
 	pthread_t thread;
 	bool running, busy, stop;
 	uint64_t usec;
+	clockid_t main_clock;        /* CPU time of the loop thread */
+	atomic_uint_least64_t ticks; /* calls of the check's tick */
 } dog = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
-/* One task's share of the progress: its CPU ticks (utime + stime, from
- * stat) plus the bytes it read (rchar, from io); 0 when it is gone. */
-static uint64_t dog_task(int dirfd, const char *tid)
+/* The check moved on (called from any of its threads). */
+static void dog_tick(void)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long ut, st;
-	uint64_t sum = 0, v;
+	atomic_fetch_add_explicit(&dog.ticks, 1, memory_order_relaxed);
+}
+
+/* The bytes task TID of this process read (rchar); 0 when it is gone. */
+static uint64_t dog_rchar(int dirfd, const char *tid)
+{
+	char path[64], buf[512];
+	uint64_t v = 0;
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/stat", tid);
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		/* after the name in parentheses: state is field 3, utime 14, stime 15 */
-		if (n > 0) {
-			buf[n] = '\0';
-			p = strrchr(buf, ')');
-			if (p &&
-			    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-			           &ut, &st) == 2)
-				sum += ut + st;
-		}
-	}
 	snprintf(path, sizeof(path), "%s/io", tid);
 	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n > 0) {
-			buf[n] = '\0';
-			if (sscanf(buf, "rchar: %" SCNu64, &v) == 1)
-				sum += v;
-		}
-	}
-	return sum;
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return sscanf(buf, "rchar: %" SCNu64, &v) == 1 ? v : 0;
 }
 
-/* Something that moves while the daemon works: the CPU time and the bytes
- * read of every thread but this one. The dog's own reads of /proc must not
- * count (they would always move); a read hung on a dead NFS server or an
- * open waiting for a lease to break moves nothing, and the watchdog then
- * does its job. */
+/*
+ * Something that moves while the daemon works: the loop thread's CPU time,
+ * the check's ticks (one per entry walked and per chunk read), and the
+ * bytes read by every thread but this one: the dog's own reads of /proc
+ * would always move. A read hung on a dead NFS server or an open waiting
+ * for a lease to break moves none of them (the CPU time of a thread asleep
+ * in the kernel may still creep, so only the loop's, which waits in user
+ * space, counts), and the watchdog then does its job.
+ */
 static uint64_t dog_progress(void)
 {
+	struct timespec ts = {0};
 	char self[24];
-	uint64_t sum = 0;
+	uint64_t sum = atomic_load(&dog.ticks);
 	struct dirent *de;
-	DIR *d = opendir("/proc/self/task");
+	DIR *d;
 
+	clock_gettime(dog.main_clock, &ts);
+	sum += (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	d = opendir("/proc/self/task");
 	if (!d)
-		return 0;
+		return sum;
 	snprintf(self, sizeof(self), "%d", (int)gettid());
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.' && strcmp(de->d_name, self) != 0)
-			sum += dog_task(dirfd(d), de->d_name);
+			sum += dog_rchar(dirfd(d), de->d_name);
 	closedir(d);
 	return sum;
 }
@@ -825,6 +826,8 @@ static void dog_start(void)
 	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
 		return;
 	dog.usec = usec;
+	if (pthread_getcpuclockid(pthread_self(), &dog.main_clock) != 0)
+		dog.main_clock = CLOCK_PROCESS_CPUTIME_ID;
 	/* the thread takes no signal: they are read from the signalfd */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
