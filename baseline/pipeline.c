@@ -28,6 +28,8 @@ struct pipeline {
 	void *ctx;
 	enum hash_algo algo;
 	bool keep_cache;
+	int (*tick)(void *ctx); /* handed to each read (pipeline_set_tick) */
+	void *tick_ctx;
 	pthread_t *threads;
 	unsigned nthreads;
 	struct files_scratch inline_scratch;
@@ -132,6 +134,8 @@ static void *worker(void *arg)
 		}
 		size_t i = p->next++ % p->n;
 		p->state[i] = SLOT_RUNNING;
+		scr.tick = p->tick;
+		scr.tick_ctx = p->tick_ctx;
 		pthread_mutex_unlock(&p->mu);
 		if (ok) {
 			slot_work(&scr, &p->slots[i]);
@@ -191,6 +195,16 @@ int pipeline_new(unsigned jobs, size_t slots, enum hash_algo algo, unsigned flag
 	}
 	*ret = p;
 	return 0;
+}
+
+void pipeline_set_tick(struct pipeline *p, int (*tick)(void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&p->mu);
+	p->tick = tick;
+	p->tick_ctx = ctx;
+	p->inline_scratch.tick = tick;
+	p->inline_scratch.tick_ctx = ctx;
+	pthread_mutex_unlock(&p->mu);
 }
 
 /* Waits until submitted slot AT is ready. Called locked. */

@@ -65,6 +65,10 @@ int pipeline_submit(struct pipeline *p, struct pipe_slot *s);
 /* Completes everything submitted. Returns 0 or the consumer's error. */
 int pipeline_drain(struct pipeline *p);
 
+/* Sets the files_scratch tick of every read from now on (before the first
+ * submit): a negative return ends that read with its error. */
+void pipeline_set_tick(struct pipeline *p, int (*tick)(void *ctx), void *ctx);
+
 /* Stops the workers and frees all slots; unfinished slots are dropped. */
 void pipeline_free(struct pipeline *p);
 

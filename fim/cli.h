@@ -44,6 +44,10 @@ struct fim_opts {
 	/* set by watch to check with the policy and verified baseline it holds */
 	const struct policy *check_policy;
 	struct store *check_store;
+	/* set by watch: called between the entries walked and the chunks read;
+	 * a negative return stops the check, which then reports nothing */
+	int (*check_tick)(void *ctx);
+	void *check_tick_ctx;
 	/* set by accept to run a check into its own sink (no alert trail) */
 	const struct report_ops *report_ops;
 	void *report_user;

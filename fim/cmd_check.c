@@ -52,6 +52,8 @@ struct check_run {
 	uint64_t completed;
 	struct progress progress;
 	int fatal;
+	int (*tick)(void *ctx); /* the caller's stop (fim_opts.check_tick) */
+	void *tick_ctx;
 };
 
 static int bytes_cmp(struct bytes a, const char *b, size_t bn)
@@ -116,6 +118,9 @@ static int complete(void *ctx, struct pipe_slot *s)
 	struct drift d = {.kind = KIND_FILE, .id = id, .rule = rule};
 	int r = 0;
 
+	/* first: a read the caller stopped is no unreadable file */
+	if (c->tick && (r = c->tick(c->tick_ctx)) < 0)
+		return r;
 	if (++c->completed % 16384 == 0)
 		store_trim(c->s);
 	if (s->tag == TAG_UNREADABLE)
@@ -360,6 +365,8 @@ static int on_entry(void *ctx, struct walk_entry *e)
 	const struct file_rec *base = NULL;
 	int r;
 
+	if (c->tick && (r = c->tick(c->tick_ctx)) < 0)
+		return r;
 	if (parent) {
 		/* The parent's path is ours without "/name" ("/" for the top). */
 		size_t plen = e->path_len - e->name_len;
@@ -564,6 +571,8 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 		c.p = p;
 	}
 	c.quick = o->quick;
+	c.tick = o->check_tick;
+	c.tick_ctx = o->check_tick_ctx;
 	if (!c.s) {
 		ret = trust_open(o, p, &c.s);
 		if (ret)
@@ -598,6 +607,8 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 		log_error("check: out of memory");
 		goto out;
 	}
+	c.scratch.tick = c.tick;
+	c.scratch.tick_ctx = c.tick_ctx;
 	c.main = (struct report){.ops = o->report_ops ? o->report_ops : cli_report_ops(o),
 	                         .out = stdout,
 	                         .color = o->color,
@@ -613,6 +624,8 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 		r = pipeline_new(o->jobs ? o->jobs : pipeline_default_jobs(),
 		                 pipeline_default_slots(), algo,
 		                 o->keep_cache ? PIPE_KEEP_CACHE : 0, complete, &c, &c.pipe);
+	if (r == 0 && c.tick)
+		pipeline_set_tick(c.pipe, c.tick, c.tick_ctx);
 	if (r == 0) {
 		uint64_t files = 0, bytes = 0;
 		struct bytes v;
@@ -640,6 +653,9 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 		log_error("%s: the baseline is corrupt: %s", o->db, strerror(-r));
 		/* a signed baseline that verified and still reads as damaged */
 		ret = trust_verify_key_path(o, c.p) ? FIM_EXIT_INTEGRITY : FIM_EXIT_BASELINE;
+		goto out;
+	} else if (r < 0 && c.tick && c.tick(c.tick_ctx) == r) {
+		/* stopped by the caller, who says so */
 		goto out;
 	} else if (r < 0 && to_stdout && output_error()) {
 		/* the report was lost; output_report says where and why */

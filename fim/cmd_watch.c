@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /* fim watch: the daemon - verify, reconcile, then follow files and the journal, alerting every
  * drift. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -421,7 +423,23 @@ fail:
 	return r;
 }
 
-/* A full check of everything, into the sinks. Returns 0 or an exit status. */
+/* The check's tick: -ECANCELED once SIGTERM or SIGINT waits to be read
+ * from the signalfd (they are blocked, so they stay pending until then). */
+static void dog_tick(void);
+
+static int stop_pending(void *ctx)
+{
+	sigset_t set;
+
+	dog_tick();
+	if (sigpending(&set) == 0 && (sigismember(&set, SIGTERM) || sigismember(&set, SIGINT)))
+		return -ECANCELED;
+	return 0;
+}
+
+/* A full check of everything, into the sinks. Returns 0, an exit status,
+ * or -ECANCELED when SIGTERM or SIGINT stopped it (the loop then reads the
+ * signal and stops as usual). */
 static int reconcile(struct watcher *w, bool quick)
 {
 	struct fim_opts co = *w->o;
@@ -435,11 +453,15 @@ static int reconcile(struct watcher *w, bool quick)
 	co.check_policy = w->p;
 	co.check_store = w->s;
 	co.quick = co.quick || quick;
+	co.check_tick = stop_pending;
+	co.check_tick_ctx = NULL;
 	watch_generation(w, true);
 	sd_notify(0, "STATUS=reconciling: checking everything against the baseline");
 	watch_busy(true);
 	r = cmd_check(&co, 1, argv);
 	watch_busy(false);
+	if (r && stop_pending(NULL) < 0)
+		return -ECANCELED;
 	if (r >= FIM_EXIT_USAGE)
 		return r;
 	watch_prune(w);
@@ -455,7 +477,7 @@ static void reconcile_again(struct watcher *w, bool quick)
 	if (w->root_gone)
 		return; /* nothing to check: the return rescans */
 	r = reconcile(w, quick);
-	if (!r)
+	if (!r || r == -ECANCELED)
 		return;
 	if (r == FIM_EXIT_BASELINE || r == FIM_EXIT_INTEGRITY) {
 		/* the baseline read as damaged: nothing can be compared with it */
@@ -740,28 +762,64 @@ static struct {
 	pthread_t thread;
 	bool running, busy, stop;
 	uint64_t usec;
-	clockid_t main_clock; /* CPU time of the thread that does the work */
+	clockid_t main_clock;        /* CPU time of the loop thread */
+	atomic_uint_least64_t ticks; /* calls of the check's tick */
 } dog = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
-/* Something that moves while the daemon works: the main thread's CPU time
- * plus the bytes the process read. A read hung on a dead NFS server moves
- * neither, and the watchdog then does its job. */
+/* The check moved on (called from any of its threads). */
+static void dog_tick(void)
+{
+	atomic_fetch_add_explicit(&dog.ticks, 1, memory_order_relaxed);
+}
+
+/* The bytes task TID of this process read (rchar); 0 when it is gone. */
+static uint64_t dog_rchar(int dirfd, const char *tid)
+{
+	char path[64], buf[512];
+	uint64_t v = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/io", tid);
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return sscanf(buf, "rchar: %" SCNu64, &v) == 1 ? v : 0;
+}
+
+/*
+ * Something that moves while the daemon works: the loop thread's CPU time,
+ * the check's ticks (one per entry walked and per chunk read), and the
+ * bytes read by every thread but this one: the dog's own reads of /proc
+ * would always move. A read hung on a dead NFS server or an open waiting
+ * for a lease to break moves none of them (the CPU time of a thread asleep
+ * in the kernel may still creep, so only the loop's, which waits in user
+ * space, counts), and the watchdog then does its job.
+ */
 static uint64_t dog_progress(void)
 {
 	struct timespec ts = {0};
-	uint64_t rchar = 0;
-	char line[128];
-	FILE *f;
+	char self[24];
+	uint64_t sum = atomic_load(&dog.ticks);
+	struct dirent *de;
+	DIR *d;
 
 	clock_gettime(dog.main_clock, &ts);
-	f = fopen("/proc/self/io", "re");
-	if (f) {
-		while (fgets(line, sizeof(line), f))
-			if (sscanf(line, "rchar: %" SCNu64, &rchar) == 1)
-				break;
-		fclose(f);
-	}
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + rchar;
+	sum += (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	d = opendir("/proc/self/task");
+	if (!d)
+		return sum;
+	snprintf(self, sizeof(self), "%d", (int)gettid());
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && strcmp(de->d_name, self) != 0)
+			sum += dog_rchar(dirfd(d), de->d_name);
+	closedir(d);
+	return sum;
 }
 
 static void *dog_main(void *arg)
@@ -1112,7 +1170,7 @@ int cmd_watch(struct fim_opts *o, int argc, char **argv)
 		return FIM_EXIT_USAGE;
 	}
 	/* Signals are read from a descriptor from the start: a SIGTERM during
-	 * the reconcile stops cleanly after it. */
+	 * the reconcile stays pending, the check's tick sees it and stops. */
 	sfd = make_signalfd();
 	if (sfd < 0) {
 		log_error("watch: signalfd: %s", strerror(errno));
@@ -1148,6 +1206,11 @@ int cmd_watch(struct fim_opts *o, int argc, char **argv)
 		           "the baseline is corrupt (found while checking everything against it); "
 		           "fim watch does not start",
 		           NULL);
+	if (ret == -ECANCELED) {
+		/* stopped during the reconcile: stopped as from the loop */
+		ret = 0;
+		goto stopped;
+	}
 	if (ret)
 		goto out;
 	w.full_due = watch_now_ms() + (int64_t)w.full_interval * 1000;
@@ -1166,6 +1229,7 @@ int cmd_watch(struct fim_opts *o, int argc, char **argv)
 	ret = loop(&w, sfd, mfd);
 	if (mfd >= 0)
 		close(mfd);
+stopped:
 	sd_notify(0, "STOPPING=1");
 	watch_meta(&w, "stopped", "alert", ret ? SEV_HIGH : SEV_MEDIUM,
 	           ret ? "fim watch stopped on an error: changes are not followed"

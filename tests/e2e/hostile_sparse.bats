@@ -107,7 +107,8 @@ teardown() {
 	watch_kill
 	limits_unlock
 	if [ -n "${LPID:-}" ]; then kill "$LPID" 2>/dev/null || true; fi
-	LPID=
+	if [ -n "${HPID:-}" ]; then kill "$HPID" 2>/dev/null || true; fi
+	LPID= HPID=
 }
 
 # A baseline with /data/big holding 8 MiB of data (32 chunks of a read).
@@ -232,4 +233,117 @@ big_tree() {
 	took=$((($(date +%s%N) - start) / 1000000))
 	assert_rc 0
 	[ "$took" -lt 5000 ] || { echo "SIGTERM took $took ms" >&2; false; }
+}
+
+# --- the watchdog during the reconcile: fed while it works, not while it hangs ---
+
+# A NOTIFY_SOCKET listener writing each message (newlines as |) to notify.txt.
+notify_listen() {
+	"$PY" - "$T/notify.sock" "$T/notify.txt" <<-'EOF' &
+		import socket, sys
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+		s.bind(sys.argv[1])
+		s.settimeout(300)
+		with open(sys.argv[2], "a") as out:
+		    while True:
+		        msg = s.recv(4096).decode()
+		        out.write(msg.replace("\n", "|") + "\n")
+		        out.flush()
+	EOF
+	LPID=$!
+	poll "$WAIT_MAX" test -S "$T/notify.sock"
+}
+
+watchdogs() { grep -c '^WATCHDOG=1$' "$T/notify.txt" || true; }
+
+@test "watch: a reconcile hung on a leased file does not feed the watchdog" {
+	sparse_tree
+	printf 'small\n' >"$ROOT/data/l"
+	baseline
+	notify_listen
+	# the owner holds a write lease and keeps it when the daemon's open
+	# asks for it back (the open waits up to lease-break-time, 45 s)
+	"$PY" - "$ROOT/data/l" "$T" <<-'EOF' &
+		import fcntl, os, signal, sys, time
+		t = sys.argv[2]
+		signal.signal(signal.SIGIO, lambda *a: open(t + "/broken", "w").close())
+		fd = os.open(sys.argv[1], os.O_RDWR)
+		fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGIO)
+		fcntl.fcntl(fd, 1024, fcntl.F_WRLCK)  # F_SETLEASE
+		open(t + "/leased", "w").close()
+		for _ in range(1200):
+		    if os.path.exists(t + "/release"):
+		        break
+		    time.sleep(0.1)
+		fcntl.fcntl(fd, 1024, fcntl.F_UNLCK)
+		os.close(fd)
+	EOF
+	HPID=$!
+	poll "$WAIT_MAX" test -e "$T/leased"
+	A=$T/alerts.jsonl
+	limits_share
+	NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=1000000 \
+		timeout 600 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" watch \
+		>"$T/watch.out" 2>"$T/watch.err" {LIMITS_FD}>&- &
+	WPID=$!
+	# the start-up reconcile opens /data/l: the kernel asks the owner to break
+	poll "$WAIT_MAX" test -e "$T/broken"
+	# the walk may still queue what follows /data/l before it waits too
+	sleep 2
+	before=$(watchdogs)
+	sleep 5 # a window in which a live loop would ping ten times
+	after=$(watchdogs)
+	run cat "$T/notify.txt"
+	assert_not_contains "$output" "READY=1"
+	# one ping may be in flight from the work done before all of it waited
+	[ "$after" -le $((before + 1)) ] || {
+		echo "the watchdog was fed $((after - before)) times by a hung reconcile" >&2
+		false
+	}
+	# the lease goes: the reconcile ends, READY=1 and the loop's pings follow
+	touch "$T/release"
+	wait_for "watch reconciled"
+	poll "$WAIT_MAX" grep -q READY=1 "$T/notify.txt"
+	more() { [ "$(watchdogs)" -ge $((after + 2)) ]; }
+	poll "$WAIT_MAX" more
+	stop_watch
+	assert_rc 0
+}
+
+@test "watch: SIGTERM during the start-up reconcile stops it at once (exit 0, stopped)" {
+	sparse_tree
+	printf 'small\n' >"$ROOT/data/big"
+	baseline
+	# 6 GiB of data to hash again: the reconcile reads it for many seconds
+	head -c 6G /dev/zero >"$ROOT/data/big"
+	A=$T/alerts.jsonl
+	limits_share
+	timeout 600 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" watch \
+		>"$T/watch.out" 2>"$T/watch.err" {LIMITS_FD}>&- &
+	WPID=$!
+	# the daemon (timeout's child) has /data/big open or mapped: the
+	# reconcile reads it
+	reading() {
+		local pid
+		pid=$(pgrep -P "$WPID") || return 1
+		grep -q " $ROOT/data/big\$" "/proc/$pid/maps" ||
+			ls -l "/proc/$pid/fd" 2>/dev/null | grep -q " -> $ROOT/data/big\$"
+	}
+	poll "$WAIT_MAX" reading
+	run alerts
+	assert_not_contains "$output" "watch reconciled"
+	start=$(date +%s%N)
+	kill -TERM "$WPID"
+	for _ in $(seq 300); do kill -0 "$WPID" 2>/dev/null || break; sleep 0.1; done
+	rc=0
+	wait "$WPID" || rc=$?
+	WPID=
+	took=$((($(date +%s%N) - start) / 1000000))
+	echo "SIGTERM took $took ms" >&2
+	assert_rc 0
+	[ "$took" -lt 5000 ] || { echo "SIGTERM took $took ms" >&2; false; }
+	run alerts
+	assert_eq "watch started
+watch stopped" "$output"
+	assert_eq "" "$(cat "$T/watch.err")"
 }

@@ -168,12 +168,75 @@ static void test_full_ring(void **state)
 	assert_int_equal(o.bad, 0);
 }
 
+struct ticks {
+	int calls, err;
+};
+
+static int stop_third(void *ctx)
+{
+	struct ticks *t = ctx;
+
+	return ++t->calls >= 3 ? -ECANCELED : 0;
+}
+
+static int keep_err(void *ctx, struct pipe_slot *s)
+{
+	((struct ticks *)ctx)[1].err = s->err;
+	return 0;
+}
+
+/*
+ * The tick set with pipeline_set_tick reaches every read, on a worker
+ * (JOBS 2) and inline (JOBS 0): a negative return ends the read of a 2 MiB
+ * file at its third chunk, with that error.
+ */
+static void test_tick_stops_reads(void **state)
+{
+	char dir[] = "/tmp/fim-test-pipeline-XXXXXX", block[65536];
+	int dfd, fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	fd = openat(dfd, "f", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	memset(block, 'x', sizeof(block));
+	for (int k = 0; k < 32; k++)
+		assert_int_equal(write(fd, block, sizeof(block)), sizeof(block));
+	close(fd);
+	for (unsigned jobs = 0; jobs <= 2; jobs += 2) {
+		struct ticks t[2] = {{0}, {0}};
+		struct pipeline *p = NULL;
+		struct pipe_slot *s;
+
+		assert_int_equal(pipeline_new(jobs, 4, HASH_SHA256, 0, keep_err, t, &p), 0);
+		pipeline_set_tick(p, stop_third, &t[0]);
+		s = pipeline_slot(p);
+		assert_non_null(s);
+		s->fd = files_pin(dfd, "f");
+		assert_true(s->fd >= 0);
+		assert_int_equal(fstat(s->fd, &s->st), 0);
+		s->attrs = FILES_STAT_ATTRS | ATTR_BIT(ATTR_HASH);
+		s->work = true;
+		assert_int_equal(pipeline_submit(p, s), 0);
+		assert_int_equal(pipeline_drain(p), 0);
+		pipeline_free(p);
+		assert_int_equal(t[0].calls, 3);
+		assert_int_equal(t[1].err, -ECANCELED);
+	}
+	unlinkat(dfd, "f", 0);
+	close(dfd);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_fd_table_reserved),
 	        cmocka_unit_test(test_order_kept),
 	        cmocka_unit_test(test_full_ring),
+	        cmocka_unit_test(test_tick_stops_reads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
