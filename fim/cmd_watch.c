@@ -429,9 +429,13 @@ static void dog_tick(void);
 
 static int stop_pending(void *ctx)
 {
+	const unsigned *delay_ms = ctx;
 	sigset_t set;
 
 	dog_tick();
+	/* FIM_TEST_CHECK_DELAY_MS: the tests' long reconcile without gigabytes */
+	if (delay_ms && *delay_ms)
+		usleep(*delay_ms * 1000u);
 	if (sigpending(&set) == 0 && (sigismember(&set, SIGTERM) || sigismember(&set, SIGINT)))
 		return -ECANCELED;
 	return 0;
@@ -454,7 +458,7 @@ static int reconcile(struct watcher *w, bool quick)
 	co.check_store = w->s;
 	co.quick = co.quick || quick;
 	co.check_tick = stop_pending;
-	co.check_tick_ctx = NULL;
+	co.check_tick_ctx = &w->check_delay_ms;
 	watch_generation(w, true);
 	sd_notify(0, "STATUS=reconciling: checking everything against the baseline");
 	watch_busy(true);
@@ -1006,6 +1010,9 @@ static int setup(struct watcher *w, bool force_syslog, bool force_journald)
 	/* FIM_TEST_HASH_DELAY_MS slows each chunk the worker reads: the tests'
 	 * proof that the loop goes on while a large file is hashed. */
 	const char *delay = getenv("FIM_TEST_HASH_DELAY_MS");
+	const char *check_delay = getenv("FIM_TEST_CHECK_DELAY_MS");
+
+	w->check_delay_ms = check_delay ? (unsigned)strtoul(check_delay, NULL, 10) : 0;
 	r = whash_open(w->algo, delay ? (unsigned)strtoul(delay, NULL, 10) : 0, &w->hasher);
 	if (r < 0) {
 		log_error("watch: cannot start the hash worker: %s", strerror(-r));

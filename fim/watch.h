@@ -70,6 +70,7 @@ struct watcher {
 	int64_t journal_retry_at; /* after a sink failure, the journal waits until then */
 	int64_t full_due;         /* the next periodic full check (ms) */
 	int full_interval;        /* seconds between full checks */
+	unsigned check_delay_ms;  /* tests only: a pause per step of a reconcile */
 	int rescan_interval;      /* seconds */
 	int fatal;                /* a sink failed: negative errno */
 	/* start point -> identity (watch_tree.c); the root's own, and whether it is gone */

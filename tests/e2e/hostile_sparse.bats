@@ -314,11 +314,12 @@ watchdogs() { grep -c '^WATCHDOG=1$' "$T/notify.txt" || true; }
 	sparse_tree
 	printf 'small\n' >"$ROOT/data/big"
 	baseline
-	# 6 GiB of data to hash again: the reconcile reads it for many seconds
-	head -c 6G /dev/zero >"$ROOT/data/big"
+	# 16 MiB to hash again at 300 ms a step: the reconcile reads it for
+	# about 20 s
+	head -c 16M /dev/zero >"$ROOT/data/big"
 	A=$T/alerts.jsonl
 	limits_share
-	timeout 600 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" watch \
+	FIM_TEST_CHECK_DELAY_MS=300 timeout 600 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" watch \
 		>"$T/watch.out" 2>"$T/watch.err" {LIMITS_FD}>&- &
 	WPID=$!
 	# the daemon (timeout's child) has /data/big open or mapped: the
