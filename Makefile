@@ -19,7 +19,7 @@ DEPS_OK   := build/.deps-ok
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -linotifytools -lpthread
 
-LIB_SRC   := $(filter-out fim/main.c,$(wildcard fim/*.c baseline/*.c policy/*.c))
+LIB_SRC   := $(filter-out fim/main.c,$(wildcard fim/*.c fim/*/*.c baseline/*.c policy/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -89,9 +89,9 @@ mutants: $(DEPS_OK)
 	@tests/mutants/run
 
 format:
-	clang-format -i $(wildcard */*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
+	clang-format -i $(wildcard */*.[ch] fim/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
 format-check:
-	clang-format --dry-run --Werror $(wildcard */*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
+	clang-format --dry-run --Werror $(wildcard */*.[ch] fim/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
 
 # Installation: make install [DESTDIR=...] [PREFIX=/usr]. The policy, the
 # state directory and the units keep their system paths under DESTDIR.

@@ -8,11 +8,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../fim/endian.h"
-#include "../fim/hash.h"
-#include "../fim/log.h"
-#include "accounts.h"
-#include "rootfs.h"
+#include "fim/core/endian.h"
+#include "fim/core/hash.h"
+#include "baseline/accounts.h"
+#include "baseline/rootfs.h"
+#include "fim/core/utf8.h"
+#include "fim/core/error.h"
 
 #define MAX_FIELDS  9   /* fields kept per entry (more are only counted) */
 #define QUOTE_BYTES 100 /* a name quoted in a problem message */
@@ -479,7 +480,7 @@ static const struct entry *table_find(const struct table *t, struct span name)
 
 static const char *quote(struct span s, char *buf, size_t size)
 {
-	return log_quote(s.p, s.n, buf, size);
+	return utf8_quote(s.p, s.n, buf, size);
 }
 
 static void table_report_truncated(const struct collect_ctx *ctx, const struct table *t)
@@ -716,7 +717,7 @@ static void report_read(const struct collect_ctx *ctx, const char *path, int err
 		what = "is too large to read";
 		break;
 	default:
-		snprintf(cause, sizeof(cause), "cannot be read: %s", log_cause(err));
+		snprintf(cause, sizeof(cause), "cannot be read: %s", err_cause(err));
 		what = cause;
 	}
 	collect_problem(ctx, path, 0, err, "%s%s%s", what, consequence ? "; " : "",
@@ -838,7 +839,7 @@ static int keycfg_include(const struct collect_ctx *ctx, struct accounts_keycfg 
 		return r;
 	if (r < 0) {
 		collect_problem(ctx, dir, 0, r, "Include directory cannot be listed: %s",
-		                log_cause(r));
+		                err_cause(r));
 		return 0;
 	}
 	r = 0;
@@ -1480,7 +1481,7 @@ static int user_keys(const struct collect_ctx *ctx, const struct accounts_keycfg
 
 			collect_problem(ctx, "/etc/passwd", u->line, r,
 			                "user '%s': an AuthorizedKeysFile path cannot be made: %s",
-			                quote(u->f[0], q, sizeof(q)), log_cause(r));
+			                quote(u->f[0], q, sizeof(q)), err_cause(r));
 			failed = true;
 			continue;
 		}

@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../fim/record.h"
-#include "collect.h"
+#include "fim/core/record.h"
+#include "baseline/collect.h"
 
 #define ACCOUNTS_MAX_LINE     65536       /* longest sshd_config line */
 #define ACCOUNTS_MAX_ENTRY    (4u << 20)  /* bytes of an account-file line interpreted */

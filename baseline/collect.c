@@ -3,7 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "collect.h"
+#include "baseline/collect.h"
 
 collect_fn collect_for(enum fim_kind kind)
 {

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../fim/object.h"
+#include "fim/core/object.h"
 
 #define COLLECT_KEY_BYTES 32 /* key of the password digest */
 

@@ -7,9 +7,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "../fim/hash.h"
-#include "cron.h"
-#include "rootfs.h"
+#include "fim/core/hash.h"
+#include "baseline/cron.h"
+#include "baseline/rootfs.h"
 
 #define PATH_BUF 4096
 

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "collect.h"
+#include "baseline/collect.h"
 
 #define CRON_MAX_LINE     65536       /* longest line (with anacron continuations) parsed */
 #define CRON_MAX_ELEMENTS 10000       /* jobs, and assignments, recorded per file */

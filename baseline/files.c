@@ -11,10 +11,10 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
-#include "../fim/common.h"
-#include "files.h"
-#include "maphash.h"
-#include "sparse.h"
+#include "fim/core/common.h"
+#include "baseline/files.h"
+#include "baseline/maphash.h"
+#include "baseline/sparse.h"
 
 #define IO_SIZE           (256u << 10)
 #define DROP_STEP         (8u << 20)

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
-#include "../fim/record.h"
+#include "fim/core/record.h"
 
 /* Per-thread working memory: the read buffer and the digest context. */
 struct files_scratch {

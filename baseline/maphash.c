@@ -11,7 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "maphash.h"
+#include "baseline/maphash.h"
 
 #define WINDOW (8u << 20)
 

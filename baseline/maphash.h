@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../fim/hash.h"
+#include "fim/core/hash.h"
 
 /*
  * Feeds bytes [OFF, OFF+LEN) of regular file FD into H through read-only

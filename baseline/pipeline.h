@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
-#include "files.h"
+#include "baseline/files.h"
 
 /*
  * A slot carries one object from the walk to the consumer. The walker

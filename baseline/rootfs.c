@@ -8,7 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "rootfs.h"
+#include "baseline/rootfs.h"
 
 int rootfs_open(int rootfd, const char *path, int flags)
 {

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "../fim/common.h"
+#include "fim/core/common.h"
 
 #define ROOTFS_MAX_FILE (16u << 20) /* largest configuration file read whole */
 #define ROOTFS_MAX_DIR  100000      /* most names read from one directory */

@@ -5,10 +5,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../fim/hash.h"
-#include "collect.h"
-#include "rootfs.h"
-#include "services.h"
+#include "fim/core/hash.h"
+#include "baseline/collect.h"
+#include "baseline/rootfs.h"
+#include "baseline/services.h"
 
 #define SERVICES_MAX_UNITS   100000 /* unit names and enablement links, each */
 #define SERVICES_MAX_DROPINS 512    /* drop-in files in force for one unit */

@@ -5,8 +5,8 @@
 #include <time.h>
 #include <systemd/sd-daemon.h>
 
-#include "../fim/common.h"
-#include "services.h"
+#include "fim/core/common.h"
+#include "baseline/services.h"
 
 #define BUS_TIMEOUT_USEC (2u * 1000000u) /* systemd answers at once or is stuck */
 #define PRIVATE_SOCKET   "/run/systemd/private"

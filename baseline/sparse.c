@@ -4,9 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../fim/common.h"
-#include "../fim/endian.h"
-#include "sparse.h"
+#include "fim/core/common.h"
+#include "fim/core/endian.h"
+#include "baseline/sparse.h"
 
 int sparse_probe(int fd, const struct stat *st)
 {

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "files.h"
+#include "baseline/files.h"
 
 /*
  * Whether regular file FD, whose fstat is *ST, gets the sparse digest: its

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "rootfs.h"
-#include "sudoers.h"
+#include "baseline/rootfs.h"
+#include "baseline/sudoers.h"
 
 /* --- gathered objects --- */
 

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "collect.h"
+#include "baseline/collect.h"
 
 /* Bounds on what sudoers text can make fim read or allocate. */
 #define SUDOERS_MAX_DEPTH    8           /* levels of @include below /etc/sudoers */

@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
-#include "../fim/common.h"
-#include "walk.h"
+#include "fim/core/common.h"
+#include "baseline/walk.h"
 
 #ifndef BINFMTFS_MAGIC
 #define BINFMTFS_MAGIC 0x42494e4d

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "../policy/policy.h"
+#include "policy/policy.h"
 
 struct walk_entry {
 	const char *path; /* full path inside the root, NUL-terminated */

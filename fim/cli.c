@@ -5,8 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
-#include "log.h"
+#include "fim/cli.h"
+#include "fim/log.h"
 
 int cli_load_policy(const struct fim_opts *o, struct policy **ret)
 {

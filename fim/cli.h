@@ -4,10 +4,10 @@
 
 #include <stdbool.h>
 
-#include "../policy/policy.h"
-#include "common.h"
-#include "report.h"
-#include "store.h"
+#include "policy/policy.h"
+#include "fim/core/common.h"
+#include "fim/report/report.h"
+#include "fim/store/store.h"
 
 #define FIM_VERSION        "0.1.0"
 #define FIM_DEFAULT_POLICY "/etc/fim/fim.policy"

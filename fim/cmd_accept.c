@@ -9,12 +9,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../baseline/files.h"
-#include "../baseline/rootfs.h"
-#include "jbytes.h"
-#include "log.h"
-#include "objects.h"
-#include "trust.h"
+#include "baseline/files.h"
+#include "baseline/rootfs.h"
+#include "fim/core/jbytes.h"
+#include "fim/log.h"
+#include "fim/engine/objects.h"
+#include "fim/trust/trust.h"
+#include "fim/core/utf8.h"
+#include "fim/core/error.h"
 
 #define ACCEPT_MAX_TARGETS 1000000
 
@@ -146,7 +148,7 @@ static void note(struct accept_run *a, enum fim_kind kind, const char *id, const
 	if (a->o->verbose)
 		printf("accepted: %s %s%s%s%s%s\n", action,
 		       kind == KIND_FILE ? "" : kind_name(kind), kind == KIND_FILE ? "" : " ",
-		       log_quote(id, strlen(id), q, sizeof(q)), names[0] ? ": " : "", names);
+		       utf8_quote(id, strlen(id), q, sizeof(q)), names[0] ? ": " : "", names);
 }
 
 static int store_fail(const char *id, int r)
@@ -207,7 +209,7 @@ static int accept_file(struct accept_run *a, const char *path)
 	struct stat st;
 	int dirfd = -1, r;
 
-	log_quote(path, strlen(path), q, sizeof(q));
+	utf8_quote(path, strlen(path), q, sizeof(q));
 	if (strlen(path) >= sizeof(parent)) {
 		log_error("%s: path too long to accept", q);
 		return 1;
@@ -235,7 +237,7 @@ static int accept_file(struct accept_run *a, const char *path)
 		r = files_collect(&a->scratch, &a->text, dirfd, name, -1, &st, rule->attrs, NULL,
 		                  &rec);
 		if (r < 0) {
-			log_error("%s: cannot read it: %s; not accepted", q, log_cause(r));
+			log_error("%s: cannot read it: %s; not accepted", q, err_cause(r));
 			close(dirfd);
 			a->errors++;
 			return 1;
@@ -289,7 +291,7 @@ static int accept_object(struct accept_run *a, enum fim_kind kind, const char *i
 	int r;
 
 	snprintf(q, sizeof(q), "%s:", kind_name(kind));
-	log_quote(id, strlen(id), q + strlen(q), sizeof(q) - strlen(q));
+	utf8_quote(id, strlen(id), q + strlen(q), sizeof(q) - strlen(q));
 	if (!a->live[kind]) {
 		r = objects_collect(a->rootfd, a->s, kind, &a->live[kind], &a->errors);
 		if (r < 0) {

@@ -6,14 +6,16 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "../baseline/files.h"
-#include "../baseline/pipeline.h"
-#include "../baseline/walk.h"
-#include "cli.h"
-#include "log.h"
-#include "objects.h"
-#include "progress.h"
-#include "trust.h"
+#include "baseline/files.h"
+#include "baseline/pipeline.h"
+#include "baseline/walk.h"
+#include "fim/cli.h"
+#include "fim/log.h"
+#include "fim/engine/objects.h"
+#include "fim/progress.h"
+#include "fim/trust/trust.h"
+#include "fim/core/utf8.h"
+#include "fim/core/error.h"
 
 struct baseline_run {
 	const char *db;
@@ -42,7 +44,7 @@ static void report_unreadable(struct baseline_run *b, const char *path, size_t l
 	char q[8192];
 
 	b->errors++;
-	log_warn("%s: %s", log_quote(path, len, q, sizeof(q)), log_cause(err));
+	log_warn("%s: %s", utf8_quote(path, len, q, sizeof(q)), err_cause(err));
 }
 
 /* Consumer: slots arrive in walk order; record each in the new store. */
@@ -70,7 +72,7 @@ static int put(void *ctx, struct pipe_slot *s)
 	if (r < 0) {
 		char q[8192];
 		log_error("%s: cannot record it in %s: %s",
-		          log_quote(path, s->path.n, q, sizeof(q)), "the new baseline",
+		          utf8_quote(path, s->path.n, q, sizeof(q)), "the new baseline",
 		          strerror(-store_error(b->db, r)));
 		b->fatal = r;
 	}
@@ -129,8 +131,8 @@ static void on_error(void *ctx, const char *path, size_t len, int err)
 	char q[8192];
 
 	b->errors++;
-	log_warn("%s: cannot read directory: %s", log_quote(path, len, q, sizeof(q)),
-	         log_cause(err));
+	log_warn("%s: cannot read directory: %s", utf8_quote(path, len, q, sizeof(q)),
+	         err_cause(err));
 }
 
 static int write_meta(struct baseline_run *b, const struct fim_opts *o, const struct policy *p,

@@ -5,16 +5,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../baseline/files.h"
-#include "../baseline/pipeline.h"
-#include "../baseline/walk.h"
-#include "cli.h"
-#include "log.h"
-#include "objects.h"
-#include "output.h"
-#include "progress.h"
-#include "trail.h"
-#include "trust.h"
+#include "baseline/files.h"
+#include "baseline/pipeline.h"
+#include "baseline/walk.h"
+#include "fim/cli.h"
+#include "fim/log.h"
+#include "fim/engine/objects.h"
+#include "fim/output.h"
+#include "fim/progress.h"
+#include "fim/trust/trail.h"
+#include "fim/trust/trust.h"
+#include "fim/core/utf8.h"
 
 /* Per walked directory: the baseline's entries of the same directory, read
  * in the same (byte) order as the walk, so the two merge like sorted lists. */
@@ -132,7 +133,7 @@ static int complete(void *ctx, struct pipe_slot *s)
 		c->sum.errors++;
 		snprintf(msg, sizeof(msg), "hidden by a mount: %s mounted on %s",
 		         walk_fs_name((long)s->parent, fs, sizeof(fs)),
-		         log_quote(s->path.p, (size_t)s->id, q, sizeof(q)));
+		         utf8_quote(s->path.p, (size_t)s->id, q, sizeof(q)));
 		return c->rep.ops->problem(&c->rep, KIND_FILE, rule->severity,
 		                           (const char *)s->path.p, 0, -EXDEV, msg);
 	}

@@ -4,8 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
-#include "trust.h"
+#include "fim/log.h"
+#include "fim/trust/trust.h"
+#include "fim/core/utf8.h"
 
 /* The string KEY of O, "" when it is missing or not a string. */
 static const char *str(json_t *o, const char *key)
@@ -16,12 +17,12 @@ static const char *str(json_t *o, const char *key)
 }
 
 /* The same, made safe to print (the store's text is not trusted for a
- * terminal): quoted as log_quote does, in Q. */
+ * terminal): quoted as utf8_quote does, in Q. */
 static const char *qstr(json_t *o, const char *key, char *q, size_t size)
 {
 	const char *s = str(o, key);
 
-	return log_quote(s, strlen(s), q, size);
+	return utf8_quote(s, strlen(s), q, size);
 }
 
 /* "root (login alice) (sudo alice)" */
@@ -53,7 +54,7 @@ static void print_object(json_t *obj, const char *indent)
 	json_array_foreach(ch, i, v)
 	{
 		const char *a = json_string_value(v);
-		printf("%s%s", i ? " " : ": ", a ? log_quote(a, strlen(a), qa, sizeof(qa)) : "?");
+		printf("%s%s", i ? " " : ": ", a ? utf8_quote(a, strlen(a), qa, sizeof(qa)) : "?");
 	}
 	printf("\n");
 }

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
-#include "log.h"
-#include "sign.h"
+#include "fim/cli.h"
+#include "fim/log.h"
+#include "fim/trust/sign.h"
 
 #define KEY_USAGE "fim key generate --out DIR"
 

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "log.h"
-#include "trail.h"
+#include "fim/cli.h"
+#include "fim/log.h"
+#include "fim/trust/trail.h"
 
 #define LOG_USAGE "(fim log verify [--alerts-key KEYFILE] FILE)"
 

@@ -4,21 +4,22 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "jbytes.h"
-#include "log.h"
+#include "fim/cli.h"
+#include "fim/core/jbytes.h"
+#include "fim/log.h"
+#include "fim/core/utf8.h"
 
 static void test_human(const char *path, const struct policy_rule *r)
 {
 	char q[8192], pat[8192], file[4096], attrs[512];
 
-	log_quote(path, strlen(path), q, sizeof(q));
+	utf8_quote(path, strlen(path), q, sizeof(q));
 	if (!r) {
 		printf("%s: not selected (no rule matches)\n", q);
 		return;
 	}
-	log_quote(r->pattern, strlen(r->pattern), pat, sizeof(pat));
-	log_quote(r->file, strlen(r->file), file, sizeof(file));
+	utf8_quote(r->pattern, strlen(r->pattern), pat, sizeof(pat));
+	utf8_quote(r->file, strlen(r->file), file, sizeof(file));
 	if (r->flags & RULE_EXCLUDE) {
 		printf("%s: excluded by !%s (%s:%u)\n", q, pat, file, r->line);
 		return;
@@ -97,12 +98,12 @@ static void test_obj(const struct fim_opts *o, const char *arg, enum fim_kind ki
 		json_decref(j);
 		return;
 	}
-	log_quote(arg, strlen(arg), q, sizeof(q));
+	utf8_quote(arg, strlen(arg), q, sizeof(q));
 	if (!r) {
 		printf("%s: not selected (no %s rule matches)\n", q, kind_plural(kind));
 		return;
 	}
-	log_quote(r->file, strlen(r->file), file, sizeof(file));
+	utf8_quote(r->file, strlen(r->file), file, sizeof(file));
 	if (r->flags & RULE_EXCLUDE) {
 		printf("%s: excluded by !%s name=%s (%s:%u)\n", q, kind_plural(kind), r->pattern,
 		       file, r->line);

@@ -4,24 +4,25 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "jbytes.h"
-#include "log.h"
-#include "trust.h"
+#include "fim/cli.h"
+#include "fim/core/jbytes.h"
+#include "fim/log.h"
+#include "fim/trust/trust.h"
+#include "fim/core/utf8.h"
 
 static void show_human(const char *path, const struct file_rec *rec)
 {
 	char q[8192];
 
-	printf("%s\n", log_quote(path, strlen(path), q, sizeof(q)));
+	printf("%s\n", utf8_quote(path, strlen(path), q, sizeof(q)));
 	for (unsigned a = 0; a < ATTR__FILE_MAX; a++) {
 		char v[4096];
 		int n = rec_format_attr(rec, a, v, sizeof(v));
 		if (n < 0)
 			continue;
 		printf("  %-8s %s\n", attr_name(KIND_FILE, a),
-		       log_quote(v, (size_t)n < sizeof(v) ? (size_t)n : sizeof(v) - 1, q,
-		                 sizeof(q)));
+		       utf8_quote(v, (size_t)n < sizeof(v) ? (size_t)n : sizeof(v) - 1, q,
+		                  sizeof(q)));
 	}
 	if (!(rec->flags & REC_IN_SCOPE))
 		printf("  (not selected by the baseline's policy: recorded only as a path)\n");
@@ -52,7 +53,7 @@ static void show_obj_human(const struct obj_rec *rec)
 {
 	char q[8192];
 
-	printf("%s %s\n", kind_name(rec->kind), log_quote(rec->id.p, rec->id.n, q, sizeof(q)));
+	printf("%s %s\n", kind_name(rec->kind), utf8_quote(rec->id.p, rec->id.n, q, sizeof(q)));
 	for (unsigned a = 0; a < attr_count(rec->kind); a++) {
 		const char *name = attr_name(rec->kind, a);
 		struct bytes v, el;
@@ -63,13 +64,13 @@ static void show_obj_human(const struct obj_rec *rec)
 		v = report_obj_value(rec, a);
 		if (!(attr_flags(rec->kind, a) & AF_LIST)) {
 			printf("  %-15s %s\n", name,
-			       v.n ? log_quote(v.p, v.n, q, sizeof(q)) : "(empty)");
+			       v.n ? utf8_quote(v.p, v.n, q, sizeof(q)) : "(empty)");
 			continue;
 		}
 		if (v.n == 0)
 			printf("  %-15s (none)\n", name);
 		while (obj_list_next(v, &pos, &el)) {
-			printf("  %-15s %s\n", name, log_quote(el.p, el.n, q, sizeof(q)));
+			printf("  %-15s %s\n", name, utf8_quote(el.p, el.n, q, sizeof(q)));
 			name = "";
 		}
 	}

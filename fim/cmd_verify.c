@@ -3,8 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
-#include "trust.h"
+#include "fim/log.h"
+#include "fim/trust/trust.h"
+#include "fim/core/utf8.h"
 
 /* What was verified, so that an older signed baseline put back in place
  * (which verifies too) can be told from the latest one. */
@@ -23,8 +24,8 @@ static void print_good(const struct fim_opts *o, struct store *s, const char *si
 	store_iter_free(it);
 	printf("%s: signature good (key %s), policy matches; baseline of %s on %s, last accept "
 	       "#%llu; verified in %.2f s\n",
-	       o->db, signer, log_quote((const char *)created.p, created.n, qc, sizeof(qc)),
-	       log_quote((const char *)host.p, host.n, qh, sizeof(qh)), (unsigned long long)last,
+	       o->db, signer, utf8_quote((const char *)created.p, created.n, qc, sizeof(qc)),
+	       utf8_quote((const char *)host.p, host.n, qh, sizeof(qh)), (unsigned long long)last,
 	       secs);
 }
 

@@ -18,13 +18,14 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
-#include "jbytes.h"
-#include "journal.h"
-#include "log.h"
-#include "objects.h"
-#include "trail.h"
-#include "trust.h"
-#include "watch.h"
+#include "fim/core/jbytes.h"
+#include "fim/watch/journal.h"
+#include "fim/log.h"
+#include "fim/engine/objects.h"
+#include "fim/trust/trail.h"
+#include "fim/trust/trust.h"
+#include "fim/watch/watch.h"
+#include "fim/core/utf8.h"
 
 #define HOUSEKEEPING_MS 1000
 #define PENDING_BATCH   1024
@@ -314,7 +315,7 @@ static int64_t pending_run(struct watcher *w)
 		if (r < 0) {
 			char q[600];
 			log_error("watch: %s: %s",
-			          log_quote(due[i].path, strlen(due[i].path), q, sizeof(q)),
+			          utf8_quote(due[i].path, strlen(due[i].path), q, sizeof(q)),
 			          r == -EBADMSG ? "the baseline is corrupt" : strerror(-r));
 			if (r == -EBADMSG)
 				watch_meta(w, "baseline_rejected", "alert", SEV_CRITICAL,
@@ -344,7 +345,7 @@ static void hashed_run(struct watcher *w)
 
 		if (r < 0) {
 			char q[600];
-			log_error("watch: %s: %s", log_quote(j->path, j->len, q, sizeof(q)),
+			log_error("watch: %s: %s", utf8_quote(j->path, j->len, q, sizeof(q)),
 			          r == -EBADMSG ? "the baseline is corrupt" : strerror(-r));
 			w->fatal = r;
 		}

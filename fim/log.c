@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "output.h"
-#include "report.h"
-#include "utf8.h"
+#include "fim/log.h"
+#include "fim/output.h"
+#include "fim/report/report.h"
+#include "fim/core/utf8.h"
 
 int log_level = 1;
 
@@ -80,76 +80,4 @@ void log_info(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog("info", 6, fmt, ap);
 	va_end(ap);
-}
-
-const char *log_cause(int err)
-{
-	switch (err) {
-	case -EAGAIN:
-		return "kept changing while being read";
-	case -ELOOP:
-		return "nested too deeply";
-	}
-	return strerror(-err);
-}
-
-/* C1 controls (U+0080..U+009F) act on terminals; bidi overrides and
- * isolates (U+202A..U+202E, U+2066..U+2069) reorder what is shown. */
-static bool deceptive(const uint8_t *p, size_t u)
-{
-	if (u == 2)
-		return p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
-	if (u == 3 && p[0] == 0xe2 && p[1] == 0x80)
-		return p[2] >= 0xaa && p[2] <= 0xae;
-	if (u == 3 && p[0] == 0xe2 && p[1] == 0x81)
-		return p[2] >= 0xa6 && p[2] <= 0xa9;
-	return false;
-}
-
-char *log_quote(const void *path, size_t len, char *buf, size_t size)
-{
-	const uint8_t *p = path;
-	size_t o = 0;
-
-	if (size < 8) {
-		if (size)
-			buf[0] = '\0';
-		return buf;
-	}
-	for (size_t i = 0; i < len;) {
-		char tmp[16];
-		size_t w, adv = 1;
-		size_t u = utf8_valid_prefix(p + i, len - i);
-
-		if (p[i] == '\\')
-			w = (size_t)snprintf(tmp, sizeof(tmp), "\\\\");
-		else if (p[i] == '\n')
-			w = (size_t)snprintf(tmp, sizeof(tmp), "\\n");
-		else if (p[i] == '\t')
-			w = (size_t)snprintf(tmp, sizeof(tmp), "\\t");
-		else if (p[i] < 0x20 || p[i] == 0x7f || u == 0)
-			w = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", p[i]);
-		else if (u > 1 && deceptive(p + i, u)) {
-			/* Shown as its bytes, so a name cannot steer the terminal. */
-			w = 0;
-			for (size_t k = 0; k < u; k++)
-				w += (size_t)snprintf(tmp + w, sizeof(tmp) - w, "\\x%02x",
-				                      p[i + k]);
-			adv = u;
-		} else {
-			w = u;
-			memcpy(tmp, p + i, u);
-			adv = u;
-		}
-		if (o + w + 4 > size) {
-			memcpy(buf + o, "...", 3);
-			o += 3;
-			break;
-		}
-		memcpy(buf + o, tmp, w);
-		o += w;
-		i += adv;
-	}
-	buf[o] = '\0';
-	return buf;
 }

@@ -7,10 +7,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "jcut.h"
-#include "log.h"
-#include "output.h"
+#include "fim/cli.h"
+#include "fim/report/jcut.h"
+#include "fim/log.h"
+#include "fim/output.h"
 
 static void usage(FILE *f)
 {

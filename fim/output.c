@@ -10,8 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "output.h"
+#include "fim/log.h"
+#include "fim/output.h"
+#include "fim/core/utf8.h"
 
 /* A line of JSON is written in one piece when it fits. */
 #define OUTPUT_BUFFER (64u << 10)
@@ -139,7 +140,7 @@ bool output_report(const char *cmd)
 	reported = true;
 	output_name(name, sizeof(name));
 	log_error("%s: cannot write to standard output (%s): %s", cmd,
-	          log_quote(name, strlen(name), q, sizeof(q)), strerror(-first_err));
+	          utf8_quote(name, strlen(name), q, sizeof(q)), strerror(-first_err));
 	return true;
 }
 

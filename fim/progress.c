@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "progress.h"
+#include "fim/progress.h"
 
 static double now(void)
 {

@@ -13,9 +13,9 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "policy.h"
-#include "../fim/common.h"
-#include "../fim/hash.h"
+#include "policy/policy.h"
+#include "fim/core/common.h"
+#include "fim/core/hash.h"
 
 /* Limits on what one policy can make us read and keep (see fim.policy(5)). */
 #define POLICY_MAX_SOURCES 256                       /* distinct files */

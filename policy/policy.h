@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../fim/attr.h"
+#include "fim/core/attr.h"
 
 enum severity {
 	SEV_LOW,

@@ -27,7 +27,7 @@ two_checks() {
 	done
 }
 
-# A trail of N events made here, from the construction in fim/trail.h and
+# A trail of N events made here, from the construction in fim/trust/trail.h and
 # independently of fim: with KEYFILE, keyed like fim keys it.
 mktrail() {
 	F=$T/alerts.jsonl

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fim/object.h"
+#include "fim/core/object.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

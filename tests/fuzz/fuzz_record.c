@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fim/record.h"
+#include "fim/core/record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

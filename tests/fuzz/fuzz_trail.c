@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "fim/trail.h"
+#include "fim/trust/trail.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fixture.h"
+#include "tests/unit/fixture.h"
 
 char *fx_tmpdir(char *buf, size_t size, const char *tag)
 {

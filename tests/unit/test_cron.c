@@ -20,7 +20,7 @@
 
 #include "baseline/cron.h"
 #include "baseline/rootfs.h"
-#include "fim/hash.h"
+#include "fim/core/hash.h"
 
 #define MAX_PROBLEMS 512
 

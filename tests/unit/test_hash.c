@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Unit tests for fim/hash.c: known vectors, streaming, peeking mid-stream. */
+/* Unit tests for fim/core/hash.c: known vectors, streaming, peeking mid-stream. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "fim/hash.h"
+#include "fim/core/hash.h"
 
 static const struct {
 	enum hash_algo algo;

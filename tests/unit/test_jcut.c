@@ -11,8 +11,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "fim/jbytes.h"
-#include "fim/jcut.h"
+#include "fim/core/jbytes.h"
+#include "fim/report/jcut.h"
 
 /* An event with the base fields and FIM (consumed). */
 static json_t *event(json_t *fim)

@@ -17,10 +17,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fim/attr.h"
-#include "fim/journal.h"
-#include "fim/journal_rules.h"
-#include "fim/sink.h"
+#include "fim/core/attr.h"
+#include "fim/watch/journal.h"
+#include "fim/watch/journal_rules.h"
+#include "fim/report/sink.h"
 #include "policy/policy.h"
 
 #define PNAME "/etc/fim/fim.policy"

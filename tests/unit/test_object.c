@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Unit tests for fim/object.c: building sets, encoding round trips, hostile input, lists. */
+/* Unit tests for fim/core/object.c: building sets, encoding round trips, hostile input, lists. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "fim/endian.h"
-#include "fim/object.h"
+#include "fim/core/endian.h"
+#include "fim/core/object.h"
 
 #define ADD(s, a, v)   obj_list_add(s, a, v, strlen(v))
 #define BEGIN(s, id)   obj_begin(s, id, strlen(id))

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fim/common.h"
+#include "fim/core/common.h"
 #include "policy/policy.h"
 
 #define PERMS_NAMES   "type mode uid gid acl xattrs caps selinux"

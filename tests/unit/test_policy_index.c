@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fim/common.h"
+#include "fim/core/common.h"
 #include "policy/policy.h"
 
 #define MAX_COMPS 6

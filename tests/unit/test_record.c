@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Unit tests for fim/record.c: encoding round trips, hostile input, diff, text values. */
+/* Unit tests for fim/core/record.c: encoding round trips, hostile input, diff, text values. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "fim/record.h"
+#include "fim/core/record.h"
 
 static const uint8_t binary[] = {0, 1, 2, 0xff, 0, '/', 0x80, 0};
 static const char target[] = "../some/where else";

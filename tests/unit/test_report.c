@@ -10,9 +10,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "fim/log.h"
-#include "fim/report.h"
-#include "fim/utf8.h"
+#include "fim/report/report.h"
+#include "fim/core/utf8.h"
+#include "fim/core/error.h"
 
 static struct policy_rule rule = {
         .kind = KIND_FILE, .file = "t.policy", .line = 3, .pattern = "/etc", .severity = SEV_HIGH};
@@ -165,27 +165,27 @@ static void test_quote(void **state)
 {
 	char buf[64];
 
-	assert_string_equal(log_quote("/a b", 4, buf, sizeof(buf)), "/a b");
-	assert_string_equal(log_quote("/a\nb", 4, buf, sizeof(buf)), "/a\\nb");
-	assert_string_equal(log_quote("/a\\nb", 5, buf, sizeof(buf)), "/a\\\\nb");
-	assert_string_equal(log_quote("/\xff\x01", 3, buf, sizeof(buf)), "/\\xff\\x01");
-	assert_string_equal(log_quote("/h\xc3\xa9", 4, buf, sizeof(buf)), "/h\xc3\xa9");
+	assert_string_equal(utf8_quote("/a b", 4, buf, sizeof(buf)), "/a b");
+	assert_string_equal(utf8_quote("/a\nb", 4, buf, sizeof(buf)), "/a\\nb");
+	assert_string_equal(utf8_quote("/a\\nb", 5, buf, sizeof(buf)), "/a\\\\nb");
+	assert_string_equal(utf8_quote("/\xff\x01", 3, buf, sizeof(buf)), "/\\xff\\x01");
+	assert_string_equal(utf8_quote("/h\xc3\xa9", 4, buf, sizeof(buf)), "/h\xc3\xa9");
 	/* A right-to-left override and a C1 CSI would steer the terminal. */
-	assert_string_equal(log_quote("/a\xe2\x80\xae"
-	                              "b",
-	                              6, buf, sizeof(buf)),
+	assert_string_equal(utf8_quote("/a\xe2\x80\xae"
+	                               "b",
+	                               6, buf, sizeof(buf)),
 	                    "/a\\xe2\\x80\\xaeb");
-	assert_string_equal(log_quote("/\xc2\x9b", 3, buf, sizeof(buf)), "/\\xc2\\x9b");
+	assert_string_equal(utf8_quote("/\xc2\x9b", 3, buf, sizeof(buf)), "/\\xc2\\x9b");
 	char small[12];
-	assert_string_equal(log_quote("/0123456789abcdef", 17, small, sizeof(small)),
+	assert_string_equal(utf8_quote("/0123456789abcdef", 17, small, sizeof(small)),
 	                    "/0123456...");
 }
 
 static void test_cause(void **state)
 {
-	assert_string_equal(log_cause(-EAGAIN), "kept changing while being read");
-	assert_string_equal(log_cause(-ELOOP), "nested too deeply");
-	assert_string_equal(log_cause(-EACCES), "Permission denied");
+	assert_string_equal(err_cause(-EAGAIN), "kept changing while being read");
+	assert_string_equal(err_cause(-ELOOP), "nested too deeply");
+	assert_string_equal(err_cause(-EACCES), "Permission denied");
 }
 
 static void test_human_summary_first(void **state)

@@ -19,7 +19,7 @@
 #include "baseline/collect.h"
 #include "baseline/rootfs.h"
 #include "baseline/services.h"
-#include "fim/hash.h"
+#include "fim/core/hash.h"
 
 struct problem {
 	char path[256];

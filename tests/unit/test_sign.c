@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
-/* Unit tests for fim/sign.c: key files, sealing, tampering, signatures, passphrase sources. */
+/* Unit tests for fim/trust/sign.c: key files, sealing, tampering, signatures, passphrase sources.
+ */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -25,7 +26,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "fim/sign.h"
+#include "fim/trust/sign.h"
 
 #define PASS     "correct horse battery staple"
 #define PASS_LEN (sizeof(PASS) - 1)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
-/* Unit tests for fim/sink.c: the one-line text of each kind of event, and the syslog sink holding
- * alerts while its daemon is down. */
+/* Unit tests for fim/report/sink.c: the one-line text of each kind of event, and the syslog sink
+ * holding alerts while its daemon is down. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,8 +17,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "fim/sink.h"
-#include "fim/utf8.h"
+#include "fim/report/sink.h"
+#include "fim/core/utf8.h"
 
 /* The text of the event in JSON TEXT. */
 static const char *summary_of(const char *text)

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "baseline/sparse.h"
-#include "fim/endian.h"
+#include "fim/core/endian.h"
 
 #define SIZE ((uint64_t)64 << 30) /* 64 GiB, nothing of it stored but one block */
 #define AT   ((uint64_t)1 << 20)

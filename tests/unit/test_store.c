@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Unit tests for fim/store.c: build, swap, read back, and survive damaged stores. */
+/* Unit tests for fim/store/store.c: build, swap, read back, and survive damaged stores. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +20,7 @@
 #include <cmocka.h>
 #include <lmdb.h>
 
-#include "fim/store.h"
+#include "fim/store/store.h"
 
 struct fixture {
 	char tmp[64];

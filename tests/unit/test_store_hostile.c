@@ -19,9 +19,9 @@
 
 #include <cmocka.h>
 
-#include "fim/hash.h"
-#include "fim/store.h"
-#include "fim/store_int.h"
+#include "fim/core/hash.h"
+#include "fim/store/store.h"
+#include "fim/store/store_int.h"
 
 #define FLIPS_DEFAULT 3000 /* FIM_FLIPS overrides */
 #define FLIP_SEED     0x5eed1234u

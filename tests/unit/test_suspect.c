@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
-/* Unit tests for fim/suspect.c: each call-out fires on the drift it names, and only there. */
+/* Unit tests for fim/engine/suspect.c: each call-out fires on the drift it names, and only there.
+ */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "fim/object.h"
-#include "fim/suspect.h"
+#include "fim/core/object.h"
+#include "fim/engine/suspect.h"
 #include "tests/unit/fixture.h"
 
 /* One attribute of a record under construction: a scalar, or a list

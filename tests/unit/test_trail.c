@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
-/* Unit tests for fim/trail.c: the chain, every kind of tampering, keys, locking and the stream. */
+/* Unit tests for fim/trust/trail.c: the chain, every kind of tampering, keys, locking and the
+ * stream. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -21,7 +22,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "fim/trail.h"
+#include "fim/trust/trail.h"
 
 #define MAX_LINES 64
 

@@ -14,10 +14,10 @@
 
 #include <cmocka.h>
 
-#include "fim/sink.h"
-#include "fim/state.h"
-#include "fim/trail.h"
-#include "fim/watch_map.h"
+#include "fim/report/sink.h"
+#include "fim/store/state.h"
+#include "fim/trust/trail.h"
+#include "fim/watch/watch_map.h"
 
 static void map_basics(void **unused)
 {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Unit tests for fim/watch_hash.c: the daemon's hash worker - results, merging, its bound,
+/* Unit tests for fim/watch/watch_hash.c: the daemon's hash worker - results, merging, its bound,
  * stopping. */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "fim/watch.h"
+#include "fim/watch/watch.h"
 
 #define FSIZE (2u << 20)
 

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: ISC */
+/* fim watch: the daemon's shared state, and the file side's and scanner's entry points. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "baseline/files.h"
+#include "fim/cli.h"
+#include "fim/report/sink.h"
+#include "fim/store/state.h"
+#include "fim/watch/watch_map.h"
+
+/* Bounds: what an event storm can make the daemon hold. */
+#define WATCH_MAX_PENDING  16384  /* paths waiting for their settle delay */
+#define WATCH_MAX_DRIFTED  100000 /* objects whose alerted drift state is remembered */
+#define WATCH_SETTLE_MS    200    /* quiet time after the last event of a path */
+#define WATCH_MAX_DELAY_MS 2000   /* a path that never settles is checked after this */
+#define WATCH_BATCH        4096   /* file events handled per loop turn */
+#define WATCH_JOURNAL_MAX  1000   /* journal entries handled per loop turn */
+#define WATCH_SLOW_MS      500    /* a check this long delays the next one of the path */
+#define WATCH_MAX_SLOW     1024   /* paths remembered as slow */
+
+/* Large files are read by the hash worker, off the loop. */
+#define WATCH_MAX_HASHING 64      /* files queued for it */
+#define WATCH_HASH_ASYNC  1048576 /* from this size on */
+
+/* Pending path flags. */
+enum {
+	PEND_TREE = 1u << 0,    /* scan everything below too */
+	PEND_PERSIST = 1u << 1, /* in the state's rescan set: remove it when done */
+};
+
+struct wfiles;
+struct whash;
+
+struct watcher {
+	struct fim_opts *o;
+	struct policy *p;
+	struct policy *old; /* the baseline's policy when it differs from p */
+	struct store *s;
+	char *store_link; /* where DIR/current pointed when s was opened */
+	int rootfd;
+	char *rootpath; /* --root made absolute (realpath) */
+	size_t rootlen; /* length of rootpath without trailing '/' ("/" -> 0) */
+	enum hash_algo algo;
+	struct files_scratch scratch;
+	struct files_text text;
+	struct state *state;
+	struct sinks *sinks;
+	FILE *alerts;       /* report_json writes here; each line goes to the sinks */
+	struct report json; /* JSON events into alerts */
+	struct report rep;  /* drift is told to this: dedups, then json */
+	char host[256];
+	/* kind byte + id -> digest of the drift last alerted; a = generation */
+	struct wmap drifted;
+	int64_t generation;
+	bool prune_files;    /* the running generation covers files too */
+	struct wmap pending; /* path -> a = first event (ms), b = last event (ms) */
+	struct wmap slow;    /* path -> a = not checked again before (ms) */
+	struct wfiles *files;
+	struct whash *hasher; /* NULL: every file is read on the loop */
+	struct fim_journal *journal;
+	uint64_t alerts_sent, rescans;
+	uint64_t lost;            /* alerts some sink did not take since the last gap alert */
+	bool in_gap;              /* sending the gap alert itself */
+	int send_err;             /* the last sink failure of the current alert, or 0 */
+	int64_t journal_retry_at; /* after a sink failure, the journal waits until then */
+	int64_t full_due;         /* the next periodic full check (ms) */
+	int full_interval;        /* seconds between full checks */
+	unsigned check_delay_ms;  /* tests only: a pause per step of a reconcile */
+	int rescan_interval;      /* seconds */
+	int fatal;                /* a sink failed: negative errno */
+	/* start point -> identity (watch_tree.c); the root's own, and whether it is gone */
+	struct wmap trees;
+	dev_t root_dev;
+	ino_t root_ino;
+	bool root_gone;
+};
+
+/* Long work starts (BUSY) or ends: the watchdog is pinged meanwhile. */
+void watch_busy(bool busy);
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t watch_now_ms(void);
+
+/* Sends one watcher event (fim.object "watch"): ACTION ("overflow",
+ * "watch_limit", ...), KIND "alert" or "event", SEV, MESSAGE; PATHS (may
+ * be NULL) a jansson array taken over as fim.paths. */
+struct json_t;
+void watch_meta(struct watcher *w, const char *action, const char *kind, enum severity sev,
+                const char *message, struct json_t *paths);
+
+/* Queues PATH[0..len) (inside the root) for a check after its settle
+ * delay; FLAGS as PEND_*; NOW_DUE skips the delay. */
+void watch_pending_add(struct watcher *w, const char *path, size_t len, unsigned flags,
+                       bool now_due);
+
+/* The report backend that dedups drift and sends it on as JSON (w in r->user). */
+extern const struct report_ops watch_report_ops;
+/* Forgets the drift state of object KIND:ID. */
+void watch_forget(struct watcher *w, enum fim_kind kind, struct bytes id);
+/* Starts a generation: drift of the kinds the run covers that is not seen
+ * again before watch_prune is forgotten (it went back to the baseline). */
+void watch_generation(struct watcher *w, bool files);
+void watch_prune(struct watcher *w);
+
+/* --- scanner (watch_scan.c) --- */
+
+/*
+ * Compares PATH[0..len) (inside the root) with the baseline and alerts
+ * its drift; with TREE everything below it too, and every directory met
+ * is armed (wfiles_arm). Returns 0 or a negative errno (fatal).
+ */
+int watch_scan(struct watcher *w, const char *path, size_t len, bool tree);
+
+/* Opens directory PATH[0..len) below the root without following any
+ * symbolic link on the way. Returns the fd or a negative errno. */
+int watch_open_dir(struct watcher *w, const char *path, size_t len);
+
+/* --- the trees going away and coming back (watch_tree.c) --- */
+
+/* Remembers what the root and each start point are now (at the start, and
+ * after the watches were armed again). */
+void wtree_init(struct watcher *w);
+/*
+ * Looks whether the root is still the directory watched: when it went
+ * away (moved, deleted, replaced) that is alerted, every watch dropped and
+ * the pending checks forgotten; once a directory is at its path again it
+ * is opened, armed, rescanned and that is alerted. True while it is gone.
+ */
+bool wtree_root_gone(struct watcher *w);
+/* Housekeeping: the root as above, then each start point (a directory
+ * reached without a symbolic link on the way): gone and back alerted, back
+ * armed again and rescanned. */
+void wtree_check(struct watcher *w);
+
+/* --- file side (watch_files.c) --- */
+
+/* Starts the backend ("inotify" or "fanotify"; the latter falls back to
+ * inotify with a notice when the kernel or a file system refuses it).
+ * Returns 0 or a negative errno. */
+int wfiles_open(struct watcher *w, const char *backend, struct wfiles **ret);
+void wfiles_close(struct wfiles *f);
+/* The fd to poll. */
+int wfiles_fd(struct wfiles *f);
+/* Arms every root of the policy (and every directory above each). */
+int wfiles_arm_roots(struct watcher *w);
+/* When PATH is a start point of the policy: arms the directories above it
+ * again (one of them may have been replaced). */
+void wfiles_arm_above(struct watcher *w, const char *path, size_t len);
+/* Arms start point PATH, the directories above it and its tree afresh
+ * (fanotify: the file systems of every start point). */
+void wfiles_rearm(struct watcher *w, const char *path, size_t len);
+/* Removes every watch (before a policy reload). */
+void wfiles_disarm(struct watcher *w);
+/* Arms directory PATH (one watch); 0, 1 if already armed, or a negative
+ * errno (-ENOSPC: the watch limit; remembered and alerted). */
+int wfiles_arm(struct watcher *w, const char *path, size_t len);
+/* Handles up to MAX queued events. Returns the number handled, or a negative errno. */
+int wfiles_process(struct watcher *w, size_t max);
+/* Periodic work: re-tries unwatched subtrees and queues their rescans. */
+void wfiles_tick(struct watcher *w);
+/* The backend in use ("inotify" or "fanotify"), and what wfiles_watched
+ * counts ("directories" or "mounts"). */
+const char *wfiles_backend(const struct wfiles *f);
+const char *wfiles_what(const struct wfiles *f);
+/* Counts for STATUS=. */
+size_t wfiles_watched(const struct wfiles *f);
+size_t wfiles_unwatched(const struct wfiles *f);
+/* /proc/self/mountinfo, to poll(2) for POLLPRI: the mount table changed
+ * (-1 when it cannot be opened). */
+int wfiles_mounts_open(struct watcher *w);
+/* A mount or unmount on or above a watched tree: re-arm, rescan, alert. */
+void wfiles_mounts_changed(struct watcher *w);
+/* Alerts the unwatched subtrees found since the last call, if any. */
+void wfiles_report_limit(struct watcher *w);
+
+/* --- hash worker (watch_hash.c) --- */
+
+/*
+ * A large file read off the loop: what was asked (the path, an O_PATH pin
+ * of the inode, its stat, the rule's attributes, for a growing file the
+ * baseline's size and digest) and, once done, the record as files_collect
+ * made it (spans point into text).
+ */
+struct whash_job {
+	char *path;
+	size_t len;
+	int pin;
+	struct stat st;
+	attrset_t attrs;
+	enum hash_algo algo;
+	bool has_base;
+	struct file_rec base; /* without its spans */
+	bool again;           /* asked for again while it ran: check once more */
+	struct file_rec rec;
+	struct files_text text;
+	int err; /* as files_collect; -ECANCELED when the daemon stops */
+	bool prefix_same;
+	int64_t took_ms;
+};
+
+/* Starts the worker; each chunk it reads waits DELAY_MS (a test's hook,
+ * normally 0). Returns 0 or a negative errno. */
+int whash_open(enum hash_algo algo, unsigned delay_ms, struct whash **ret);
+/* Stops the worker within one chunk and frees every job. Accepts NULL. */
+void whash_close(struct whash *h);
+/* Readable when a job is done. */
+int whash_fd(const struct whash *h);
+/* Jobs queued, running or done and not taken. */
+size_t whash_count(struct whash *h);
+/*
+ * Queues PATH[0..len) (PIN taken over and closed in every case). A job
+ * for the same path that has not started is updated to this one; one that
+ * runs is marked again. Returns 0 (queued), 1 (merged), -EBUSY
+ * (WATCH_MAX_HASHING jobs already) or -ENOMEM.
+ */
+int whash_submit(struct whash *h, const char *path, size_t len, int pin, const struct stat *st,
+                 attrset_t attrs, enum hash_algo algo, const struct file_rec *base);
+/* A finished job (the caller frees it with whash_job_free), or NULL. */
+struct whash_job *whash_take(struct whash *h);
+void whash_job_free(struct whash_job *j);
+
+/* Alerts the drift of a finished job as watch_scan would have. Returns 0
+ * or a negative errno (fatal). */
+int watch_scan_hashed(struct watcher *w, const struct whash_job *j);
