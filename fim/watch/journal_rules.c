@@ -7,29 +7,12 @@
 #include <string.h>
 #include <time.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
 #include <systemd/sd-messages.h>
 
-#include "fim/watch/journal_rules.h"
+#include "fim/watch/journal_rules_int.h"
 #include "fim/core/common.h"
 #include "fim/core/jbytes.h"
 #include "fim/report/report.h"
-
-#define MATCH_LIMIT  100000             /* PCRE2 backtracking steps per entry and rule */
-#define HEAP_LIMIT   4096               /* KiB of PCRE2 backtracking memory */
-#define USER_MAX     32                 /* bytes kept of one user name tried */
-#define JSON_MESSAGE 4096               /* bytes of MESSAGE copied into fim.journal.message */
-#define NOTICE_QUIET (600 * 1000000ULL) /* journal time between two notices of one kind */
-
-enum rkind {
-	RK_CUSTOM,
-	RK_ACCOUNTS,
-	RK_PRIVILEGE,
-	RK_PRIVILEGE_FAILURE,
-	RK_SERVICES,
-	RK_SSH,
-};
 
 /* Defaults of the built-in rules, in the order of policy_journal_builtins. */
 static const struct builtin {
@@ -43,73 +26,6 @@ static const struct builtin {
         {"privilege-failure", RK_PRIVILEGE_FAILURE, SEV_HIGH, 1, 0},
         {"services", RK_SERVICES, SEV_MEDIUM, 1, 600},
         {"ssh-bruteforce", RK_SSH, SEV_HIGH, 10, 60},
-};
-
-/* The group being counted: a ring of the last THRESHOLD entry times, on a hash chain and on
- * the rule's least-recently-used list. */
-struct counter {
-	struct counter *hnext, *prev, *next;
-	uint64_t last; /* time of the newest entry counted */
-	bool fired;    /* alerted; quiet until a whole window passes without an entry */
-	unsigned n, head;
-	unsigned nusers;
-	char users[JRULES_MAX_USERS][USER_MAX + 1];
-	uint64_t *ring; /* THRESHOLD slots, then the key */
-	char *key;
-	size_t klen;
-};
-
-/* At most one notice per NOTICE_QUIET of journal time; the next one says how many were held
- * back. */
-struct ratelimit {
-	bool armed; /* a notice went out at LAST */
-	uint64_t last, suppressed;
-};
-
-struct table {
-	struct counter **buckets;
-	size_t nbuckets, n;
-	struct counter *lru, *lru_tail; /* most recent first */
-	uint64_t evicted;
-	bool evict_pending;     /* a group inside its window was dropped; not said yet */
-	uint64_t evict_alerted; /* time of the last alert about evictions, 0 when none */
-};
-
-struct field {
-	char *name, *value;
-	size_t vlen;
-};
-
-struct rule {
-	char *name;
-	enum rkind kind;
-	enum severity severity;
-	bool severity_set;
-	unsigned threshold;
-	uint64_t window; /* microseconds */
-	struct field *fields;
-	size_t nfields;
-	char *msrc; /* the regex as written, to know the rule again after a reload */
-	bool caseless;
-	pcre2_code *re;
-	pcre2_match_data *md;
-	char *group_by;
-	bool group_capture; /* group_by names a capture, not a field */
-	struct table tab;
-	struct ratelimit unevaluated; /* notices "could not evaluate an entry" */
-};
-
-/* Patterns of the built-in rules, compiled once. */
-enum {
-	RE_SSH_FAILED,
-	RE_SSH_INVALID,
-	RE_SUDO,
-	RE_SU,
-	RE_SU_SHADOW,
-	RE_ACCT_NAME,
-	RE_ACCT_GROUP,
-	RE_SYMLINK,
-	RE__MAX,
 };
 
 /* An address as sshd prints it, IPv6 with its scope ("fe80::1%eth0"). */
@@ -135,49 +51,9 @@ static const char *const re_src[RE__MAX] = {
         [RE_SYMLINK] = "^(?:Created symlink |Removed \"?)(?<path>/\\S*?)\"?(?: \\S+ .*|\\.)?$",
 };
 
-struct jrules {
-	struct rule *rules;
-	size_t n;
-	char *host;
-	size_t max_keys;
-	uint64_t seed;
-	pcre2_code *re[RE__MAX];
-	pcre2_match_data *md;
-	pcre2_match_context *mctx;
-	struct hit *hit; /* what the rule being applied makes of the entry */
-	int match_error; /* the last PCRE2 error other than "no match" while applying a rule */
-	struct ratelimit unverified; /* notices about forged senders */
-	/* the clock the thresholds count in: realtime at the boot's first entry plus the
-	 * monotonic time, never going back within one boot */
-	char boot[33];
-	bool clock_set, anchored;
-	uint64_t anchor, last_time;
-	/* an entry whose alerts did not all go out: rules before REDO_RULE are done */
-	char *redo_cursor;
-	uint64_t redo_time;
-	size_t redo_rule;
-};
-
-/* What one rule makes of one entry. */
-struct hit {
-	bool alert;
-	const char *forged; /* the program the entry claims to come from, unproven */
-	const char *action; /* event.action when not the rule's name */
-	journal_recheck_t recheck;
-	enum severity severity;
-	const char *category, *category2, *type, *type2, *outcome;
-	char key[JRULES_MAX_KEY + 1];
-	size_t klen;
-	char message[1024];
-	/* ECS fields; empty when unknown */
-	char user[JRULES_MAX_VALUE + 1], target[JRULES_MAX_VALUE + 1], group[JRULES_MAX_VALUE + 1];
-	char ip[INET6_ADDRSTRLEN], service[JRULES_MAX_VALUE + 1], command[JRULES_MAX_VALUE + 1];
-	json_t *captures; /* custom rules with named captures */
-};
-
 /* --- small helpers --- */
 
-static const void *get(const struct jentry *e, const char *field, size_t *len)
+const void *jr_get(const struct jentry *e, const char *field, size_t *len)
 {
 	size_t dummy;
 
@@ -187,7 +63,7 @@ static const void *get(const struct jentry *e, const char *field, size_t *len)
 static bool field_is(const struct jentry *e, const char *field, const char *value)
 {
 	size_t n;
-	const void *v = get(e, field, &n);
+	const void *v = jr_get(e, field, &n);
 
 	return v && n == strlen(value) && memcmp(v, value, n) == 0;
 }
@@ -196,10 +72,10 @@ static bool field_is(const struct jentry *e, const char *field, const char *valu
 static const char *program_in(const struct jentry *e, const char *const *names)
 {
 	size_t n;
-	const void *v = get(e, "SYSLOG_IDENTIFIER", &n);
+	const void *v = jr_get(e, "SYSLOG_IDENTIFIER", &n);
 
 	if (!v)
-		v = get(e, "_COMM", &n);
+		v = jr_get(e, "_COMM", &n);
 	for (; v && *names; names++)
 		if (n == strlen(*names) && memcmp(v, *names, n) == 0)
 			return *names;
@@ -235,10 +111,10 @@ static bool exe_in(const void *exe, size_t n, const char *name)
 static bool sender_ok(const struct jentry *e, const char *tool, enum sender how)
 {
 	size_t n;
-	const void *exe = get(e, "_EXE", &n);
+	const void *exe = jr_get(e, "_EXE", &n);
 	bool root = field_is(e, "_UID", "0");
 
-	if (!get(e, "_UID", NULL))
+	if (!jr_get(e, "_UID", NULL))
 		return false;
 	if (!exe)
 		return root;
@@ -250,7 +126,7 @@ static bool sender_ok(const struct jentry *e, const char *tool, enum sender how)
 }
 
 /* Copies at most SIZE - 1 bytes of S[0..n) into BUF, NUL-terminated (NUL bytes cut it). */
-static void copy(char *buf, size_t size, const void *s, size_t n)
+void jr_copy(char *buf, size_t size, const void *s, size_t n)
 {
 	const char *nul = memchr(s, '\0', n);
 
@@ -271,7 +147,7 @@ static void set_key(struct hit *h, const char *s, size_t n)
 
 /* RFC 3339 UTC text of USEC (microseconds since the epoch); PRECISE: with microseconds,
  * else milliseconds. */
-static void rfc3339(uint64_t usec, bool precise, char *buf, size_t size)
+void jr_rfc3339(uint64_t usec, bool precise, char *buf, size_t size)
 {
 	time_t s = (time_t)(usec / 1000000);
 	struct tm tm;
@@ -313,7 +189,7 @@ static bool capture(const pcre2_code *re, pcre2_match_data *md, const void *subj
 	buf[0] = '\0';
 	if (i < 0 || (uint32_t)i >= pcre2_get_ovector_count(md) || ov[2 * i] == PCRE2_UNSET)
 		return false;
-	copy(buf, size, (const char *)subject + ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
+	jr_copy(buf, size, (const char *)subject + ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
 	return true;
 }
 
@@ -373,7 +249,7 @@ static bool match_ssh(struct jrules *jr, const struct jentry *e, struct hit *h)
 		h->forged = prog;
 		return false;
 	}
-	msg = get(e, "MESSAGE", &n);
+	msg = jr_get(e, "MESSAGE", &n);
 	for (int k = RE_SSH_FAILED; k <= RE_SSH_INVALID; k++) {
 		if (!re_match(jr, jr->re[k], jr->md, msg, n))
 			continue;
@@ -403,7 +279,7 @@ static bool match_sudo(struct jrules *jr, const struct jentry *e, struct hit *h,
 	const void *msg;
 	size_t n;
 
-	msg = get(e, "MESSAGE", &n);
+	msg = jr_get(e, "MESSAGE", &n);
 	if (!re_match(jr, jr->re[RE_SUDO], jr->md, msg, n))
 		return false;
 	capture(jr->re[RE_SUDO], jr->md, msg, "user", h->user, sizeof(h->user));
@@ -419,7 +295,7 @@ static bool match_sudo(struct jrules *jr, const struct jentry *e, struct hit *h,
 		size_t eq = strcspn(s, "=");
 
 		if (strncmp(s, "USER=", 5) == 0)
-			copy(h->target, sizeof(h->target), s + 5, len - 5);
+			jr_copy(h->target, sizeof(h->target), s + 5, len - 5);
 		else if (eq >= len && len > 0 && s == rest) {
 			*failure = true; /* the first part without '=' says what went wrong */
 			snprintf(h->message, sizeof(h->message), "sudo by %.64s refused: %.*s",
@@ -442,7 +318,7 @@ static bool match_su(struct jrules *jr, const struct jentry *e, struct hit *h, b
 	const void *msg;
 	size_t n;
 
-	msg = get(e, "MESSAGE", &n);
+	msg = jr_get(e, "MESSAGE", &n);
 	for (int k = RE_SU; k <= RE_SU_SHADOW; k++) {
 		if (!re_match(jr, jr->re[k], jr->md, msg, n))
 			continue;
@@ -512,7 +388,7 @@ static bool match_accounts(struct jrules *jr, const struct jentry *e, struct hit
 		h->forged = tool;
 		return false;
 	}
-	msg = get(e, "MESSAGE", &n);
+	msg = jr_get(e, "MESSAGE", &n);
 	h->alert = true;
 	h->recheck = 1u << KIND_USER | 1u << KIND_GROUP;
 	h->category = "iam";
@@ -527,7 +403,7 @@ static bool match_accounts(struct jrules *jr, const struct jentry *e, struct hit
 		snprintf(group_tool ? h->group : h->target, sizeof(name), "%s", name);
 	if (re_match(jr, jr->re[RE_ACCT_GROUP], jr->md, msg, n))
 		capture(jr->re[RE_ACCT_GROUP], jr->md, msg, "group", h->group, sizeof(h->group));
-	copy(name, 200, msg ? msg : "", msg ? n : 0);
+	jr_copy(name, 200, msg ? msg : "", msg ? n : 0);
 	snprintf(h->message, sizeof(h->message), "%s: %.300s", tool, name);
 	set_key(h, h->message, strlen(h->message));
 	return true;
@@ -553,16 +429,16 @@ static bool match_services(struct jrules *jr, const struct jentry *e, struct hit
 	const void *msg = NULL, *unit;
 	size_t n = 0, un = 0;
 
-	if (field_is(e, "_PID", "1") && (field_is(e, "_UID", "0") || !get(e, "_UID", NULL))) {
-		unit = get(e, "UNIT", &un);
-		copy(h->service, sizeof(h->service), unit ? unit : "", unit ? un : 0);
+	if (field_is(e, "_PID", "1") && (field_is(e, "_UID", "0") || !jr_get(e, "_UID", NULL))) {
+		unit = jr_get(e, "UNIT", &un);
+		jr_copy(h->service, sizeof(h->service), unit ? unit : "", unit ? un : 0);
 		if (field_is(e, "MESSAGE_ID", SD_MESSAGE_UNIT_FAILURE_RESULT_STR) && unit) {
 			const void *res;
 			size_t rn;
 			char result[64];
 
-			res = get(e, "UNIT_RESULT", &rn);
-			copy(result, sizeof(result), res ? res : "", res ? rn : 0);
+			res = jr_get(e, "UNIT_RESULT", &rn);
+			jr_copy(result, sizeof(result), res ? res : "", res ? rn : 0);
 			h->alert = true;
 			h->recheck = 1u << KIND_SERVICE;
 			h->category = "process";
@@ -582,7 +458,7 @@ static bool match_services(struct jrules *jr, const struct jentry *e, struct hit
 			h->recheck = 1u << KIND_SERVICE;
 			return true;
 		}
-		msg = get(e, "MESSAGE", &n);
+		msg = jr_get(e, "MESSAGE", &n);
 		if (!unit && msg &&
 		    ((n == 10 && memcmp(msg, "Reloading.", 10) == 0) ||
 		     (n >= 24 && memcmp(msg, "Reloading requested from", 24) == 0))) {
@@ -597,7 +473,7 @@ static bool match_services(struct jrules *jr, const struct jentry *e, struct hit
 		h->forged = "systemctl";
 		return false;
 	}
-	msg = get(e, "MESSAGE", &n);
+	msg = jr_get(e, "MESSAGE", &n);
 	if (!re_match(jr, jr->re[RE_SYMLINK], jr->md, msg, n))
 		return false;
 	char path[JRULES_MAX_VALUE + 1], *slash;
@@ -609,7 +485,7 @@ static bool match_services(struct jrules *jr, const struct jentry *e, struct hit
 	h->recheck = 1u << KIND_SERVICE;
 	h->category = "configuration";
 	h->type = "change";
-	copy(h->message, 300, msg, n);
+	jr_copy(h->message, 300, msg, n);
 	set_key(h, path, strlen(path));
 	return true;
 }
@@ -633,7 +509,7 @@ static bool match_custom(struct jrules *jr, struct rule *r, const struct jentry 
 				break;
 			}
 			size_t vn;
-			const void *v = get(e, r->fields[k].name, &vn);
+			const void *v = jr_get(e, r->fields[k].name, &vn);
 
 			any |= v && vn == r->fields[k].vlen &&
 			       memcmp(v, r->fields[k].value, vn) == 0;
@@ -642,7 +518,7 @@ static bool match_custom(struct jrules *jr, struct rule *r, const struct jentry 
 			return false;
 	}
 	if (r->re) {
-		msg = get(e, "MESSAGE", &n);
+		msg = jr_get(e, "MESSAGE", &n);
 		if (!re_match(jr, r->re, r->md, msg, n))
 			return false;
 	}
@@ -676,14 +552,14 @@ static bool match_custom(struct jrules *jr, struct rule *r, const struct jentry 
 	}
 	if (r->group_by && !r->group_capture) {
 		size_t vn;
-		const void *v = get(e, r->group_by, &vn);
+		const void *v = jr_get(e, r->group_by, &vn);
 
 		if (v)
 			set_key(h, v, vn);
 	}
 	if (!msg)
-		msg = get(e, "MESSAGE", &n);
-	copy(h->message, 300, msg ? msg : "", msg ? n : 0);
+		msg = jr_get(e, "MESSAGE", &n);
+	jr_copy(h->message, 300, msg ? msg : "", msg ? n : 0);
 	return true;
 }
 
@@ -856,238 +732,6 @@ static bool counter_step(const struct rule *r, struct counter *c, uint64_t t, co
 	return true;
 }
 
-/* --- alerts --- */
-
-static void set_str(json_t *o, const char *key, const char *s)
-{
-	if (s && s[0])
-		json_object_set_new(o, key, jbytes_new(s, strlen(s)));
-}
-
-/* A child object of O named KEY, made when missing. */
-static json_t *child(json_t *o, const char *key)
-{
-	json_t *c = json_object_get(o, key);
-
-	if (!c) {
-		c = json_object();
-		json_object_set_new(o, key, c);
-	}
-	return c;
-}
-
-/* The entry's own fields every alert carries. */
-static void entry_fields(json_t *ev, json_t *jj, const struct jentry *e)
-{
-	char buf[JRULES_MAX_VALUE + 1];
-	const void *v;
-	size_t n;
-
-	v = get(e, "_COMM", &n);
-	if (!v)
-		v = get(e, "SYSLOG_IDENTIFIER", &n);
-	if (v)
-		json_object_set_new(child(ev, "process"), "name", jbytes_new(v, n > 64 ? 64 : n));
-	v = get(e, "_PID", &n);
-	if (v && n > 0 && n < 11 && strspn(v, "0123456789") >= n) {
-		copy(buf, sizeof(buf), v, n);
-		json_object_set_new(child(ev, "process"), "pid", json_integer(atoll(buf)));
-	}
-	v = get(e, "_UID", &n);
-	if (v && n > 0 && n < 11 && strspn(v, "0123456789") >= n) {
-		copy(buf, sizeof(buf), v, n);
-		json_object_set_new(jj, "uid", json_integer(atoll(buf)));
-	}
-	v = get(e, "SYSLOG_IDENTIFIER", &n);
-	if (v)
-		json_object_set_new(jj, "identifier", jbytes_new(v, n > 64 ? 64 : n));
-	v = get(e, "_HOSTNAME", &n);
-	if (v)
-		json_object_set_new(jj, "hostname", jbytes_new(v, n > 256 ? 256 : n));
-	v = get(e, "_EXE", &n);
-	if (v)
-		json_object_set_new(jj, "exe", jbytes_new(v, n > 256 ? 256 : n));
-	v = get(e, "_SYSTEMD_UNIT", &n);
-	if (v)
-		json_object_set_new(jj, "unit", jbytes_new(v, n > 256 ? 256 : n));
-	v = get(e, "MESSAGE", &n);
-	if (v)
-		json_object_set_new(jj, "message",
-		                    jbytes_new(v, n > JSON_MESSAGE ? JSON_MESSAGE : n));
-	if (e->cursor)
-		json_object_set_new(jj, "cursor", json_string(e->cursor));
-	rfc3339(e->realtime_usec, true, buf, sizeof(buf));
-	json_object_set_new(jj, "time", json_string(buf));
-}
-
-enum ecs_type { ECS_KEYWORD, ECS_IP, ECS_PORT, ECS_PID, ECS_ID };
-
-/* The value of capture V as ECS field type T wants it (new reference), or NULL when it is
- * not one: an index template would reject the whole document for it. */
-static json_t *ecs_value(json_t *v, enum ecs_type t)
-{
-	const char *s = json_string_value(v);
-	size_t n = json_string_length(v);
-	unsigned char addr[sizeof(struct in6_addr)];
-	unsigned long long x = 0;
-
-	if (!s || n == 0 || strlen(s) != n)
-		return NULL;
-	if (t == ECS_KEYWORD)
-		return json_incref(v);
-	if (t == ECS_IP)
-		return inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1
-		               ? json_incref(v)
-		               : NULL;
-	if (n > 10 || strspn(s, "0123456789") != n)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		x = x * 10 + (unsigned)(s[i] - '0');
-	if (t == ECS_ID) /* user.id is a keyword holding a uid */
-		return x <= UINT32_MAX ? json_incref(v) : NULL;
-	if ((t == ECS_PORT && x > 65535) || (t == ECS_PID && (x == 0 || x > INT32_MAX)))
-		return NULL;
-	return json_integer((json_int_t)x);
-}
-
-/* ECS fields the ECS names of custom captures map to ("source_ip" -> source.ip), when the
- * value fits the field's type; otherwise it stays in fim.captures alone. */
-static void capture_ecs(json_t *ev, json_t *caps)
-{
-	static const struct {
-		const char *capture, *obj, *sub, *key;
-		enum ecs_type type;
-	} map[] = {
-	        {"source_ip", "source", NULL, "ip", ECS_IP},
-	        {"source_port", "source", NULL, "port", ECS_PORT},
-	        {"destination_ip", "destination", NULL, "ip", ECS_IP},
-	        {"destination_port", "destination", NULL, "port", ECS_PORT},
-	        {"user_name", "user", NULL, "name", ECS_KEYWORD},
-	        {"user_id", "user", NULL, "id", ECS_ID},
-	        {"user_target_name", "user", "target", "name", ECS_KEYWORD},
-	        {"group_name", "group", NULL, "name", ECS_KEYWORD},
-	        {"process_name", "process", NULL, "name", ECS_KEYWORD},
-	        {"process_pid", "process", NULL, "pid", ECS_PID},
-	        {"service_name", "service", NULL, "name", ECS_KEYWORD},
-	        {"file_path", "file", NULL, "path", ECS_KEYWORD},
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
-		json_t *v = ecs_value(json_object_get(caps, map[i].capture), map[i].type), *o;
-
-		if (!v)
-			continue;
-		o = child(ev, map[i].obj);
-		if (map[i].sub)
-			o = child(o, map[i].sub);
-		json_object_set_new(o, map[i].key, v);
-	}
-}
-
-struct fire {
-	unsigned count;
-	uint64_t first;
-	const struct counter *c; /* NULL without a threshold */
-	uint64_t evicted;        /* an alert about evictions when not 0 */
-	uint64_t suppressed;     /* notices of this kind held back since the last one */
-};
-
-static json_t *alert_event(const struct jrules *jr, const struct rule *r, const struct jentry *e,
-                           struct hit *h, const struct fire *f)
-{
-	json_t *ev = json_object(), *event = json_object(), *fim = json_object(),
-	       *jj = json_object();
-	char now[64];
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	rfc3339((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000, false, now,
-	        sizeof(now));
-	json_object_set_new(ev, "@timestamp", json_string(now));
-	json_object_set_new(event, "kind", json_string("alert"));
-	json_object_set_new(event, "module", json_string("fim"));
-	json_object_set_new(event, "action", json_string(h->action ? h->action : r->name));
-	if (h->category)
-		json_object_set_new(event, "category",
-		                    h->category2 ? json_pack("[ss]", h->category, h->category2)
-		                                 : json_pack("[s]", h->category));
-	if (h->type)
-		json_object_set_new(event, "type",
-		                    h->type2 ? json_pack("[ss]", h->type, h->type2)
-		                             : json_pack("[s]", h->type));
-	if (h->outcome)
-		json_object_set_new(event, "outcome", json_string(h->outcome));
-	json_object_set_new(event, "severity", json_integer(report_severity_score(h->severity)));
-	json_object_set_new(ev, "event", event);
-	json_object_set_new(ev, "host", json_pack("{s:s}", "name", jr->host));
-	if (h->ip[0])
-		json_object_set_new(child(ev, "source"), "ip", json_string(h->ip));
-	set_str(child(ev, "user"), "name", h->user);
-	if (h->target[0])
-		set_str(child(child(ev, "user"), "target"), "name", h->target);
-	if (json_object_size(json_object_get(ev, "user")) == 0)
-		json_object_del(ev, "user");
-	if (h->group[0])
-		set_str(child(ev, "group"), "name", h->group);
-	if (h->service[0])
-		set_str(child(ev, "service"), "name", h->service);
-	entry_fields(ev, jj, e);
-	if (h->command[0])
-		set_str(child(ev, "process"), "command_line", h->command);
-	if (h->captures)
-		capture_ecs(ev, h->captures);
-	json_object_set_new(fim, "object", json_string("journal"));
-	json_object_set_new(fim, "rule", json_string(r->name));
-	json_object_set_new(fim, "severity", json_string(severity_name(h->severity)));
-	json_object_set_new(fim, "message", jbytes_new(h->message, strlen(h->message)));
-	if (f->c || f->evicted) {
-		char first[64];
-
-		json_object_set_new(jj, "count", json_integer(f->count));
-		json_object_set_new(jj, "window", json_integer((json_int_t)(r->window / 1000000)));
-		rfc3339(f->first, true, first, sizeof(first));
-		json_object_set_new(jj, "first", json_string(first));
-		if (h->klen && !f->evicted)
-			json_object_set_new(jj, "group", jbytes_new(h->key, h->klen));
-	}
-	if (f->evicted)
-		json_object_set_new(jj, "evicted", json_integer((json_int_t)f->evicted));
-	if (f->suppressed)
-		json_object_set_new(jj, "suppressed", json_integer((json_int_t)f->suppressed));
-	if (f->c && f->c->nusers) {
-		json_t *users = json_array();
-
-		for (unsigned i = 0; i < f->c->nusers; i++)
-			json_array_append_new(users,
-			                      jbytes_new(f->c->users[i], strlen(f->c->users[i])));
-		json_object_set(jj, "users", users);
-		json_object_set_new(child(ev, "related"), "user", users);
-	}
-	json_object_set_new(fim, "journal", jj);
-	if (h->captures)
-		json_object_set(fim, "captures", h->captures);
-	json_object_set_new(ev, "fim", fim);
-	return ev;
-}
-
-static int emit(const struct jrules *jr, const struct rule *r, const struct jentry *e,
-                struct hit *h, const struct fire *f, journal_alert_fn fn, void *arg)
-{
-	struct journal_alert a = {.rule = r->name,
-	                          .severity = h->severity,
-	                          .message = h->message,
-	                          .realtime_usec = e->realtime_usec};
-	json_t *ev = alert_event(jr, r, e, h, f);
-	int ret;
-
-	if (!ev)
-		return -ENOMEM;
-	a.event = ev;
-	ret = fn(&a, arg);
-	json_decref(ev);
-	return ret < 0 ? ret : 1;
-}
-
 /* Whether a notice limited by RL is due at time T; when not, one more is held back. */
 static bool ratelimit_due(struct ratelimit *rl, uint64_t t)
 {
@@ -1116,7 +760,7 @@ static int count_and_emit(struct jrules *jr, struct rule *r, const struct jentry
 	int ret = 0;
 
 	if (r->threshold <= 1 && r->window == 0)
-		return emit(jr, r, e, h, &f, fn, arg);
+		return jr_emit(jr, r, e, h, &f, fn, arg);
 	c = table_get(jr, r, h->key, h->klen, t);
 	if (!c)
 		return -ENOMEM;
@@ -1132,7 +776,7 @@ static int count_and_emit(struct jrules *jr, struct rule *r, const struct jentry
 		         "rule %s counts at most %zu groups at once: the least recently seen were "
 		         "dropped (%llu so far); a spread-out attack may go uncounted",
 		         r->name, jr->max_keys, (unsigned long long)r->tab.evicted);
-		ret = emit(jr, r, e, &eh, &ef, fn, arg);
+		ret = jr_emit(jr, r, e, &eh, &ef, fn, arg);
 		if (ret < 0)
 			return ret;
 		r->tab.evict_alerted = t ? t : 1;
@@ -1159,7 +803,7 @@ static int count_and_emit(struct jrules *jr, struct rule *r, const struct jentry
 		         (int)(h->klen > 256 ? 256 : h->klen), h->key, h->message);
 		memcpy(h->message, msg, sizeof(msg));
 	}
-	int e2 = emit(jr, r, e, h, &f, fn, arg);
+	int e2 = jr_emit(jr, r, e, h, &f, fn, arg);
 
 	if (e2 < 0) {
 		counter_undo(c, &undo); /* counted again, and alerted, when the entry comes back */
@@ -1197,7 +841,7 @@ static int notice(struct jrules *jr, struct rule *r, const struct jentry *e, uin
 		         r->name, why, e->cursor ? e->cursor : "an entry without a cursor");
 	} else {
 		size_t n = 0, un = 0;
-		const void *exe = get(e, "_EXE", &n), *uid = get(e, "_UID", &un);
+		const void *exe = jr_get(e, "_EXE", &n), *uid = jr_get(e, "_UID", &un);
 
 		r = &unverified;
 		h->severity = SEV_LOW;
@@ -1210,7 +854,7 @@ static int notice(struct jrules *jr, struct rule *r, const struct jentry *e, uin
 		         exe ? (const char *)exe : "a program", uid ? (int)(un > 16 ? 16 : un) : 7,
 		         uid ? (const char *)uid : "unknown");
 	}
-	ret = emit(jr, r, e, h, &f, fn, arg);
+	ret = jr_emit(jr, r, e, h, &f, fn, arg);
 	if (ret < 0) {
 		rl->suppressed = f.suppressed;
 		return ret;
@@ -1241,13 +885,13 @@ static bool own_entry(const struct jentry *e)
 {
 	static const char *const fim[] = {"fim", "fim-check", NULL};
 	size_t n;
-	const void *v = get(e, "SYSLOG_IDENTIFIER", &n);
+	const void *v = jr_get(e, "SYSLOG_IDENTIFIER", &n);
 
 	if (!v)
 		return false;
 	for (int i = 0; fim[i]; i++)
 		if (n == strlen(fim[i]) && memcmp(v, fim[i], n) == 0)
-			return field_is(e, "_UID", "0") || !get(e, "_UID", NULL);
+			return field_is(e, "_UID", "0") || !jr_get(e, "_UID", NULL);
 	return false;
 }
 
