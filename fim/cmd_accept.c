@@ -222,15 +222,64 @@ static bool removed_with_parent(struct accept_run *a, const char *parent)
 	       old.dirid;
 }
 
+/* Where a file goes in the new baseline: its directory's node and the
+ * name in it, and what the baseline holds there now. */
+struct file_slot {
+	const char *path, *name;
+	const char *q; /* the path quoted, for messages */
+	uint64_t pid;
+	bool have_base;
+	struct file_rec base;
+};
+
+/* The live file NAME of DIRFD (statted as ST) into the new baseline under
+ * RULE. Returns 0, 1 (refused, reported) or a negative errno (reported). */
+static int accept_live_file(struct accept_run *a, const struct file_slot *f,
+                            const struct policy_rule *rule, int dirfd, const struct stat *st)
+{
+	const struct file_rec *base = f->have_base ? &f->base : NULL;
+	size_t n = strlen(f->name);
+	attrset_t changed = 0;
+	struct file_rec rec;
+	int r;
+
+	r = files_collect(&a->scratch, &a->text, dirfd, f->name, -1, st, rule->attrs, NULL, &rec);
+	if (r < 0) {
+		log_error("%s: cannot read it: %s; not accepted", f->q, err_cause(r));
+		a->errors++;
+		return 1;
+	}
+	rec.flags |= REC_IN_SCOPE;
+	if (base) {
+		changed = rec_diff(base, &rec, rule->attrs | ATTR_BIT(ATTR_TYPE),
+		                   (rule->flags & RULE_GROWING) ? DIFF_GROWING : 0, false);
+		if (!changed) {
+			log_warn("%s: no drift to accept", f->q);
+			return 0;
+		}
+	}
+	rec.dirid = 0;
+	if (rec.type == FT_DIR)
+		rec.dirid = base && base->type == FT_DIR && base->dirid
+		                    ? base->dirid
+		                    : store_writer_new_node(a->w);
+	r = 0;
+	if (base && base->type == FT_DIR && rec.type != FT_DIR)
+		r = store_writer_del(a->w, f->pid, f->name, n);
+	r = r < 0 ? r : store_writer_put(a->w, f->pid, f->name, n, &rec);
+	if (r < 0)
+		return store_fail(f->q, r);
+	note(a, KIND_FILE, f->path, base ? "changed" : "added", KIND_FILE, changed);
+	return 0;
+}
+
 static int accept_file(struct accept_run *a, const char *path)
 {
 	const struct policy_rule *rule = policy_match(a->p, path, strlen(path));
-	bool selected = rule && !(rule->flags & RULE_EXCLUDE), have_base, live;
+	bool selected = rule && !(rule->flags & RULE_EXCLUDE), live;
 	char q[8192], parent[PATH_MAX];
-	const char *name = strrchr(path, '/') + 1;
-	size_t plen = (size_t)(name - path);
-	struct file_rec base, rec;
-	uint64_t pid = 0;
+	struct file_slot f = {.path = path, .name = strrchr(path, '/') + 1, .q = q};
+	size_t plen = (size_t)(f.name - path);
 	struct stat st;
 	int dirfd = -1, r;
 
@@ -245,56 +294,25 @@ static int accept_file(struct accept_run *a, const char *path)
 	}
 	memcpy(parent, path, plen);
 	parent[plen > 1 ? plen - 1 : 1] = '\0';
-	r = dir_node(a, parent, &pid);
+	r = dir_node(a, parent, &f.pid);
 	if (r < 0 && removed_with_parent(a, parent))
 		return 0; /* its directory was removed by this accept, with it */
 	if (r < 0) {
 		log_error("%s: its directory is not in the baseline; accept %s first", q, parent);
 		return 1;
 	}
-	have_base = store_writer_get(a->w, pid, name, strlen(name), &base) == 0 &&
-	            (base.flags & REC_IN_SCOPE);
+	f.have_base = store_writer_get(a->w, f.pid, f.name, strlen(f.name), &f.base) == 0 &&
+	              (f.base.flags & REC_IN_SCOPE);
 	dirfd = rootfs_open(a->rootfd, parent, O_PATH | O_DIRECTORY);
-	live = dirfd >= 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-	if (live && selected) {
-		attrset_t changed = 0;
-
-		r = files_collect(&a->scratch, &a->text, dirfd, name, -1, &st, rule->attrs, NULL,
-		                  &rec);
-		if (r < 0) {
-			log_error("%s: cannot read it: %s; not accepted", q, err_cause(r));
-			close(dirfd);
-			a->errors++;
-			return 1;
-		}
-		rec.flags |= REC_IN_SCOPE;
-		if (have_base) {
-			changed = rec_diff(&base, &rec, rule->attrs | ATTR_BIT(ATTR_TYPE),
-			                   (rule->flags & RULE_GROWING) ? DIFF_GROWING : 0, false);
-			if (!changed) {
-				log_warn("%s: no drift to accept", q);
-				close(dirfd);
-				return 0;
-			}
-		}
-		rec.dirid = 0;
-		if (rec.type == FT_DIR)
-			rec.dirid = have_base && base.type == FT_DIR && base.dirid
-			                    ? base.dirid
-			                    : store_writer_new_node(a->w);
-		if (have_base && base.type == FT_DIR && rec.type != FT_DIR)
-			r = store_writer_del(a->w, pid, name, strlen(name));
-		r = r < 0 ? r : store_writer_put(a->w, pid, name, strlen(name), &rec);
-		close(dirfd);
-		if (r < 0)
-			return store_fail(q, r);
-		note(a, KIND_FILE, path, have_base ? "changed" : "added", KIND_FILE, changed);
-		return 0;
-	}
+	live = dirfd >= 0 && fstatat(dirfd, f.name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (live && selected)
+		r = accept_live_file(a, &f, rule, dirfd, &st);
 	if (dirfd >= 0)
 		close(dirfd);
-	if (!live && have_base) {
-		r = store_writer_del(a->w, pid, name, strlen(name));
+	if (live && selected)
+		return r;
+	if (!live && f.have_base) {
+		r = store_writer_del(a->w, f.pid, f.name, strlen(f.name));
 		if (r < 0)
 			return store_fail(q, r);
 		note(a, KIND_FILE, path, "removed", KIND_FILE, 0);
