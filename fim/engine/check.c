@@ -461,7 +461,7 @@ int check_run(const struct check_args *a, struct report *rep, const struct repor
 	int r;
 
 	if (files_scratch_init(&c.scratch, a->algo) < 0)
-		return fim_err_set(err, -ENOMEM, "out of memory");
+		return -ENOMEM;
 	c.scratch.tick = a->tick;
 	c.scratch.tick_ctx = a->tick_ctx;
 	r = rep->ops->begin(rep, info);

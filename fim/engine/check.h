@@ -50,7 +50,9 @@ int check_run(const struct check_args *a, struct report *rep, const struct repor
  * The baseline S's own policy when it differs from P: *RET_OLD is NULL
  * when S was built with P, else the policy S records (free with
  * policy_free). Returns 0, -EBADMSG (S's policy record is missing or
- * corrupt) or -ENOMEM.
+ * its digest malformed), -ENOMEM, or policy_load_bundle's error for a
+ * stored policy that does not parse (the callers treat all but -ENOMEM
+ * as a damaged record).
  */
 int check_old_policy(struct store *s, const struct policy *p, struct policy **ret_old);
 
