@@ -41,16 +41,6 @@ struct fim_opts {
 	const char *journal_dir;     /* watch: read journal files from this directory */
 	bool syslog;                 /* watch: alerts to syslog whatever the policy says */
 	bool journald;               /* watch: alerts to the journal whatever the policy says */
-	/* set by watch to check with the policy and verified baseline it holds */
-	const struct policy *check_policy;
-	struct store *check_store;
-	/* set by watch: called between the entries walked and the chunks read;
-	 * a negative return stops the check, which then reports nothing */
-	int (*check_tick)(void *ctx);
-	void *check_tick_ctx;
-	/* set by accept to run a check into its own sink (no alert trail) */
-	const struct report_ops *report_ops;
-	void *report_user;
 };
 
 int cmd_baseline(struct fim_opts *o, int argc, char **argv);

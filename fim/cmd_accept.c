@@ -11,12 +11,15 @@
 
 #include "baseline/files.h"
 #include "baseline/rootfs.h"
-#include "fim/core/jbytes.h"
-#include "fim/log.h"
-#include "fim/engine/objects.h"
-#include "fim/trust/trust.h"
-#include "fim/core/utf8.h"
+#include "fim/cmd_check.h"
 #include "fim/core/error.h"
+#include "fim/core/jbytes.h"
+#include "fim/core/utf8.h"
+#include "fim/engine/check.h"
+#include "fim/engine/objects.h"
+#include "fim/log.h"
+#include "fim/store/store_policy.h"
+#include "fim/trust/trust.h"
 
 #define ACCEPT_MAX_TARGETS 1000000
 
@@ -108,19 +111,41 @@ static const struct report_ops report_record = {
         .free = rec_free,
 };
 
-/* Runs a check whose drift becomes the targets. Returns 0 or an exit status. */
+/* Runs the check engine on the verified baseline; its drift becomes the
+ * targets. Returns 0 or an exit status (reported). */
 static int targets_from_check(struct accept_run *a)
 {
-	struct fim_opts o = *a->o;
-	int ret;
+	struct report rep = {.ops = &report_record, .user = a};
+	struct report_info info = {.command = "check"};
+	struct report_summary sum = {0};
+	struct fim_err err = {0};
+	char hash[32];
+	struct check_args c = {.p = a->p,
+	                       .s = a->s,
+	                       .rootfd = a->rootfd,
+	                       .quick = a->o->quick,
+	                       .jobs = a->o->jobs,
+	                       .keep_cache = a->o->keep_cache,
+	                       .say = &cmd_say_problems};
+	int r;
 
-	o.report_ops = &report_record;
-	o.report_user = a;
-	o.alerts = NULL;
-	ret = cmd_check(&o, 1, (char *[]){(char *)"check", NULL});
-	if (ret >= FIM_EXIT_USAGE)
-		return ret;
-	if (ret & FIM_EXIT_UNREADABLE)
+	c.algo = check_baseline_algo(a->s, hash, sizeof(hash));
+	if (c.algo == HASH_NONE) {
+		log_error("%s: the baseline names an unknown hash algorithm '%s'", a->o->db, hash);
+		return FIM_EXIT_BASELINE;
+	}
+	r = check_run(&c, &rep, &info, &sum, &err);
+	if (err.msg[0])
+		log_error("%s", err.msg);
+	if (r == -EBADMSG) {
+		log_error("%s: the baseline is corrupt: %s", a->o->db, strerror(-r));
+		return trust_verify_key_path(a->o, a->p) ? FIM_EXIT_INTEGRITY : FIM_EXIT_BASELINE;
+	}
+	if (r < 0) {
+		log_error("check: %s", strerror(-r));
+		return FIM_EXIT_IO;
+	}
+	if (sum.errors)
 		log_warn("accept: some objects could not be read; they are not accepted");
 	return 0;
 }
@@ -197,15 +222,64 @@ static bool removed_with_parent(struct accept_run *a, const char *parent)
 	       old.dirid;
 }
 
+/* Where a file goes in the new baseline: its directory's node and the
+ * name in it, and what the baseline holds there now. */
+struct file_slot {
+	const char *path, *name;
+	const char *q; /* the path quoted, for messages */
+	uint64_t pid;
+	bool have_base;
+	struct file_rec base;
+};
+
+/* The live file NAME of DIRFD (statted as ST) into the new baseline under
+ * RULE. Returns 0, 1 (refused, reported) or a negative errno (reported). */
+static int accept_live_file(struct accept_run *a, const struct file_slot *f,
+                            const struct policy_rule *rule, int dirfd, const struct stat *st)
+{
+	const struct file_rec *base = f->have_base ? &f->base : NULL;
+	size_t n = strlen(f->name);
+	attrset_t changed = 0;
+	struct file_rec rec;
+	int r;
+
+	r = files_collect(&a->scratch, &a->text, dirfd, f->name, -1, st, rule->attrs, NULL, &rec);
+	if (r < 0) {
+		log_error("%s: cannot read it: %s; not accepted", f->q, err_cause(r));
+		a->errors++;
+		return 1;
+	}
+	rec.flags |= REC_IN_SCOPE;
+	if (base) {
+		changed = rec_diff(base, &rec, rule->attrs | ATTR_BIT(ATTR_TYPE),
+		                   (rule->flags & RULE_GROWING) ? DIFF_GROWING : 0, false);
+		if (!changed) {
+			log_warn("%s: no drift to accept", f->q);
+			return 0;
+		}
+	}
+	rec.dirid = 0;
+	if (rec.type == FT_DIR)
+		rec.dirid = base && base->type == FT_DIR && base->dirid
+		                    ? base->dirid
+		                    : store_writer_new_node(a->w);
+	r = 0;
+	if (base && base->type == FT_DIR && rec.type != FT_DIR)
+		r = store_writer_del(a->w, f->pid, f->name, n);
+	r = r < 0 ? r : store_writer_put(a->w, f->pid, f->name, n, &rec);
+	if (r < 0)
+		return store_fail(f->q, r);
+	note(a, KIND_FILE, f->path, base ? "changed" : "added", KIND_FILE, changed);
+	return 0;
+}
+
 static int accept_file(struct accept_run *a, const char *path)
 {
 	const struct policy_rule *rule = policy_match(a->p, path, strlen(path));
-	bool selected = rule && !(rule->flags & RULE_EXCLUDE), have_base, live;
+	bool selected = rule && !(rule->flags & RULE_EXCLUDE), live;
 	char q[8192], parent[PATH_MAX];
-	const char *name = strrchr(path, '/') + 1;
-	size_t plen = (size_t)(name - path);
-	struct file_rec base, rec;
-	uint64_t pid = 0;
+	struct file_slot f = {.path = path, .name = strrchr(path, '/') + 1, .q = q};
+	size_t plen = (size_t)(f.name - path);
 	struct stat st;
 	int dirfd = -1, r;
 
@@ -220,56 +294,25 @@ static int accept_file(struct accept_run *a, const char *path)
 	}
 	memcpy(parent, path, plen);
 	parent[plen > 1 ? plen - 1 : 1] = '\0';
-	r = dir_node(a, parent, &pid);
+	r = dir_node(a, parent, &f.pid);
 	if (r < 0 && removed_with_parent(a, parent))
 		return 0; /* its directory was removed by this accept, with it */
 	if (r < 0) {
 		log_error("%s: its directory is not in the baseline; accept %s first", q, parent);
 		return 1;
 	}
-	have_base = store_writer_get(a->w, pid, name, strlen(name), &base) == 0 &&
-	            (base.flags & REC_IN_SCOPE);
+	f.have_base = store_writer_get(a->w, f.pid, f.name, strlen(f.name), &f.base) == 0 &&
+	              (f.base.flags & REC_IN_SCOPE);
 	dirfd = rootfs_open(a->rootfd, parent, O_PATH | O_DIRECTORY);
-	live = dirfd >= 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-	if (live && selected) {
-		attrset_t changed = 0;
-
-		r = files_collect(&a->scratch, &a->text, dirfd, name, -1, &st, rule->attrs, NULL,
-		                  &rec);
-		if (r < 0) {
-			log_error("%s: cannot read it: %s; not accepted", q, err_cause(r));
-			close(dirfd);
-			a->errors++;
-			return 1;
-		}
-		rec.flags |= REC_IN_SCOPE;
-		if (have_base) {
-			changed = rec_diff(&base, &rec, rule->attrs | ATTR_BIT(ATTR_TYPE),
-			                   (rule->flags & RULE_GROWING) ? DIFF_GROWING : 0, false);
-			if (!changed) {
-				log_warn("%s: no drift to accept", q);
-				close(dirfd);
-				return 0;
-			}
-		}
-		rec.dirid = 0;
-		if (rec.type == FT_DIR)
-			rec.dirid = have_base && base.type == FT_DIR && base.dirid
-			                    ? base.dirid
-			                    : store_writer_new_node(a->w);
-		if (have_base && base.type == FT_DIR && rec.type != FT_DIR)
-			r = store_writer_del(a->w, pid, name, strlen(name));
-		r = r < 0 ? r : store_writer_put(a->w, pid, name, strlen(name), &rec);
-		close(dirfd);
-		if (r < 0)
-			return store_fail(q, r);
-		note(a, KIND_FILE, path, have_base ? "changed" : "added", KIND_FILE, changed);
-		return 0;
-	}
+	live = dirfd >= 0 && fstatat(dirfd, f.name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (live && selected)
+		r = accept_live_file(a, &f, rule, dirfd, &st);
 	if (dirfd >= 0)
 		close(dirfd);
-	if (!live && have_base) {
-		r = store_writer_del(a->w, pid, name, strlen(name));
+	if (live && selected)
+		return r;
+	if (!live && f.have_base) {
+		r = store_writer_del(a->w, f.pid, f.name, strlen(f.name));
 		if (r < 0)
 			return store_fail(q, r);
 		note(a, KIND_FILE, path, "removed", KIND_FILE, 0);
@@ -293,7 +336,8 @@ static int accept_object(struct accept_run *a, enum fim_kind kind, const char *i
 	snprintf(q, sizeof(q), "%s:", kind_name(kind));
 	utf8_quote(id, strlen(id), q + strlen(q), sizeof(q) - strlen(q));
 	if (!a->live[kind]) {
-		r = objects_collect(a->rootfd, a->s, kind, &a->live[kind], &a->errors);
+		r = objects_collect(a->rootfd, a->s, kind, &cmd_say_problems, &a->live[kind],
+		                    &a->errors);
 		if (r < 0) {
 			log_error("%s: cannot collect them: %s", kind_plural(kind), strerror(-r));
 			return r;
@@ -449,13 +493,11 @@ static int cmp_target(const void *x, const void *y)
 	return strcmp(a->id, b->id); /* parents before what is below them */
 }
 
-int cmd_accept(struct fim_opts *o, int argc, char **argv)
+/* The options: why, what, and --kind's name. Returns 0 or FIM_EXIT_USAGE (reported). */
+static int check_usage(struct accept_run *a, int argc)
 {
-	struct accept_run a = {.o = o, .rootfd = -1, .filter = o->kind};
-	struct sign_key signer = {0};
-	struct bytes v, pd, pb;
-	unsigned failed = 0;
-	int ret, r;
+	const struct fim_opts *o = a->o;
+	int k;
 
 	if (!o->reason || !o->reason[0]) {
 		log_error("accept: say why with --reason TEXT (it is kept in the baseline's "
@@ -467,151 +509,211 @@ int cmd_accept(struct fim_opts *o, int argc, char **argv)
 		          "--kind KIND");
 		return FIM_EXIT_USAGE;
 	}
-	if (o->kind) {
-		/* singular (as in fim.object) or plural (as in the policy) */
-		int k = kind_lookup(o->kind, strlen(o->kind));
-
-		for (unsigned i = 0; k < 0 && i < KIND__MAX; i++)
-			if (strcmp(o->kind, kind_name(i)) == 0)
-				k = (int)i;
-		if (k < 0) {
-			log_error("--kind: unknown kind '%s' (file, user, group, service, sudoers, "
-			          "cron)",
-			          o->kind);
-			return FIM_EXIT_USAGE;
-		}
-		a.filter = kind_name(k);
+	if (!o->kind)
+		return 0;
+	/* singular (as in fim.object) or plural (as in the policy) */
+	k = kind_lookup(o->kind, strlen(o->kind));
+	for (unsigned i = 0; k < 0 && i < KIND__MAX; i++)
+		if (strcmp(o->kind, kind_name(i)) == 0)
+			k = (int)i;
+	if (k < 0) {
+		log_error("--kind: unknown kind '%s' (file, user, group, service, sudoers, cron)",
+		          o->kind);
+		return FIM_EXIT_USAGE;
 	}
-	ret = cli_load_policy(o, &a.p);
+	a->filter = kind_name(k);
+	return 0;
+}
+
+/* The policy and the verified baseline, which must have been built with
+ * that policy. Returns 0 or an exit status (reported). */
+static int open_verified(struct accept_run *a)
+{
+	const struct fim_opts *o = a->o;
+	struct bytes pd, pb;
+	int ret = cli_load_policy(o, &a->p);
+
+	if (ret == 0)
+		ret = trust_open(o, a->p, &a->s);
+	if (ret == 0)
+		ret = trust_verify(o, a->p, a->s);
 	if (ret)
 		return ret;
-	ret = trust_open(o, a.p, &a.s);
-	if (ret)
-		goto out;
-	ret = trust_verify(o, a.p, a.s);
-	if (ret)
-		goto out;
-	ret = FIM_EXIT_USAGE;
-	if (store_meta(a.s, META_POLICY_DIGEST, &pd) < 0 || store_meta(a.s, META_POLICY, &pb) < 0 ||
-	    !policy_is_stored(a.p, pd.p, pd.n, pb.p, pb.n)) {
+	if (store_policy_read(a->s, &pd, &pb) < 0 || !store_policy_is(a->s, a->p)) {
 		log_error("%s: the policy changed since the baseline; run 'fim baseline' to adopt "
 		          "it instead",
 		          o->db);
-		goto out;
+		return FIM_EXIT_USAGE;
 	}
-	if (store_meta(a.s, META_SIGNATURE, &v) == 0 && !o->sign_key) {
+	return 0;
+}
+
+/* The key to sign the result with, which must verify the baseline as it
+ * is. Returns 0 or an exit status (reported). */
+static int load_signer(struct accept_run *a, struct sign_key *signer)
+{
+	const struct fim_opts *o = a->o;
+	const char *why = "";
+	struct bytes v;
+	bool signed_now = store_meta(a->s, META_SIGNATURE, &v) == 0;
+	int ret;
+
+	if (signed_now && !o->sign_key) {
 		log_error("%s: the baseline is signed: give --sign-key to sign it again after the "
 		          "accept",
 		          o->db);
-		goto out;
+		return FIM_EXIT_USAGE;
 	}
-	ret = trust_load_signer(o, &signer);
-	if (ret)
-		goto out;
+	ret = trust_load_signer(o, signer);
+	if (ret || !signer->sk)
+		return ret;
 	/* Never sign what was changed behind the signer's back: a signed
 	 * baseline must verify with the key that is about to sign it again. */
-	if (signer.sk && store_meta(a.s, META_SIGNATURE, &v) < 0) {
+	if (!signed_now) {
 		/* a removed signature must not be an invitation to sign */
 		log_error("%s: the baseline is not signed; sign a baseline with 'fim baseline "
 		          "--sign-key', not with accept",
 		          o->db);
-		ret = FIM_EXIT_INTEGRITY;
-		goto out;
+		return FIM_EXIT_INTEGRITY;
 	}
-	if (signer.sk) {
-		const char *why = "";
-
-		ret = trust_check_key(&signer, a.p, a.s, &why, NULL, 0);
-		if (ret) {
-			log_error("%s: baseline integrity failure: %s; not signing it again", o->db,
-			          why);
-			goto out;
-		}
-	}
-	ret = FIM_EXIT_IO;
-	a.rootfd = cli_open_root(o);
-	if (a.rootfd < 0)
-		goto out;
-	a.done = json_array();
-	if (files_scratch_init(&a.scratch, cli_policy_hash(a.p)) < 0 || !a.done) {
-		log_error("accept: out of memory");
-		goto out;
-	}
-	ret = argc > 1 ? parse_targets(&a, argc, argv) : targets_from_check(&a);
+	ret = trust_check_key(signer, a->p, a->s, &why, NULL, 0);
 	if (ret)
-		goto out;
-	ret = FIM_EXIT_IO;
-	if (a.nt)
-		qsort(a.t, a.nt, sizeof(*a.t), cmp_target);
-	r = store_writer_update(o->db, &a.w);
+		log_error("%s: baseline integrity failure: %s; not signing it again", o->db, why);
+	return ret;
+}
+
+/* What to accept: the arguments, or the drift a check finds now. Returns
+ * 0 or an exit status (reported). */
+static int collect_targets(struct accept_run *a, int argc, char **argv)
+{
+	int ret;
+
+	a->rootfd = cli_open_root(a->o);
+	if (a->rootfd < 0)
+		return FIM_EXIT_IO;
+	a->done = json_array();
+	if (files_scratch_init(&a->scratch, cli_policy_hash(a->p)) < 0 || !a->done) {
+		log_error("accept: out of memory");
+		return FIM_EXIT_IO;
+	}
+	ret = argc > 1 ? parse_targets(a, argc, argv) : targets_from_check(a);
+	if (ret == 0 && a->nt)
+		qsort(a->t, a->nt, sizeof(*a->t), cmp_target);
+	return ret;
+}
+
+/* A copy of the baseline to change, which must be the one verified, not
+ * one swapped in since. Returns 0 or an exit status (reported). */
+static int start_writer(struct accept_run *a)
+{
+	const char *db = a->o->db;
+	uint8_t d1[STORE_DIGEST_BYTES], d2[STORE_DIGEST_BYTES];
+	int r = store_writer_update(db, &a->w);
+
 	if (r == -EBADMSG) {
-		log_error("%s: the baseline is corrupt; nothing accepted", o->db);
-		ret = trust_verify_key_path(o, a.p) ? FIM_EXIT_INTEGRITY : FIM_EXIT_BASELINE;
-		goto out;
+		log_error("%s: the baseline is corrupt; nothing accepted", db);
+		return trust_verify_key_path(a->o, a->p) ? FIM_EXIT_INTEGRITY : FIM_EXIT_BASELINE;
 	}
 	if (r < 0) {
-		log_error("%s: cannot start the new baseline: %s", o->db,
+		log_error("%s: cannot start the new baseline: %s", db,
 		          r == -EBUSY ? "another fim is writing there" : strerror(-r));
-		goto out;
+		return FIM_EXIT_IO;
 	}
-	/* The copy must be the baseline that was verified, not one swapped in since. */
-	{
-		uint8_t d1[STORE_DIGEST_BYTES], d2[STORE_DIGEST_BYTES];
+	if (store_digest(a->s, d1) < 0 || store_writer_digest(a->w, d2) < 0 ||
+	    memcmp(d1, d2, sizeof(d1)) != 0) {
+		log_error("%s: the baseline changed while accept was reading it; nothing accepted",
+		          db);
+		return FIM_EXIT_INTEGRITY;
+	}
+	return 0;
+}
 
-		if (store_digest(a.s, d1) < 0 || store_writer_digest(a.w, d2) < 0 ||
-		    memcmp(d1, d2, sizeof(d1)) != 0) {
-			log_error("%s: the baseline changed while accept was reading it; nothing "
-			          "accepted",
-			          o->db);
-			ret = FIM_EXIT_INTEGRITY;
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < a.nt && r >= 0; i++) {
-		r = a.t[i].kind == KIND_FILE ? accept_file(&a, a.t[i].id)
-		                             : accept_object(&a, a.t[i].kind, a.t[i].id);
+/* Each target into the copy. Returns 0 or a negative errno (reported);
+ * *FAILED counts the targets refused. */
+static int apply_targets(struct accept_run *a, unsigned *failed)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < a->nt && r >= 0; i++) {
+		r = a->t[i].kind == KIND_FILE ? accept_file(a, a->t[i].id)
+		                              : accept_object(a, a->t[i].kind, a->t[i].id);
 		if (r > 0)
-			failed++;
+			(*failed)++;
 	}
+	return r < 0 ? r : 0;
+}
+
+/* The audit entry, the signature, the commit. Returns 0 or an exit status
+ * (reported); the copy is gone either way. */
+static int finish(struct accept_run *a, const struct sign_key *signer, int r)
+{
+	const char *db = a->o->db;
+
+	if (r >= 0)
+		r = write_audit(a, signer);
+	if (r >= 0 && signer->sk)
+		r = trust_sign(a->w, signer);
+	if (r >= 0)
+		r = store_writer_commit(a->w);
+	else
+		store_writer_abort(a->w);
+	a->w = NULL;
+	if (r < 0) {
+		log_error("%s: nothing accepted, the baseline is unchanged: %s", db, strerror(-r));
+		return FIM_EXIT_IO;
+	}
+	if (a->o->verbose)
+		printf("fim accept: %zu objects accepted into %s%s\n", json_array_size(a->done), db,
+		       signer->sk ? ", signed" : "");
+	return 0;
+}
+
+static void accept_free(struct accept_run *a)
+{
+	store_writer_abort(a->w);
+	for (size_t i = 0; i < a->nt; i++)
+		free(a->t[i].id);
+	free(a->t);
+	for (unsigned k = 0; k < KIND__MAX; k++)
+		obj_set_free(a->live[k]);
+	json_decref(a->done);
+	files_text_free(&a->text);
+	files_scratch_free(&a->scratch);
+	if (a->rootfd >= 0)
+		close(a->rootfd);
+	store_close(a->s);
+	policy_free(a->p);
+}
+
+int cmd_accept(struct fim_opts *o, int argc, char **argv)
+{
+	struct accept_run a = {.o = o, .rootfd = -1, .filter = o->kind};
+	struct sign_key signer = {0};
+	unsigned failed = 0;
+	int ret, r;
+
+	ret = check_usage(&a, argc);
+	if (ret == 0)
+		ret = open_verified(&a);
+	if (ret == 0)
+		ret = load_signer(&a, &signer);
+	if (ret == 0)
+		ret = collect_targets(&a, argc, argv);
+	if (ret == 0)
+		ret = start_writer(&a);
+	if (ret)
+		goto out;
+	r = apply_targets(&a, &failed);
 	if (r >= 0 && json_array_size(a.done) == 0) {
 		log_warn("accept: nothing accepted; the baseline is unchanged");
-		store_writer_abort(a.w);
-		a.w = NULL;
 		ret = failed ? FIM_EXIT_USAGE : 0;
 		goto out;
 	}
-	if (r >= 0)
-		r = write_audit(&a, &signer);
-	if (r >= 0 && signer.sk)
-		r = trust_sign(a.w, &signer);
-	if (r >= 0)
-		r = store_writer_commit(a.w);
-	else
-		store_writer_abort(a.w);
-	a.w = NULL;
-	if (r < 0) {
-		log_error("%s: nothing accepted, the baseline is unchanged: %s", o->db,
-		          strerror(-r));
-		goto out;
-	}
-	if (o->verbose)
-		printf("fim accept: %zu objects accepted into %s%s\n", json_array_size(a.done),
-		       o->db, signer.sk ? ", signed" : "");
-	ret = failed ? FIM_EXIT_USAGE : 0;
+	ret = finish(&a, &signer, r);
+	if (ret == 0 && failed)
+		ret = FIM_EXIT_USAGE;
 out:
-	store_writer_abort(a.w);
-	for (size_t i = 0; i < a.nt; i++)
-		free(a.t[i].id);
-	free(a.t);
-	for (unsigned k = 0; k < KIND__MAX; k++)
-		obj_set_free(a.live[k]);
-	json_decref(a.done);
-	files_text_free(&a.text);
-	files_scratch_free(&a.scratch);
-	if (a.rootfd >= 0)
-		close(a.rootfd);
+	accept_free(&a);
 	sign_key_free(&signer);
-	store_close(a.s);
-	policy_free(a.p);
 	return ret;
 }

@@ -10,9 +10,11 @@
 #include "baseline/pipeline.h"
 #include "baseline/walk.h"
 #include "fim/cli.h"
+#include "fim/cmd_check.h"
 #include "fim/log.h"
 #include "fim/engine/objects.h"
 #include "fim/progress.h"
+#include "fim/store/store_policy.h"
 #include "fim/trust/trust.h"
 #include "fim/core/utf8.h"
 #include "fim/core/error.h"
@@ -155,7 +157,8 @@ static int write_meta(struct baseline_run *b, const struct fim_opts *o, const st
 	r = store_writer_meta(b->w, META_POLICY, bundle, blen);
 	free(bundle);
 	if (r == 0)
-		r = store_writer_meta(b->w, META_POLICY_DIGEST, policy_digest(p), 32);
+		r = store_writer_meta(b->w, META_POLICY_DIGEST, policy_digest(p),
+		                      STORE_POLICY_DIGEST_BYTES);
 	if (r == 0)
 		r = store_writer_meta(b->w, META_CREATED, created, strlen(created));
 	if (r == 0)
@@ -292,10 +295,13 @@ int cmd_baseline(struct fim_opts *o, int argc, char **argv)
 	progress_end(&b.progress);
 	if (r == 0) {
 		struct objects_stats os = {0};
+		struct fim_err err = {0};
 
-		r = objects_baseline(o, rootfd, p, b.w, &os);
+		r = objects_baseline(rootfd, p, b.w, &cmd_say_problems, &os, &err);
 		b.errors += os.errors;
 		b.objects = os.objects;
+		if (err.msg[0])
+			log_error("%s", err.msg);
 		if (r < 0)
 			b.fatal = r; /* logged */
 	}

@@ -18,9 +18,11 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "fim/cmd_check.h"
 #include "fim/core/jbytes.h"
 #include "fim/watch/journal.h"
 #include "fim/log.h"
+#include "fim/engine/check.h"
 #include "fim/engine/objects.h"
 #include "fim/trust/trail.h"
 #include "fim/trust/trust.h"
@@ -374,17 +376,9 @@ static char *current_link(const char *db)
 /* Loads the baseline's own policy when it differs from the one in force. */
 static int load_old_policy(struct watcher *w)
 {
-	struct bytes digest, bundle;
-	struct policy_error err = {0};
-
 	policy_free(w->old);
 	w->old = NULL;
-	if (store_meta(w->s, META_POLICY_DIGEST, &digest) < 0 || digest.n != 32 ||
-	    store_meta(w->s, META_POLICY, &bundle) < 0)
-		return -EBADMSG;
-	if (policy_is_stored(w->p, digest.p, digest.n, bundle.p, bundle.n))
-		return 0;
-	return policy_load_bundle(bundle.p, bundle.n, &w->old, &err);
+	return check_old_policy(w->s, w->p, &w->old);
 }
 
 /* Opens and verifies the current baseline as fim check does. Returns 0 or
@@ -442,28 +436,68 @@ static int stop_pending(void *ctx)
 	return 0;
 }
 
-/* A full check of everything, into the sinks. Returns 0, an exit status,
- * or -ECANCELED when SIGTERM or SIGINT stopped it (the loop then reads the
+/* The exit status of the reconcile's engine run that returned R (reported). */
+static int reconcile_status(struct watcher *w, int r, const struct report_summary *sum,
+                            const struct fim_err *err)
+{
+	if (err->msg[0])
+		log_error("%s", err->msg);
+	if (r == -EBADMSG) {
+		log_error("%s: the baseline is corrupt: %s", w->o->db, strerror(-r));
+		return trust_verify_key_path(w->o, w->p) ? FIM_EXIT_INTEGRITY : FIM_EXIT_BASELINE;
+	}
+	if (r < 0 && stop_pending(&w->check_delay_ms) == r)
+		return FIM_EXIT_IO; /* stopped: the caller says so */
+	if (r < 0) {
+		log_error("check: %s", strerror(-r));
+		return FIM_EXIT_IO;
+	}
+	return (sum->added ? FIM_EXIT_ADDED : 0) | (sum->removed ? FIM_EXIT_REMOVED : 0) |
+	       (sum->changed ? FIM_EXIT_CHANGED : 0) | (sum->errors ? FIM_EXIT_UNREADABLE : 0);
+}
+
+/* A full check of everything, into the sinks, with the policy and baseline
+ * in force (not what is on disk now). Returns 0, an exit status, or
+ * -ECANCELED when SIGTERM or SIGINT stopped it (the loop then reads the
  * signal and stops as usual). */
 static int reconcile(struct watcher *w, bool quick)
 {
-	struct fim_opts co = *w->o;
-	char *argv[] = {(char *)"check", NULL};
+	const struct fim_opts *o = w->o;
+	struct report rep = {.ops = &watch_report_ops, .user = w};
+	struct report_info info = {.command = "check", .policy_changed = w->old != NULL};
+	struct report_summary sum = {0};
+	struct fim_err err = {0};
+	char hash[32];
+	struct check_args a = {.p = w->p,
+	                       .old = w->old,
+	                       .s = w->s,
+	                       .quick = o->quick || quick,
+	                       .jobs = o->jobs,
+	                       .keep_cache = o->keep_cache,
+	                       .tick = stop_pending,
+	                       .tick_ctx = &w->check_delay_ms,
+	                       .say = &cmd_say_problems};
 	int r;
 
-	co.report_ops = &watch_report_ops;
-	co.report_user = w;
-	co.alerts = NULL;
-	/* the policy and baseline in force, not what is on disk now */
-	co.check_policy = w->p;
-	co.check_store = w->s;
-	co.quick = co.quick || quick;
-	co.check_tick = stop_pending;
-	co.check_tick_ctx = &w->check_delay_ms;
 	watch_generation(w, true);
 	sd_notify(0, "STATUS=reconciling: checking everything against the baseline");
 	watch_busy(true);
-	r = cmd_check(&co, 1, argv);
+	a.algo = check_baseline_algo(w->s, hash, sizeof(hash));
+	r = FIM_EXIT_BASELINE;
+	if (a.algo == HASH_NONE)
+		log_error("%s: the baseline names an unknown hash algorithm '%s'", o->db, hash);
+	else if (w->old)
+		log_warn("%s: the policy in force is not the one the baseline was built with; "
+		         "objects it newly selects or drops are not reported as drift",
+		         o->policy);
+	a.rootfd = a.algo == HASH_NONE ? -1 : cli_open_root(o);
+	if (a.rootfd >= 0) {
+		r = check_run(&a, &rep, &info, &sum, &err);
+		r = reconcile_status(w, r, &sum, &err);
+		close(a.rootfd);
+	} else if (a.algo != HASH_NONE) {
+		r = FIM_EXIT_IO;
+	}
 	watch_busy(false);
 	if (r && stop_pending(NULL) < 0)
 		return -ECANCELED;
@@ -504,10 +538,13 @@ static void reconcile_again(struct watcher *w, bool quick)
 static int recheck_objects(struct watcher *w)
 {
 	struct report_summary sum = {0};
+	struct fim_err err = {0};
 	int r;
 
 	watch_generation(w, false);
-	r = objects_check(w->o, w->rootfd, w->p, w->old, w->s, &w->rep, &sum);
+	r = objects_check(w->rootfd, w->p, w->old, w->s, &w->rep, &cmd_say_problems, &sum, &err);
+	if (err.msg[0])
+		log_error("%s", err.msg);
 	if (r == 0)
 		watch_prune(w);
 	return r;

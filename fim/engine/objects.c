@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 
 #include "baseline/collect.h"
-#include "fim/log.h"
 #include "fim/engine/objects.h"
 #include "fim/engine/suspect.h"
 #include "fim/core/utf8.h"
@@ -16,6 +15,7 @@ struct problem_sink {
 	enum fim_kind kind;
 	enum severity sev;  /* the highest of the kind's rules: a problem may hide any object */
 	struct report *rep; /* NULL for baseline */
+	const struct objects_say *say; /* NULL: problems are told to REP alone */
 	uint64_t errors;
 	bool unreadable; /* a source could not be read: absence proves nothing */
 	int err;         /* first failure to write the report */
@@ -50,7 +50,7 @@ static bool problem_shown(struct problem_sink *ps, const char *path, const char 
 static void on_problem(void *userdata, const char *path, unsigned line, int err, const char *msg)
 {
 	struct problem_sink *ps = userdata;
-	char q[4200], full[1024];
+	char full[1024];
 	int r;
 
 	/* collectors say what; the cause of an I/O problem is added here, once */
@@ -65,11 +65,8 @@ static void on_problem(void *userdata, const char *path, unsigned line, int err,
 		ps->unreadable = true;
 	if (!problem_shown(ps, path, &msg))
 		return;
-	utf8_quote(path, strlen(path), q, sizeof(q));
-	if (line)
-		log_warn("%s:%u: %s", q, line, msg);
-	else
-		log_warn("%s: %s", q, msg);
+	if (ps->say && ps->say->problem)
+		ps->say->problem(ps->say->ctx, path, line, msg);
 	if (ps->rep) {
 		r = ps->rep->ops->problem(ps->rep, ps->kind, ps->sev, path, line, err, msg);
 		if (r < 0 && !ps->err)
@@ -155,8 +152,8 @@ static struct obj_rec restrict_to(const struct obj_rec *rec, const struct policy
 	return r;
 }
 
-int objects_baseline(const struct fim_opts *o, int rootfd, const struct policy *p,
-                     struct store_writer *w, struct objects_stats *st)
+int objects_baseline(int rootfd, const struct policy *p, struct store_writer *w,
+                     const struct objects_say *say, struct objects_stats *st, struct fim_err *err)
 {
 	uint8_t key[COLLECT_KEY_BYTES];
 	bool any = false;
@@ -169,7 +166,7 @@ int objects_baseline(const struct fim_opts *o, int rootfd, const struct policy *
 	randombytes_buf(key, sizeof(key));
 	r = store_writer_meta(w, META_OBJECT_KEY, key, sizeof(key));
 	for (unsigned k = KIND_FILE + 1; r == 0 && k < KIND__MAX; k++) {
-		struct problem_sink ps = {.kind = k};
+		struct problem_sink ps = {.kind = k, .say = say};
 		struct obj_set *set = NULL;
 
 		if (!policy_has_kind(p, k))
@@ -177,7 +174,8 @@ int objects_baseline(const struct fim_opts *o, int rootfd, const struct policy *
 		r = collect(rootfd, key, k, &ps, &set);
 		st->errors += ps.errors;
 		if (r < 0) {
-			log_error("%s: cannot collect them: %s", kind_plural(k), strerror(-r));
+			fim_err_set(err, r, "%s: cannot collect them: %s", kind_plural(k),
+			            strerror(-r));
 			break;
 		}
 		r = store_writer_kind(w, k);
@@ -192,10 +190,11 @@ int objects_baseline(const struct fim_opts *o, int rootfd, const struct policy *
 			put = restrict_to(rec, rule);
 			r = store_writer_put_obj(w, &put);
 			if (r < 0)
-				log_error("%s %s: cannot record it in the new baseline: %s",
-				          kind_name(k),
-				          utf8_quote(rec->id.p, rec->id.n, q, sizeof(q)),
-				          strerror(-r));
+				fim_err_set(err, r,
+				            "%s %s: cannot record it in the new baseline: %s",
+				            kind_name(k),
+				            utf8_quote(rec->id.p, rec->id.n, q, sizeof(q)),
+				            strerror(-r));
 			else
 				st->objects++;
 		}
@@ -329,9 +328,9 @@ static int merge(struct obj_check *c, struct store *s, const struct obj_set *liv
 	return r < 0 ? r : 0;
 }
 
-int objects_check(const struct fim_opts *o, int rootfd, const struct policy *p,
-                  const struct policy *old, struct store *s, struct report *rep,
-                  struct report_summary *sum)
+int objects_check(int rootfd, const struct policy *p, const struct policy *old, struct store *s,
+                  struct report *rep, const struct objects_say *say, struct report_summary *sum,
+                  struct fim_err *err)
 {
 	uint8_t key[COLLECT_KEY_BYTES] = {0};
 	struct obj_set *sets[KIND__MAX] = {0}, *sudo_only = NULL;
@@ -348,7 +347,8 @@ int objects_check(const struct fim_opts *o, int rootfd, const struct policy *p,
 		memcpy(key, v.p, sizeof(key));
 	/* Collect first, so facts about users can use the live sudoers. */
 	for (unsigned k = KIND_FILE + 1; r == 0 && k < KIND__MAX; k++) {
-		struct problem_sink ps = {.kind = k, .sev = kind_severity(p, k), .rep = rep};
+		struct problem_sink ps = {
+		        .kind = k, .sev = kind_severity(p, k), .rep = rep, .say = say};
 
 		if (!policy_has_kind(p, k))
 			continue;
@@ -358,7 +358,8 @@ int objects_check(const struct fim_opts *o, int rootfd, const struct policy *p,
 		if (r == 0 && ps.err)
 			r = ps.err;
 		else if (r < 0)
-			log_error("%s: cannot collect them: %s", kind_plural(k), strerror(-r));
+			fim_err_set(err, r, "%s: cannot collect them: %s", kind_plural(k),
+			            strerror(-r));
 	}
 	c.sc.sudoers = sets[KIND_SUDOERS];
 	if (r == 0 && !c.sc.sudoers && (sets[KIND_USER] || sets[KIND_GROUP]) &&
@@ -376,11 +377,11 @@ int objects_check(const struct fim_opts *o, int rootfd, const struct policy *p,
 	return r;
 }
 
-int objects_collect(int rootfd, struct store *s, enum fim_kind kind, struct obj_set **ret,
-                    uint64_t *errors)
+int objects_collect(int rootfd, struct store *s, enum fim_kind kind, const struct objects_say *say,
+                    struct obj_set **ret, uint64_t *errors)
 {
 	uint8_t key[COLLECT_KEY_BYTES] = {0};
-	struct problem_sink ps = {.kind = kind};
+	struct problem_sink ps = {.kind = kind, .say = say};
 	struct bytes v;
 	int r;
 

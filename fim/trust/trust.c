@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "fim/log.h"
+#include "fim/store/store_policy.h"
 #include "fim/trust/trust.h"
 
 static const char sig_context[] = "fim-baseline-v1"; /* with its NUL */
@@ -132,21 +133,11 @@ const char *trust_verify_key_path(const struct fim_opts *o, const struct policy 
 	return p ? policy_get(p, "verify_key") : NULL;
 }
 
-/* True when P is the policy of the baseline S, whose policy digest is PD. */
-static bool is_baseline_policy(const struct policy *p, struct store *s, struct bytes pd)
-{
-	struct bytes pb = {0};
-
-	if (store_meta(s, META_POLICY, &pb) < 0)
-		pb = (struct bytes){0};
-	return policy_is_stored(p, pd.p, pd.n, pb.p, pb.n);
-}
-
 int trust_check_key(const struct sign_key *k, const struct policy *p, struct store *s,
                     const char **why, char *signer, size_t size)
 {
 	uint8_t digest[STORE_DIGEST_BYTES], msg[sizeof(sig_context) + STORE_DIGEST_BYTES];
-	struct bytes sig, pd;
+	struct bytes sig;
 	int r;
 
 	if (signer && size)
@@ -176,7 +167,7 @@ int trust_check_key(const struct sign_key *k, const struct policy *p, struct sto
 		       "were changed after signing)";
 		return FIM_EXIT_INTEGRITY;
 	}
-	if (p && (store_meta(s, META_POLICY_DIGEST, &pd) < 0 || !is_baseline_policy(p, s, pd))) {
+	if (p && !store_policy_is(s, p)) {
 		*why = "the policy in force is not the one the baseline was signed with";
 		return FIM_EXIT_INTEGRITY;
 	}

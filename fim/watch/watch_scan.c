@@ -9,6 +9,7 @@
 #include "baseline/walk.h"
 #include "fim/log.h"
 #include "fim/core/object.h"
+#include "fim/engine/drift.h"
 #include "fim/watch/watch.h"
 
 /* --- drift states: alert once per distinct state --- */
@@ -202,13 +203,6 @@ const struct report_ops watch_report_ops = {
 
 /* --- the scanner --- */
 
-static bool selects(const struct policy *p, const char *path, size_t len)
-{
-	const struct policy_rule *rule = policy_match(p, path, len);
-
-	return rule && !(rule->flags & RULE_EXCLUDE);
-}
-
 /* Opens directory PATH[0..len) below the root without following any
  * symbolic link on the way. Returns the fd or a negative errno. */
 int watch_open_dir(struct watcher *w, const char *path, size_t len)
@@ -327,7 +321,6 @@ static int judge(struct scan *sc, const struct policy_rule *rule, const struct f
 	struct watcher *w = sc->w;
 	struct bytes id = {sc->path.p, sc->path.n};
 	struct drift d = {.kind = KIND_FILE, .id = id, .rule = rule};
-	bool growing = base && (rule->flags & RULE_GROWING);
 	struct file_rec rec = *rec_in;
 	int r;
 
@@ -336,28 +329,16 @@ static int judge(struct scan *sc, const struct policy_rule *rule, const struct f
 		if (r < 0)
 			return r;
 	}
-	if (base) {
-		attrset_t mask = rule->attrs | ATTR_BIT(ATTR_TYPE);
-		d.changed = rec_diff(base, &rec, mask, growing ? DIFF_GROWING : 0, prefix_same);
-		if ((base->flags & (REC_UNREADABLE | REC_CHANGED_WHILE_READ)) &&
-		    (rec.attrs & ~base->attrs & rule->attrs & ATTR_BIT(ATTR_HASH))) {
-			d.changed |= ATTR_BIT(ATTR_HASH);
-			d.note = "the baseline could not read this file's content";
-		}
-		if (!d.changed) {
-			watch_forget(w, KIND_FILE, id);
-			return 0;
-		}
-		d.action = DRIFT_CHANGED;
-		d.before = base;
-		d.after = &rec;
+	switch (drift_file(w->old, base, &rec, prefix_same, &d)) {
+	case DRIFT_REPORT:
 		return report(sc, &d);
+	case DRIFT_NONE:
+		watch_forget(w, KIND_FILE, id);
+		return 0;
+	case DRIFT_NEWLY_IN_SCOPE:
+		break; /* newly in scope, not drift */
 	}
-	if (w->old && !selects(w->old, (const char *)id.p, id.n))
-		return 0; /* newly in scope, not drift */
-	d.action = DRIFT_ADDED;
-	d.after = &rec;
-	return report(sc, &d);
+	return 0;
 }
 
 /* Whether opening the file PIN names would wait for a lease to break
