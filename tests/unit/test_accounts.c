@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "baseline/accounts.h"
+#include "fim/engine/suspect.h"
 
 #define MAX_PROBLEMS 64
 
@@ -529,17 +530,35 @@ static void test_drift_shell(void **state)
 	      "bob", ATTR_BIT(UA_SHELL), UA_SHELL, "/bin/bash");
 }
 
+/* Bob becomes a second UID 0 account: the collected drift is that one
+ * attribute, and the call-out on it says exactly that, and nothing else. */
 static void test_drift_uid0(void **state)
 {
 	struct fixture *f = *state;
+	struct obj_set *a = users(f), *b;
+	struct drift d = {.action = DRIFT_CHANGED, .kind = KIND_USER};
+	char buf[1024];
 
-	drift(f, KIND_USER, "/etc/passwd",
-	      "root:x:0:0:root:/root:/bin/bash\n"
-	      "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
-	      "alice:x:1000:1000:Alice Liddell,,,:/home/alice:/bin/bash\n"
-	      "bob:x:0:1001::/home/bob:/bin/sh\n"
-	      "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-	      "bob", ATTR_BIT(UA_UID), UA_UID, "0");
+	put(f, "/etc/passwd",
+	    "root:x:0:0:root:/root:/bin/bash\n"
+	    "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+	    "alice:x:1000:1000:Alice Liddell,,,:/home/alice:/bin/bash\n"
+	    "bob:x:0:1001::/home/bob:/bin/sh\n"
+	    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+	b = users(f);
+	assert_problems(f, "");
+	assert_only_change(a, b, "bob", ATTR_BIT(UA_UID));
+	assert_val(b, "bob", UA_UID, "0");
+
+	d.id = (struct bytes){(const uint8_t *)"bob", 3};
+	d.obefore = find(a, "bob");
+	d.oafter = find(b, "bob");
+	d.changed = obj_diff(d.obefore, d.oafter, attr_all(KIND_USER));
+	suspect_facts(&(struct suspect_ctx){.rootfd = f->rootfd}, &d, buf, sizeof(buf));
+	assert_int_equal(d.nfacts, 1);
+	assert_string_equal(d.facts[0], "a second account with UID 0");
+	obj_set_free(a);
+	obj_set_free(b);
 }
 
 static void test_drift_gecos(void **state)
