@@ -226,19 +226,7 @@ removed /data/sub/b" "$(drift)"
 @test "watch: READY=1 and STATUS reach NOTIFY_SOCKET" {
 	data_tree
 	baseline
-	"$PY" - "$T/notify.sock" "$T/notify.txt" <<-'EOF' &
-		import socket, sys
-		s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-		s.bind(sys.argv[1])
-		s.settimeout(300)
-		with open(sys.argv[2], "a") as out:
-		    while True:
-		        msg = s.recv(4096).decode()
-		        out.write(msg.replace("\n", "|") + "\n")
-		        out.flush()
-	EOF
-	LPID=$!
-	poll "$WAIT_MAX" test -S "$T/notify.sock"
+	notify_listen
 	NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=400000 start_watch
 	poll "$WAIT_MAX" grep -q READY=1 "$T/notify.txt" || true
 	run grep READY=1 "$T/notify.txt"
@@ -314,9 +302,7 @@ inotify_watches() {
 		SAVED_WATCHES=
 		skip "cannot write $f"
 	fi
-	timeout 300 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" watch \
-		>"$T/watch.out" 2>"$T/watch.err" {LIMITS_FD}>&- &
-	WPID=$!
+	spawn_watch
 	wait_for "watch watch_limit" || { restore_sysctls; false; }
 	restore_sysctls
 	wait_for "watch reconciled"
