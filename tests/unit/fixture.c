@@ -127,6 +127,13 @@ bool fx_chmod(const char *root, const char *rel, mode_t mode)
 	return chmod(fx_path(full, sizeof(full), root, rel), mode) == 0;
 }
 
+bool fx_problem_sane(const char *path, unsigned line, unsigned max_line, int err, const char *msg)
+{
+	if (!path || !msg || !msg[0] || strlen(msg) >= 512 || err >= 0)
+		return false;
+	return max_line == 0 || (line >= 1 && line <= max_line);
+}
+
 void fx_on_problem(void *userdata, const char *path, unsigned line, int err, const char *msg)
 {
 	struct fx_problems *ps = userdata;

@@ -41,6 +41,13 @@ struct fx_problems {
 	size_t n; /* all reported, also those past FX_MAX_PROBLEMS */
 };
 
+/*
+ * What every reported problem must be, for the fuzzers: a path, a negative
+ * errno, a message of words (not empty, under 512 bytes) and, when MAX_LINE
+ * is not 0, a line from 1 to MAX_LINE.
+ */
+bool fx_problem_sane(const char *path, unsigned line, unsigned max_line, int err, const char *msg);
+
 /* A problem callback: USERDATA is a struct fx_problems. */
 void fx_on_problem(void *userdata, const char *path, unsigned line, int err, const char *msg);
 /* The recorded problems as "PATH:LINE: MSG\n" lines into BUF; returns BUF. */
