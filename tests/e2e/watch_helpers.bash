@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: ISC
 # Shared by the suites that run the daemon (load helpers, then watch_helpers):
-# start it, read its alert trail, wait for an alert, stop it.
+# start it, read its alert trail, wait for an alert, stop it, listen to what
+# it tells systemd.
 #
 # A is the alert trail ($T/alerts.jsonl unless a suite set it); WPID the
-# daemon's pid while it runs. A suite's teardown calls watch_kill.
+# daemon's pid while it runs, LPID the NOTIFY_SOCKET listener's. A suite's
+# teardown calls watch_kill (and kills LPID when it listened).
 
 WPID=
 
