@@ -142,14 +142,7 @@ big_tree() {
 	# the big file is still being read: its alert is not there yet
 	run alerts
 	assert_not_contains "$output" "changed /data/big"
-	start=$(date +%s%N)
-	kill -TERM "$WPID"
-	for _ in $(seq 100); do kill -0 "$WPID" 2>/dev/null || break; sleep 0.1; done
-	! kill -0 "$WPID" 2>/dev/null || { echo "fim watch still runs 10 s after SIGTERM" >&2; false; }
-	rc=0
-	wait "$WPID" || rc=$?
-	WPID=
-	took=$((($(date +%s%N) - start) / 1000000))
+	term_watch 10
 	assert_rc 0
 	[ "$took" -lt 5000 ] || { echo "SIGTERM took $took ms" >&2; false; }
 	assert_eq "watch stopped" "$(alerts | tail -1)"
@@ -157,19 +150,7 @@ big_tree() {
 
 @test "watch: the loop lives while a large file is hashed (STATUS and WATCHDOG go on)" {
 	big_tree
-	"$PY" - "$T/notify.sock" "$T/notify.txt" <<-'EOF' &
-		import socket, sys
-		s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-		s.bind(sys.argv[1])
-		s.settimeout(120)
-		with open(sys.argv[2], "a") as out:
-		    while True:
-		        msg = s.recv(4096).decode()
-		        out.write(msg.replace("\n", "|") + "\n")
-		        out.flush()
-	EOF
-	LPID=$!
-	for _ in $(seq 100); do [ -S "$T/notify.sock" ] && break; sleep 0.1; done
+	notify_listen
 	NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=2000000 FIM_TEST_HASH_DELAY_MS=2000 start_watch
 	truncate -s 1T "$ROOT/data/big"
 	for _ in $(seq 300); do
@@ -223,38 +204,12 @@ big_tree() {
 	wait_for "changed /data/a size,hash"
 	run alerts
 	assert_not_contains "$output" "changed /data/l"
-	start=$(date +%s%N)
-	kill -TERM "$WPID"
-	for _ in $(seq 100); do kill -0 "$WPID" 2>/dev/null || break; sleep 0.1; done
-	! kill -0 "$WPID" 2>/dev/null || { echo "fim watch still runs 10 s after SIGTERM" >&2; false; }
-	rc=0
-	wait "$WPID" || rc=$?
-	WPID=
-	took=$((($(date +%s%N) - start) / 1000000))
+	term_watch 10
 	assert_rc 0
 	[ "$took" -lt 5000 ] || { echo "SIGTERM took $took ms" >&2; false; }
 }
 
 # --- the watchdog during the reconcile: fed while it works, not while it hangs ---
-
-# A NOTIFY_SOCKET listener writing each message (newlines as |) to notify.txt.
-notify_listen() {
-	"$PY" - "$T/notify.sock" "$T/notify.txt" <<-'EOF' &
-		import socket, sys
-		s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-		s.bind(sys.argv[1])
-		s.settimeout(300)
-		with open(sys.argv[2], "a") as out:
-		    while True:
-		        msg = s.recv(4096).decode()
-		        out.write(msg.replace("\n", "|") + "\n")
-		        out.flush()
-	EOF
-	LPID=$!
-	poll "$WAIT_MAX" test -S "$T/notify.sock"
-}
-
-watchdogs() { grep -c '^WATCHDOG=1$' "$T/notify.txt" || true; }
 
 @test "watch: a reconcile hung on a leased file does not feed the watchdog" {
 	sparse_tree
@@ -281,11 +236,7 @@ watchdogs() { grep -c '^WATCHDOG=1$' "$T/notify.txt" || true; }
 	HPID=$!
 	poll "$WAIT_MAX" test -e "$T/leased"
 	A=$T/alerts.jsonl
-	limits_share
-	NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=1000000 \
-		timeout 600 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" watch \
-		>"$T/watch.out" 2>"$T/watch.err" {LIMITS_FD}>&- &
-	WPID=$!
+	NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=1000000 spawn_watch
 	# the start-up reconcile opens /data/l: the kernel asks the owner to break
 	poll "$WAIT_MAX" test -e "$T/broken"
 	# the walk may still queue what follows /data/l before it waits too
@@ -318,10 +269,7 @@ watchdogs() { grep -c '^WATCHDOG=1$' "$T/notify.txt" || true; }
 	# about 20 s
 	head -c 16M /dev/zero >"$ROOT/data/big"
 	A=$T/alerts.jsonl
-	limits_share
-	FIM_TEST_CHECK_DELAY_MS=300 timeout 600 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" watch \
-		>"$T/watch.out" 2>"$T/watch.err" {LIMITS_FD}>&- &
-	WPID=$!
+	FIM_TEST_CHECK_DELAY_MS=300 spawn_watch
 	# the daemon (timeout's child) has /data/big open or mapped: the
 	# reconcile reads it
 	reading() {
@@ -333,13 +281,7 @@ watchdogs() { grep -c '^WATCHDOG=1$' "$T/notify.txt" || true; }
 	poll "$WAIT_MAX" reading
 	run alerts
 	assert_not_contains "$output" "watch reconciled"
-	start=$(date +%s%N)
-	kill -TERM "$WPID"
-	for _ in $(seq 300); do kill -0 "$WPID" 2>/dev/null || break; sleep 0.1; done
-	rc=0
-	wait "$WPID" || rc=$?
-	WPID=
-	took=$((($(date +%s%N) - start) / 1000000))
+	term_watch 30
 	echo "SIGTERM took $took ms" >&2
 	assert_rc 0
 	[ "$took" -lt 5000 ] || { echo "SIGTERM took $took ms" >&2; false; }

@@ -5,6 +5,7 @@
 # another user could have written without saying so.
 
 load helpers
+load watch_helpers
 
 export FIM_PASSPHRASE='correct horse battery staple'
 
@@ -290,9 +291,7 @@ flips() {
 		    txn.put(b"policy_digest", b"x", db=meta)
 	EOF
 	A=$T/alerts.jsonl
-	timeout 120 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" watch \
-		>"$T/watch.out" 2>"$T/watch.err" &
-	WPID=$!
+	spawn_watch
 	poll "$WAIT_MAX" grep -q '"action":"reconciled"' "$A"
 	ln -s "$cur.damaged" "$DB/current.new"
 	mv -T "$DB/current.new" "$DB/current"
@@ -306,5 +305,6 @@ flips() {
 
 # A daemon a test started must not outlive it.
 teardown() {
-	if [ -n "${WPID:-}" ]; then kill -KILL "$WPID" 2>/dev/null || true; fi
+	watch_kill
+	limits_unlock
 }

@@ -4,6 +4,7 @@
 # made here with systemd-journal-remote from export-format text, and alerts.
 
 load helpers
+load watch_helpers
 
 JREMOTE=
 for p in /usr/lib/systemd/systemd-journal-remote /lib/systemd/systemd-journal-remote; do
@@ -27,10 +28,7 @@ setup() {
 }
 
 teardown() {
-	if [ -n "$WPID" ]; then
-		kill -TERM "$WPID" 2>/dev/null || true
-		timeout 10 tail --pid="$WPID" -f /dev/null || kill -KILL "$WPID" 2>/dev/null || true
-	fi
+	watch_kill
 	limits_unlock
 }
 
@@ -79,11 +77,7 @@ jwrite() {
 watch_start() {
 	local before end
 	before=$(started_count)
-	# it follows the journal with inotify (see limits_share)
-	limits_share
-	"$FIM" -r "$ROOT" -d "$DB" -c "$POL" watch --journal-dir "$JD" --alerts "$ALERTS" \
-		>"$T/watch.out" 2>"$T/watch.err" {LIMITS_FD}>&- &
-	WPID=$!
+	A=$ALERTS spawn_watch --journal-dir "$JD"
 	end=$((SECONDS + WAIT_MAX))
 	while [ "$SECONDS" -lt "$end" ]; do
 		[ "$(started_count)" -gt "$before" ] && return 0

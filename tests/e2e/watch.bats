@@ -226,19 +226,7 @@ removed /data/sub/b" "$(drift)"
 @test "watch: READY=1 and STATUS reach NOTIFY_SOCKET" {
 	data_tree
 	baseline
-	"$PY" - "$T/notify.sock" "$T/notify.txt" <<-'EOF' &
-		import socket, sys
-		s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-		s.bind(sys.argv[1])
-		s.settimeout(300)
-		with open(sys.argv[2], "a") as out:
-		    while True:
-		        msg = s.recv(4096).decode()
-		        out.write(msg.replace("\n", "|") + "\n")
-		        out.flush()
-	EOF
-	LPID=$!
-	poll "$WAIT_MAX" test -S "$T/notify.sock"
+	notify_listen
 	NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=400000 start_watch
 	poll "$WAIT_MAX" grep -q READY=1 "$T/notify.txt" || true
 	run grep READY=1 "$T/notify.txt"
@@ -314,9 +302,7 @@ inotify_watches() {
 		SAVED_WATCHES=
 		skip "cannot write $f"
 	fi
-	timeout 300 "$FIM" -r "$ROOT" -d "$DB" -c "$POL" --alerts "$A" watch \
-		>"$T/watch.out" 2>"$T/watch.err" {LIMITS_FD}>&- &
-	WPID=$!
+	spawn_watch
 	wait_for "watch watch_limit" || { restore_sysctls; false; }
 	restore_sysctls
 	wait_for "watch reconciled"
@@ -404,18 +390,57 @@ rescan_set() {
 	EOF
 }
 
+# raw_write IMAGE FROM TO: replaces the one occurrence of FROM in the file
+# system image IMAGE (not mounted) with TO, of the same length, as a write to
+# the disk below the file system would: no inode, size or time moves.
+raw_write() {
+	"$PY" - "$@" <<-'EOF'
+		import sys
+		path, a, b = sys.argv[1], sys.argv[2].encode(), sys.argv[3].encode()
+		assert len(a) == len(b)
+		data = open(path, "rb").read()
+		assert data.count(a) == 1, data.count(a)
+		with open(path, "r+b") as f:
+		    f.seek(data.index(a))
+		    f.write(b)
+	EOF
+}
+
+# The pending rescan is the only thing that reads /data/sub/b again: the
+# daemon runs with --quick, so its start-up reconcile trusts a file whose
+# inode, size, mtime and ctime are as recorded, and the content under
+# /data/sub was rewritten on the disk itself while the daemon was down.
 @test "watch: a rescan left pending by a crash is done at the next start, then forgotten" {
-	data_tree
+	mkdir -p "$ROOT/data/sub"
+	printf 'alpha\n' >"$ROOT/data/a"
+	truncate -s 4M "$T/sub.img"
+	mkfs.ext2 -q -F "$T/sub.img" >/dev/null 2>&1 || skip "no mkfs.ext2 here"
+	if ! mount -o loop "$T/sub.img" "$ROOT/data/sub" 2>/dev/null; then
+		skip "cannot mount a loop device here"
+	fi
+	MOUNTED=$ROOT/data/sub
+	printf 'bravo-as-in-the-baseline\n' >"$ROOT/data/sub/b"
+	policy <<-EOF
+		set alerts.journald = no
+		set watch.journal = no
+		/data type mode uid gid size hash target inode mtime ctime
+	EOF
+	A=$T/alerts.jsonl
 	baseline
-	start_watch
+	start_watch --quick
 	stop_watch
 	assert_rc 0
+	umount "$ROOT/data/sub" && MOUNTED=
+	raw_write "$T/sub.img" "bravo-as-in-the-baseline" "bravo-rewritten-on-disk!"
+	mount -o loop "$T/sub.img" "$ROOT/data/sub"
+	MOUNTED=$ROOT/data/sub
 	run rescan_set add /data/sub
 	assert_eq "/data/sub" "$output"
-	start_watch
+	start_watch --quick
 	barrier
 	stop_watch
 	assert_rc 0
+	assert_eq "changed /data/sub/b hash" "$(drift)"
 	run rescan_set
 	assert_eq "" "$output"
 }

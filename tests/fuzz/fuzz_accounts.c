@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "baseline/accounts.h"
+#include "tests/unit/fixture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -13,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void on_problem(void *userdata, const char *path, unsigned line, int err, const char *msg)
 {
 	/* messages are bounded text */
-	if (!path || !msg || strlen(msg) >= 512 || err >= 0)
+	if (!fx_problem_sane(path, line, 0, err, msg))
 		abort();
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "baseline/cron.h"
+#include "tests/unit/fixture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,11 +19,9 @@ static void on_problem(void *userdata, const char *path, unsigned line, int err,
 {
 	const struct seen *s = userdata;
 
-	if (strcmp(path, s->path) != 0 || line == 0 || line > s->lines)
+	if (!fx_problem_sane(path, line, s->lines, err, msg) || strcmp(path, s->path) != 0)
 		abort();
 	if (err != -EBADMSG && err != -E2BIG)
-		abort();
-	if (!msg[0])
 		abort();
 }
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fim/store/store.h"
+#include "tests/unit/fixture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,9 +22,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  */
 #define WHOLE_MIN 8192
 
-static char db[64], data_path[96];
+static char tmp[200], db[210], data_path[240];
 static uint8_t *real;
 static size_t real_size;
+
+static void remove_tmp(void)
+{
+	fx_rmtree(tmp);
+}
 
 static void build_real(void)
 {
@@ -34,10 +40,10 @@ static void build_real(void)
 	struct stat st;
 	int fd;
 
-	snprintf(db, sizeof(db), "/tmp/fim-fuzz-store.XXXXXX");
-	if (!mkdtemp(db))
+	if (!fx_tmpdir(tmp, sizeof(tmp), "fuzz-store"))
 		abort();
-	strcat(db, "/db");
+	atexit(remove_tmp);
+	snprintf(db, sizeof(db), "%s/db", tmp);
 	memset(target, 't', sizeof(target));
 	if (store_writer_new(db, &w) < 0)
 		abort();

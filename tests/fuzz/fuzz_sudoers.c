@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "baseline/sudoers.h"
+#include "tests/unit/fixture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -19,8 +20,7 @@ static void on_problem(void *userdata, const char *path, unsigned line, int err,
 		fprintf(stderr, "canonical line %u: %s\n", line, msg);
 		abort();
 	}
-	if (strcmp(path, "/etc/sudoers") != 0 || line == 0 || line > max_line || err >= 0 ||
-	    msg[0] == '\0')
+	if (!fx_problem_sane(path, line, max_line, err, msg) || strcmp(path, "/etc/sudoers") != 0)
 		abort();
 }
 

@@ -67,6 +67,14 @@ bool fx_mkdirs(const char *root, const char *rel)
 	return mkdir(full, 0755) == 0 || errno == EEXIST;
 }
 
+bool fx_parents(const char *root, const char *rel)
+{
+	char full[4096];
+
+	fx_path(full, sizeof(full), root, rel);
+	return make_parents(full, strlen(root));
+}
+
 bool fx_put_bytes(const char *root, const char *rel, const void *data, size_t n, mode_t mode)
 {
 	char full[4096];
@@ -102,6 +110,28 @@ bool fx_del(const char *root, const char *rel)
 	char full[4096];
 
 	return unlink(fx_path(full, sizeof(full), root, rel)) == 0;
+}
+
+bool fx_fifo(const char *root, const char *rel)
+{
+	char full[4096];
+
+	fx_path(full, sizeof(full), root, rel);
+	return make_parents(full, strlen(root)) && mkfifo(full, 0644) == 0;
+}
+
+bool fx_chmod(const char *root, const char *rel, mode_t mode)
+{
+	char full[4096];
+
+	return chmod(fx_path(full, sizeof(full), root, rel), mode) == 0;
+}
+
+bool fx_problem_sane(const char *path, unsigned line, unsigned max_line, int err, const char *msg)
+{
+	if (!path || !msg || !msg[0] || strlen(msg) >= 512 || err >= 0)
+		return false;
+	return max_line == 0 || (line >= 1 && line <= max_line);
 }
 
 void fx_on_problem(void *userdata, const char *path, unsigned line, int err, const char *msg)

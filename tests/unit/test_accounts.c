@@ -2,7 +2,6 @@
 /* Unit tests for baseline/accounts.c: users, groups and SSH keys collected from fake roots. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,24 +16,16 @@
 #include <sodium.h>
 
 #include "baseline/accounts.h"
-
-#define MAX_PROBLEMS 64
-
-struct problem {
-	char path[512];
-	unsigned line;
-	int err;
-	char msg[600];
-};
+#include "fim/engine/suspect.h"
+#include "tests/unit/fixture.h"
 
 struct fixture {
-	char tmp[64];
-	char root[96];
+	char tmp[200];
+	char root[300];
 	int rootfd;
 	uint8_t key[COLLECT_KEY_BYTES];
 	struct collect_ctx ctx;
-	struct problem p[MAX_PROBLEMS];
-	size_t np; /* problems reported (only the first MAX_PROBLEMS are kept) */
+	struct fx_problems ps; /* only the first FX_MAX_PROBLEMS are kept */
 };
 
 /* ---------- keys made with ssh-keygen (fingerprints from ssh-keygen -lf) ---------- */
@@ -108,61 +99,15 @@ static const char base_alice_keys[] =
 
 /* ---------- helpers ---------- */
 
-static void on_problem(void *userdata, const char *path, unsigned line, int err, const char *msg)
-{
-	struct fixture *f = userdata;
-
-	if (f->np < MAX_PROBLEMS) {
-		struct problem *p = &f->p[f->np];
-
-		snprintf(p->path, sizeof(p->path), "%s", path);
-		p->line = line;
-		p->err = err;
-		snprintf(p->msg, sizeof(p->msg), "%s", msg);
-	}
-	f->np++;
-}
-
 static void mkdirs(struct fixture *f, const char *rel)
 {
-	char path[1024], *s;
-
-	snprintf(path, sizeof(path), "%s%s", f->root, rel);
-	for (s = path + strlen(f->root) + 1; (s = strchr(s, '/')); s++) {
-		*s = '\0';
-		if (mkdir(path, 0755) < 0)
-			assert_int_equal(errno, EEXIST);
-		*s = '/';
-	}
-	if (mkdir(path, 0755) < 0)
-		assert_int_equal(errno, EEXIST);
-}
-
-static void parent_dirs(struct fixture *f, const char *rel)
-{
-	char dir[1024], *slash;
-
-	snprintf(dir, sizeof(dir), "%s", rel);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		mkdirs(f, dir);
-	}
+	assert_true(fx_mkdirs(f->root, rel));
 }
 
 /* Writes REL (as inside the root) with N bytes of DATA, making parent directories. */
 static void put_n(struct fixture *f, const char *rel, const void *data, size_t n)
 {
-	char path[1024];
-	FILE *fp;
-
-	parent_dirs(f, rel);
-	snprintf(path, sizeof(path), "%s%s", f->root, rel);
-	unlink(path);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	assert_int_equal(fwrite(data, 1, n, fp), n);
-	assert_int_equal(fclose(fp), 0);
+	assert_true(fx_put_bytes(f->root, rel, data, n, 0644));
 }
 
 static void put(struct fixture *f, const char *rel, const char *text)
@@ -172,24 +117,12 @@ static void put(struct fixture *f, const char *rel, const char *text)
 
 static void del(struct fixture *f, const char *rel)
 {
-	char path[1024];
-
-	snprintf(path, sizeof(path), "%s%s", f->root, rel);
-	assert_int_equal(unlink(path), 0);
+	assert_true(fx_del(f->root, rel));
 }
 
 static void link_in(struct fixture *f, const char *target, const char *rel)
 {
-	char path[1024];
-
-	parent_dirs(f, rel);
-	snprintf(path, sizeof(path), "%s%s", f->root, rel);
-	assert_int_equal(symlink(target, path), 0);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path) < 0 ? -1 : 0;
+	assert_true(fx_link(f->root, rel, target));
 }
 
 static int setup(void **state)
@@ -198,8 +131,7 @@ static int setup(void **state)
 
 	if (!f || sodium_init() < 0)
 		return -1;
-	snprintf(f->tmp, sizeof(f->tmp), "/tmp/fim-test-accounts.XXXXXX");
-	if (!mkdtemp(f->tmp))
+	if (!fx_tmpdir(f->tmp, sizeof(f->tmp), "accounts"))
 		return -1;
 	snprintf(f->root, sizeof(f->root), "%s/root", f->tmp);
 	if (mkdir(f->root, 0755) < 0)
@@ -212,8 +144,8 @@ static int setup(void **state)
 	f->ctx = (struct collect_ctx){
 	        .rootfd = f->rootfd,
 	        .secret_key = f->key,
-	        .problem = on_problem,
-	        .userdata = f,
+	        .problem = fx_on_problem,
+	        .userdata = &f->ps,
 	};
 	put(f, "/etc/passwd", base_passwd);
 	put(f, "/etc/shadow", base_shadow);
@@ -231,7 +163,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	close(f->rootfd);
-	nftw(f->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rmtree(f->tmp);
 	free(f);
 	return 0;
 }
@@ -240,7 +172,7 @@ static struct obj_set *collect(struct fixture *f, enum fim_kind kind)
 {
 	struct obj_set *s;
 
-	f->np = 0;
+	f->ps.n = 0;
 	assert_int_equal(obj_set_new(kind, &s), 0);
 	assert_int_equal(collect_for(kind)(&f->ctx, s), 0);
 	return s;
@@ -288,23 +220,23 @@ static void assert_problems(struct fixture *f, const char *want)
 	char got[8192] = "";
 	size_t o = 0;
 
-	for (size_t i = 0; i < f->np && i < MAX_PROBLEMS; i++)
+	for (size_t i = 0; i < f->ps.n && i < FX_MAX_PROBLEMS; i++)
 		o += (size_t)snprintf(got + o, sizeof(got) - o, "%s%s:%u:%s", i ? "\n" : "",
-		                      f->p[i].path, f->p[i].line, err_name(f->p[i].err));
+		                      f->ps.p[i].path, f->ps.p[i].line, err_name(f->ps.p[i].err));
 	if (strcmp(got, want) != 0) {
-		for (size_t i = 0; i < f->np && i < MAX_PROBLEMS; i++)
-			print_message("problem: %s:%u: %s\n", f->p[i].path, f->p[i].line,
-			              f->p[i].msg);
+		for (size_t i = 0; i < f->ps.n && i < FX_MAX_PROBLEMS; i++)
+			print_message("problem: %s:%u: %s\n", f->ps.p[i].path, f->ps.p[i].line,
+			              f->ps.p[i].msg);
 	}
 	assert_string_equal(got, want);
 }
 
 static void assert_msg(struct fixture *f, size_t i, const char *substring)
 {
-	assert_true(i < f->np);
-	if (!strstr(f->p[i].msg, substring))
-		print_message("message %zu: %s\n", i, f->p[i].msg);
-	assert_non_null(strstr(f->p[i].msg, substring));
+	assert_true(i < f->ps.n);
+	if (!strstr(f->ps.p[i].msg, substring))
+		print_message("message %zu: %s\n", i, f->ps.p[i].msg);
+	assert_non_null(strstr(f->ps.p[i].msg, substring));
 }
 
 /* The ids of S joined by spaces. */
@@ -529,17 +461,35 @@ static void test_drift_shell(void **state)
 	      "bob", ATTR_BIT(UA_SHELL), UA_SHELL, "/bin/bash");
 }
 
+/* Bob becomes a second UID 0 account: the collected drift is that one
+ * attribute, and the call-out on it says exactly that, and nothing else. */
 static void test_drift_uid0(void **state)
 {
 	struct fixture *f = *state;
+	struct obj_set *a = users(f), *b;
+	struct drift d = {.action = DRIFT_CHANGED, .kind = KIND_USER};
+	char buf[1024];
 
-	drift(f, KIND_USER, "/etc/passwd",
-	      "root:x:0:0:root:/root:/bin/bash\n"
-	      "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
-	      "alice:x:1000:1000:Alice Liddell,,,:/home/alice:/bin/bash\n"
-	      "bob:x:0:1001::/home/bob:/bin/sh\n"
-	      "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-	      "bob", ATTR_BIT(UA_UID), UA_UID, "0");
+	put(f, "/etc/passwd",
+	    "root:x:0:0:root:/root:/bin/bash\n"
+	    "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+	    "alice:x:1000:1000:Alice Liddell,,,:/home/alice:/bin/bash\n"
+	    "bob:x:0:1001::/home/bob:/bin/sh\n"
+	    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+	b = users(f);
+	assert_problems(f, "");
+	assert_only_change(a, b, "bob", ATTR_BIT(UA_UID));
+	assert_val(b, "bob", UA_UID, "0");
+
+	d.id = (struct bytes){(const uint8_t *)"bob", 3};
+	d.obefore = find(a, "bob");
+	d.oafter = find(b, "bob");
+	d.changed = obj_diff(d.obefore, d.oafter, attr_all(KIND_USER));
+	suspect_facts(&(struct suspect_ctx){.rootfd = f->rootfd}, &d, buf, sizeof(buf));
+	assert_int_equal(d.nfacts, 1);
+	assert_string_equal(d.facts[0], "a second account with UID 0");
+	obj_set_free(a);
+	obj_set_free(b);
 }
 
 static void test_drift_gecos(void **state)
@@ -810,9 +760,9 @@ static void assert_no_leak(struct fixture *f, const struct obj_set *s)
 				assert_false(leaks(r->val[a].p, r->val[a].n));
 			}
 	}
-	for (size_t i = 0; i < f->np && i < MAX_PROBLEMS; i++) {
-		assert_false(leaks((const uint8_t *)f->p[i].msg, strlen(f->p[i].msg)));
-		assert_false(leaks((const uint8_t *)f->p[i].path, strlen(f->p[i].path)));
+	for (size_t i = 0; i < f->ps.n && i < FX_MAX_PROBLEMS; i++) {
+		assert_false(leaks((const uint8_t *)f->ps.p[i].msg, strlen(f->ps.p[i].msg)));
+		assert_false(leaks((const uint8_t *)f->ps.p[i].path, strlen(f->ps.p[i].path)));
 	}
 }
 
@@ -1477,7 +1427,7 @@ static void test_odd_names(void **state)
 	s = users(f);
 	assert_problems(f, "/etc/passwd:6:EBADMSG\n/etc/passwd:7:EBADMSG");
 	assert_msg(f, 0, "duplicate user '\\xff\\xfe'");
-	assert_null(strchr(f->p[0].msg, '\xff'));
+	assert_null(strchr(f->ps.p[0].msg, '\xff'));
 	assert_msg(f, 1, "user name 'tab\\tname' contains '/' or whitespace");
 	assert_int_equal(obj_set_count(s), 6);
 	assert_val(s, "tab\tname", UA_UID, "2005"); /* glibc resolves it */
@@ -1676,7 +1626,7 @@ static void test_sshd_none_and_loops(void **state)
 	/* a file including itself twice per level: the file count bound ends it */
 	put(f, "/etc/ssh/sshd_config", "Include sshd_config sshd_config\n");
 	s = users(f);
-	assert_true(f->np >= 1);
+	assert_true(f->ps.n >= 1);
 	assert_val(s, "alice", UA_AUTHORIZED_KEYS, ALICE_KEYS);
 	obj_set_free(s);
 
@@ -1700,7 +1650,7 @@ static void test_parse_keys(void **state)
 	        "cert-authority,principals=\"a,b\" " K1 "\n" CERT " alice@laptop\n"
 	        "restrict\t" K2 "\n";
 
-	f->np = 0;
+	f->ps.n = 0;
 	assert_int_equal(accounts_parse_keys(&f->ctx, "/k", text, sizeof(text) - 1, &list), 0);
 	assert_problems(f, "");
 	got = strndup((const char *)list.p, list.n);
@@ -1763,7 +1713,7 @@ static void test_parse_users_buffers(void **state)
 	struct obj_set *s;
 
 	assert_int_equal(obj_set_new(KIND_USER, &s), 0);
-	f->np = 0;
+	f->ps.n = 0;
 	assert_int_equal(accounts_parse_users(&f->ctx, &pw, &sh, &gr, NULL, s), 0);
 	assert_problems(f, "");
 	assert_ids(s, "alice bob daemon nobody root");
@@ -1926,9 +1876,9 @@ static void test_stream_text_bound(void **state)
 	put_n(f, "/etc/passwd", text, o);
 	free(text);
 	s = users(f);
-	assert_int_equal(f->np, 1);
-	assert_int_equal(f->p[0].line, lines);
-	assert_int_equal(f->p[0].err, -E2BIG);
+	assert_int_equal(f->ps.n, 1);
+	assert_int_equal(f->ps.p[0].line, lines);
+	assert_int_equal(f->ps.p[0].err, -E2BIG);
 	assert_msg(f, 0, "entries take more than 33554432 bytes: the rest of the file is not read");
 	assert_int_equal(obj_set_count(s), lines - 1);
 	obj_set_free(s);

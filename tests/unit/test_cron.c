@@ -2,7 +2,6 @@
 /* Unit tests for baseline/cron.c: tables, run-parts scripts, drift, bad input, escapes. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -21,32 +20,18 @@
 #include "baseline/cron.h"
 #include "baseline/rootfs.h"
 #include "fim/core/hash.h"
-
-#define MAX_PROBLEMS 512
+#include "tests/unit/fixture.h"
 
 struct fixture {
-	char root[64];    /* the fake root */
-	char outside[64]; /* a directory outside it */
+	char root[128];    /* the fake root */
+	char outside[128]; /* a directory outside it */
 	int rootfd;
-};
-
-struct problem {
-	char path[512];
-	unsigned line;
-	int err;
-	char msg[512];
 };
 
 struct result {
 	struct obj_set *set;
-	struct problem p[MAX_PROBLEMS];
-	size_t np;
+	struct fx_problems ps;
 };
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path) < 0 ? -1 : 0;
-}
 
 static int setup(void **state)
 {
@@ -54,9 +39,8 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	snprintf(f->root, sizeof(f->root), "/tmp/fim-test-cron.XXXXXX");
-	snprintf(f->outside, sizeof(f->outside), "/tmp/fim-test-cron-out.XXXXXX");
-	if (!mkdtemp(f->root) || !mkdtemp(f->outside))
+	if (!fx_tmpdir(f->root, sizeof(f->root), "cron") ||
+	    !fx_tmpdir(f->outside, sizeof(f->outside), "cron-out"))
 		return -1;
 	/* Readable by the unprivileged user of the permission test. */
 	if (chmod(f->root, 0755) < 0)
@@ -73,8 +57,8 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	close(f->rootfd);
-	nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	nftw(f->outside, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rmtree(f->root);
+	fx_rmtree(f->outside);
 	free(f);
 	return 0;
 }
@@ -88,32 +72,9 @@ static void full_path(const char *base, const char *rel, char *out, size_t size)
 	assert_true(n > 0 && (size_t)n < size);
 }
 
-/* mkdir -p of the directories above BASE/REL. */
-static void make_parents(const char *base, const char *rel)
-{
-	char p[4096];
-
-	full_path(base, rel, p, sizeof(p));
-	for (char *s = p + strlen(base) + 1; (s = strchr(s, '/')); s++) {
-		*s = '\0';
-		if (mkdir(p, 0755) < 0)
-			assert_int_equal(errno, EEXIST);
-		*s = '/';
-	}
-}
-
 static void write_at(const char *base, const char *rel, const void *data, size_t n, mode_t mode)
 {
-	char p[4096];
-	int fd;
-
-	make_parents(base, rel);
-	full_path(base, rel, p, sizeof(p));
-	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, n), (ssize_t)n);
-	assert_int_equal(fchmod(fd, mode), 0);
-	close(fd);
+	assert_true(fx_put_bytes(base, rel, data, n, mode));
 }
 
 static void put_file(struct fixture *f, const char *rel, const char *text)
@@ -128,73 +89,41 @@ static void put_script(struct fixture *f, const char *rel, const char *text, mod
 
 static void put_dir(struct fixture *f, const char *rel)
 {
-	char p[4096];
-
-	make_parents(f->root, rel);
-	full_path(f->root, rel, p, sizeof(p));
-	assert_int_equal(mkdir(p, 0755), 0);
+	assert_true(fx_mkdirs(f->root, rel));
 }
 
 static void put_link(struct fixture *f, const char *rel, const char *target)
 {
-	char p[4096];
-
-	make_parents(f->root, rel);
-	full_path(f->root, rel, p, sizeof(p));
-	assert_int_equal(symlink(target, p), 0);
+	assert_true(fx_link(f->root, rel, target));
 }
 
 static void put_fifo(struct fixture *f, const char *rel)
 {
-	char p[4096];
-
-	make_parents(f->root, rel);
-	full_path(f->root, rel, p, sizeof(p));
-	assert_int_equal(mkfifo(p, 0644), 0);
+	assert_true(fx_fifo(f->root, rel));
 }
 
 static void remove_file(struct fixture *f, const char *rel)
 {
-	char p[4096];
-
-	full_path(f->root, rel, p, sizeof(p));
-	assert_int_equal(unlink(p), 0);
+	assert_true(fx_del(f->root, rel));
 }
 
 static void set_mode(struct fixture *f, const char *rel, mode_t mode)
 {
-	char p[4096];
-
-	full_path(f->root, rel, p, sizeof(p));
-	assert_int_equal(chmod(p, mode), 0);
+	assert_true(fx_chmod(f->root, rel, mode));
 }
 
 /* --- collecting and looking at the result --- */
-
-static void on_problem(void *userdata, const char *path, unsigned line, int err, const char *msg)
-{
-	struct result *res = userdata;
-	struct problem *p;
-
-	if (res->np == MAX_PROBLEMS)
-		return;
-	p = &res->p[res->np++];
-	snprintf(p->path, sizeof(p->path), "%s", path);
-	snprintf(p->msg, sizeof(p->msg), "%s", msg);
-	p->line = line;
-	p->err = err;
-}
 
 static struct result *collect(struct fixture *f)
 {
 	struct result *res = calloc(1, sizeof(*res));
 	struct collect_ctx ctx = {
 	        .rootfd = f->rootfd,
-	        .problem = on_problem,
+	        .problem = fx_on_problem,
 	};
 
 	assert_non_null(res);
-	ctx.userdata = res;
+	ctx.userdata = &res->ps;
 	assert_int_equal(obj_set_new(KIND_CRON, &res->set), 0);
 	assert_int_equal(collect_cron(&ctx, res->set), 0);
 	return res;
@@ -305,16 +234,16 @@ static void assert_ids(const struct result *res, const char *const *ids)
 
 static void dump_problems(const struct result *res)
 {
-	for (size_t i = 0; i < res->np; i++)
-		print_error("problem %s:%u: %s (%d)\n", res->p[i].path, res->p[i].line,
-		            res->p[i].msg, res->p[i].err);
+	for (size_t i = 0; i < res->ps.n && i < FX_MAX_PROBLEMS; i++)
+		print_error("problem %s:%u: %s (%d)\n", res->ps.p[i].path, res->ps.p[i].line,
+		            res->ps.p[i].msg, res->ps.p[i].err);
 }
 
 static void assert_problem_count(const struct result *res, size_t n)
 {
-	if (res->np != n) {
+	if (res->ps.n != n) {
 		dump_problems(res);
-		fail_msg("%zu problems, not %zu", res->np, n);
+		fail_msg("%zu problems, not %zu", res->ps.n, n);
 	}
 }
 
@@ -322,12 +251,12 @@ static void assert_problem_count(const struct result *res, size_t n)
 static void assert_problem(const struct result *res, size_t i, const char *path, unsigned line,
                            int err)
 {
-	if (i >= res->np || strcmp(res->p[i].path, path) != 0 || res->p[i].line != line ||
-	    res->p[i].err != err) {
+	if (i >= res->ps.n || strcmp(res->ps.p[i].path, path) != 0 || res->ps.p[i].line != line ||
+	    res->ps.p[i].err != err) {
 		dump_problems(res);
 		fail_msg("problem %zu is not %s:%u (%d)", i, path, line, err);
 	}
-	assert_true(strlen(res->p[i].msg) > 5);
+	assert_true(strlen(res->ps.p[i].msg) > 5);
 }
 
 /* Attributes that differ between the records ID in A and B. */
@@ -864,8 +793,8 @@ static void test_malformed(void **state)
 	assert_problem(res, 15, "/var/spool/cron/crontabs/eve", 3, -EBADMSG);
 	assert_problem(res, 16, "/var/spool/cron/crontabs/eve", 5, -EBADMSG);
 	/* Messages are words about the line, not its content. */
-	assert_null(strstr(res->p[6].msg, "root"));
-	assert_non_null(strstr(res->p[4].msg, "keyword"));
+	assert_null(strstr(res->ps.p[6].msg, "root"));
+	assert_non_null(strstr(res->ps.p[4].msg, "keyword"));
 	result_free(res);
 }
 
@@ -873,7 +802,8 @@ static void test_malformed(void **state)
 static int check_unreadable(struct fixture *f)
 {
 	struct result *res = calloc(1, sizeof(*res));
-	struct collect_ctx ctx = {.rootfd = f->rootfd, .problem = on_problem, .userdata = res};
+	struct collect_ctx ctx = {
+	        .rootfd = f->rootfd, .problem = fx_on_problem, .userdata = &res->ps};
 	const struct obj_rec *rec;
 
 #define CHECK(c)                                                                                   \
@@ -891,13 +821,13 @@ static int check_unreadable(struct fixture *f)
 	rec = find(res, "/etc/cron.daily/private");
 	CHECK(rec && rec->attrs == (ATTR_BIT(CA_SCHEDULE) | ATTR_BIT(CA_MODE)));
 	CHECK(rec->val[CA_MODE].n == 4 && memcmp(rec->val[CA_MODE].p, "0700", 4) == 0);
-	CHECK(res->np == 3);
-	CHECK(strcmp(res->p[0].path, "/etc/cron.d/secret") == 0 && res->p[0].line == 0 &&
-	      res->p[0].err == -EACCES);
-	CHECK(strcmp(res->p[1].path, "/var/spool/cron/crontabs") == 0 && res->p[1].line == 0 &&
-	      res->p[1].err == -EACCES);
-	CHECK(strcmp(res->p[2].path, "/etc/cron.daily/private") == 0 && res->p[2].line == 0 &&
-	      res->p[2].err == -EACCES);
+	CHECK(res->ps.n == 3);
+	CHECK(strcmp(res->ps.p[0].path, "/etc/cron.d/secret") == 0 && res->ps.p[0].line == 0 &&
+	      res->ps.p[0].err == -EACCES);
+	CHECK(strcmp(res->ps.p[1].path, "/var/spool/cron/crontabs") == 0 &&
+	      res->ps.p[1].line == 0 && res->ps.p[1].err == -EACCES);
+	CHECK(strcmp(res->ps.p[2].path, "/etc/cron.daily/private") == 0 && res->ps.p[2].line == 0 &&
+	      res->ps.p[2].err == -EACCES);
 #undef CHECK
 	result_free(res);
 	return 0;
@@ -1187,7 +1117,7 @@ static void parse_one(enum cron_format format, const char *text, const char *con
                       const char *const *env, size_t problems)
 {
 	struct result *res = calloc(1, sizeof(*res));
-	struct collect_ctx ctx = {.rootfd = -1, .problem = on_problem, .userdata = res};
+	struct collect_ctx ctx = {.rootfd = -1, .problem = fx_on_problem, .userdata = &res->ps};
 	size_t budget = 1u << 20;
 
 	assert_non_null(res);

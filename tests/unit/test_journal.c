@@ -7,7 +7,6 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <poll.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include "fim/watch/journal_rules.h"
 #include "fim/report/sink.h"
 #include "policy/policy.h"
+#include "tests/unit/fixture.h"
 
 #define PNAME "/etc/fim/fim.policy"
 #define T0    1700000000000000ULL /* 2023-11-14T22:13:20Z */
@@ -1225,19 +1225,13 @@ struct jfx {
 	journal_recheck_t recheck;
 };
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static int jsetup(void **state)
 {
 	struct jfx *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/fim-journal-XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (!fx_tmpdir(f->dir, sizeof(f->dir), "journal"))
 		return -1;
 	*state = f;
 	return 0;
@@ -1250,7 +1244,7 @@ static int jteardown(void **state)
 	journal_free(f->j);
 	policy_free(f->p);
 	sink_clear(&f->s);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rmtree(f->dir);
 	free(f);
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "baseline/pipeline.h"
+#include "tests/unit/fixture.h"
 
 /* The size of this process's fd table, from /proc/self/status. */
 static long fd_table_size(void)
@@ -70,13 +71,13 @@ static void test_fd_table_reserved(void **state)
 /* Files hashed by the workers complete in submission order, digests set. */
 static void test_order_kept(void **state)
 {
-	char dir[] = "/tmp/fim-test-pipeline-XXXXXX";
+	char dir[256];
 	struct pipeline *p = NULL;
 	struct order o = {0};
 	const int n = 200;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(fx_tmpdir(dir, sizeof(dir), "pipeline"));
 	assert_int_equal(pipeline_new(2, 16, HASH_SHA256, 0, on_complete, &o, &p), 0);
 	for (int i = 0; i < n; i++) {
 		char name[64], block[1024];
@@ -106,7 +107,7 @@ static void test_order_kept(void **state)
 	}
 	assert_int_equal(pipeline_drain(p), 0);
 	pipeline_free(p);
-	rmdir(dir);
+	fx_rmtree(dir);
 	assert_int_equal(o.next, n);
 	assert_int_equal(o.bad, 0);
 }
@@ -118,7 +119,7 @@ static void test_order_kept(void **state)
  */
 static void test_full_ring(void **state)
 {
-	char dir[] = "/tmp/fim-test-pipeline-XXXXXX", block[4096];
+	char dir[256], block[4096];
 	uint8_t want[HASH_MAX_DIGEST];
 	struct pipeline *p = NULL;
 	struct order o = {0};
@@ -126,7 +127,7 @@ static void test_full_ring(void **state)
 	int dfd, fd;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(fx_tmpdir(dir, sizeof(dir), "pipeline"));
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(dfd >= 0);
 	fd = openat(dfd, "f", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
@@ -163,7 +164,7 @@ static void test_full_ring(void **state)
 	pipeline_free(p);
 	unlinkat(dfd, "f", 0);
 	close(dfd);
-	rmdir(dir);
+	fx_rmtree(dir);
 	assert_int_equal(o.next, n);
 	assert_int_equal(o.bad, 0);
 }
@@ -192,11 +193,11 @@ static int keep_err(void *ctx, struct pipe_slot *s)
  */
 static void test_tick_stops_reads(void **state)
 {
-	char dir[] = "/tmp/fim-test-pipeline-XXXXXX", block[65536];
+	char dir[256], block[65536];
 	int dfd, fd;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(fx_tmpdir(dir, sizeof(dir), "pipeline"));
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(dfd >= 0);
 	fd = openat(dfd, "f", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
@@ -227,7 +228,7 @@ static void test_tick_stops_reads(void **state)
 	}
 	unlinkat(dfd, "f", 0);
 	close(dfd);
-	rmdir(dir);
+	fx_rmtree(dir);
 }
 
 int main(void)

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "baseline/rootfs.h"
+#include "tests/unit/fixture.h"
 
 struct fixture {
 	char dir[64];
@@ -26,8 +27,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/fim-test-rootfs.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (!fx_tmpdir(f->dir, sizeof(f->dir), "rootfs"))
 		return -1;
 	f->rootfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (f->rootfd < 0)
@@ -39,26 +39,16 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char path[128];
 
-	snprintf(path, sizeof(path), "%s/f", f->dir);
-	unlink(path);
 	close(f->rootfd);
-	rmdir(f->dir);
+	fx_rmtree(f->dir);
 	free(f);
 	return 0;
 }
 
 static void put(struct fixture *f, const char *data, size_t n)
 {
-	char path[128];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/f", f->dir);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	assert_int_equal(fwrite(data, 1, n, fp), n);
-	assert_int_equal(fclose(fp), 0);
+	assert_true(fx_put_bytes(f->dir, "/f", data, n, 0644));
 }
 
 static bool blank(char c)

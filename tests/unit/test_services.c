@@ -2,7 +2,6 @@
 /* Unit tests for baseline/services.c: units in fake roots, each drift, bad input, the parser. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,25 +19,13 @@
 #include "baseline/rootfs.h"
 #include "baseline/services.h"
 #include "fim/core/hash.h"
-
-struct problem {
-	char path[256];
-	char msg[128];
-	unsigned line;
-	int err;
-};
+#include "tests/unit/fixture.h"
 
 struct fixture {
-	char root[64];
+	char root[256];
 	int rootfd;
-	struct problem probs[256];
-	size_t nprobs;
+	struct fx_problems ps;
 };
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path) < 0 ? -1 : 0;
-}
 
 static int setup(void **state)
 {
@@ -46,8 +33,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	snprintf(f->root, sizeof(f->root), "/tmp/fim-test-services.XXXXXX");
-	if (!mkdtemp(f->root))
+	if (!fx_tmpdir(f->root, sizeof(f->root), "services"))
 		return -1;
 	f->rootfd = open(f->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (f->rootfd < 0)
@@ -61,7 +47,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	close(f->rootfd);
-	nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rmtree(f->root);
 	free(f);
 	return 0;
 }
@@ -75,29 +61,12 @@ static void full(struct fixture *f, const char *rel, char *out, size_t size)
 
 static void mkparents(struct fixture *f, const char *rel)
 {
-	char p[4096];
-
-	full(f, rel, p, sizeof(p));
-	for (char *s = p + strlen(f->root) + 1; (s = strchr(s, '/')); s++) {
-		*s = '\0';
-		if (mkdir(p, 0755) < 0)
-			assert_int_equal(errno, EEXIST);
-		*s = '/';
-	}
+	assert_true(fx_parents(f->root, rel));
 }
 
 static void put_n(struct fixture *f, const char *rel, const char *content, size_t n)
 {
-	char p[4096];
-	int fd;
-
-	mkparents(f, rel);
-	full(f, rel, p, sizeof(p));
-	unlink(p);
-	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, content, n), (ssize_t)n);
-	close(fd);
+	assert_true(fx_put_bytes(f->root, rel, content, n, 0644));
 }
 
 static void put(struct fixture *f, const char *rel, const char *content)
@@ -107,20 +76,13 @@ static void put(struct fixture *f, const char *rel, const char *content)
 
 static void ln(struct fixture *f, const char *rel, const char *target)
 {
-	char p[4096];
-
-	mkparents(f, rel);
-	full(f, rel, p, sizeof(p));
-	unlink(p);
-	assert_int_equal(symlink(target, p), 0);
+	fx_del(f->root, rel);
+	assert_true(fx_link(f->root, rel, target));
 }
 
 static void rm(struct fixture *f, const char *rel)
 {
-	char p[4096];
-
-	full(f, rel, p, sizeof(p));
-	assert_int_equal(unlink(p), 0);
+	assert_true(fx_del(f->root, rel));
 }
 
 /* ---- collecting and looking at records ---- */
@@ -128,16 +90,11 @@ static void rm(struct fixture *f, const char *rel)
 static void on_problem(void *userdata, const char *path, unsigned line, int err, const char *msg)
 {
 	struct fixture *f = userdata;
-	struct problem *p;
 
 	assert_non_null(msg);
 	assert_true(msg[0] != '\0');
-	assert_true(f->nprobs < ARRAY_SIZE(f->probs));
-	p = &f->probs[f->nprobs++];
-	snprintf(p->path, sizeof(p->path), "%s", path);
-	snprintf(p->msg, sizeof(p->msg), "%s", msg);
-	p->line = line;
-	p->err = err;
+	assert_true(f->ps.n < FX_MAX_PROBLEMS);
+	fx_on_problem(&f->ps, path, line, err, msg);
 }
 
 static struct obj_set *collect_live(struct fixture *f, bool live)
@@ -146,7 +103,7 @@ static struct obj_set *collect_live(struct fixture *f, bool live)
 	        .rootfd = f->rootfd, .live = live, .problem = on_problem, .userdata = f};
 	struct obj_set *set;
 
-	f->nprobs = 0;
+	f->ps.n = 0;
 	assert_int_equal(obj_set_new(KIND_SERVICE, &set), 0);
 	assert_int_equal(collect_services(&ctx, set), 0);
 	return set;
@@ -209,18 +166,18 @@ static const char *sha(const char *content)
 
 static bool has_problem(struct fixture *f, const char *path, unsigned line, int err)
 {
-	for (size_t i = 0; i < f->nprobs; i++)
-		if (strcmp(f->probs[i].path, path) == 0 && f->probs[i].line == line &&
-		    f->probs[i].err == err)
+	for (size_t i = 0; i < f->ps.n; i++)
+		if (strcmp(f->ps.p[i].path, path) == 0 && f->ps.p[i].line == line &&
+		    f->ps.p[i].err == err)
 			return true;
 	return false;
 }
 
 static void no_problems(struct fixture *f)
 {
-	for (size_t i = 0; i < f->nprobs; i++)
-		fail_msg("unexpected problem %s:%u (%d)", f->probs[i].path, f->probs[i].line,
-		         f->probs[i].err);
+	for (size_t i = 0; i < f->ps.n; i++)
+		fail_msg("unexpected problem %s:%u (%d)", f->ps.p[i].path, f->ps.p[i].line,
+		         f->ps.p[i].err);
 }
 
 #define LIB "/lib/systemd/system/"
@@ -438,7 +395,7 @@ static void test_alias(void **state)
 	check(c, "chain9.service", SA_HASH, NULL);
 	check(c, "chain9.service", SA_EXEC_START, NULL);
 	assert_true(has_problem(f, ETC "chain9.service", 0, -ELOOP));
-	assert_int_equal(f->nprobs, 1);
+	assert_int_equal(f->ps.n, 1);
 	check(c, "end.service", SA_ALIASES,
 	      "chain1.service\nchain2.service\nchain3.service\nchain4.service\nchain5.service\n"
 	      "chain6.service\nchain7.service\nchain8.service");
@@ -797,7 +754,7 @@ static void test_malformed(void **state)
 	assert_true(has_problem(f, LIB "m.service", 7, -EBADMSG));
 	assert_true(has_problem(f, LIB "m.service", 13, -EBADMSG));
 	assert_true(has_problem(f, ETC "m.service.d/x.conf", 3, -EBADMSG));
-	assert_int_equal(f->nprobs, 5);
+	assert_int_equal(f->ps.n, 5);
 	obj_set_free(a);
 }
 
@@ -831,7 +788,7 @@ static void test_unreadable(void **state)
 	assert_true(has_problem(f, LIB "big.service", 0, -EFBIG));
 	assert_true(has_problem(f, "/srv/fifo", 0, -EINVAL));
 	assert_true(has_problem(f, ETC "ok.service.d/y.conf", 0, -EISDIR));
-	assert_int_equal(f->nprobs, 3);
+	assert_int_equal(f->ps.n, 3);
 	check(a, "big.service", SA_UNIT_FILE, LIB "big.service");
 	check(a, "big.service", SA_ENABLED, "enabled");
 	check(a, "big.service", SA_HASH, NULL);
@@ -914,7 +871,7 @@ static void test_outside_root(void **state)
 	check(a, "dangling.service", SA_UNIT_FILE, "/nonexistent/x.service");
 	check(a, "dangling.service", SA_HASH, NULL);
 	assert_true(has_problem(f, ETC "dangling.service", 0, -ENOENT));
-	assert_int_equal(f->nprobs, 1);
+	assert_int_equal(f->ps.n, 1);
 	obj_set_free(a);
 }
 
@@ -939,7 +896,7 @@ static void test_weird(void **state)
 	put_n(f, LIB "crlf.service", crlf, sizeof(crlf) - 1);
 	a = collect(f);
 	assert_true(has_problem(f, LIB "crlf.service", 4, -EBADMSG));
-	assert_int_equal(f->nprobs, 1);
+	assert_int_equal(f->ps.n, 1);
 	assert_int_equal(obj_set_count(a), 2);
 	snprintf(exp, sizeof(exp), LIB "ok.service.d/my\\x20override\\x0a.conf %s",
 	         sha("[Service]\nExecStart=/bin/two\n"));
@@ -967,7 +924,7 @@ static void test_bom(void **state)
 	a = collect(f);
 	/* only at the start: elsewhere it is part of the line */
 	assert_true(has_problem(f, LIB "late.service", 2, -EBADMSG));
-	assert_int_equal(f->nprobs, 1);
+	assert_int_equal(f->ps.n, 1);
 	check(a, "bom.service", SA_HASH, sha(unit));
 	snprintf(exp, sizeof(exp), ETC "bom.service.d/x.conf %s", sha(drop));
 	check(a, "bom.service", SA_DROPINS, exp);
@@ -993,13 +950,13 @@ static void test_problem_flood(void **state)
 	put(f, ETC "flood.service.d/x.conf", "[Service]\nnope\nnope\n");
 	a = collect(f);
 	/* SERVICES_MAX_PROBLEMS lines, then one problem saying the rest goes unreported */
-	assert_int_equal(f->nprobs, SERVICES_MAX_PROBLEMS + 1 + 2);
+	assert_int_equal(f->ps.n, SERVICES_MAX_PROBLEMS + 1 + 2);
 	for (unsigned i = 1; i <= SERVICES_MAX_PROBLEMS + 1; i++)
 		assert_true(has_problem(f, LIB "flood.service", i, -EBADMSG));
 	assert_false(has_problem(f, LIB "flood.service", SERVICES_MAX_PROBLEMS + 2, -EBADMSG));
-	for (size_t i = 0; i < f->nprobs; i++)
-		if (f->probs[i].line == SERVICES_MAX_PROBLEMS + 1)
-			assert_string_equal(f->probs[i].msg,
+	for (size_t i = 0; i < f->ps.n; i++)
+		if (f->ps.p[i].line == SERVICES_MAX_PROBLEMS + 1)
+			assert_string_equal(f->ps.p[i].msg,
 			                    "further problems in this file not reported");
 	/* the cap is per file */
 	assert_true(has_problem(f, ETC "flood.service.d/x.conf", 2, -EBADMSG));

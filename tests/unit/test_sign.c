@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <pty.h>
@@ -27,6 +26,7 @@
 #include <sodium.h>
 
 #include "fim/trust/sign.h"
+#include "tests/unit/fixture.h"
 
 #define PASS     "correct horse battery staple"
 #define PASS_LEN (sizeof(PASS) - 1)
@@ -47,19 +47,13 @@ struct fixture {
 	char file[128]; /* TMP/f, for hand-made files */
 };
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path) < 0 ? -1 : 0;
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return -1;
-	snprintf(f->tmp, sizeof(f->tmp), "/tmp/fim-test-sign.XXXXXX");
-	if (!mkdtemp(f->tmp))
+	if (!fx_tmpdir(f->tmp, sizeof(f->tmp), "sign"))
 		return -1;
 	snprintf(f->dir, sizeof(f->dir), "%s/keys", f->tmp);
 	snprintf(f->key, sizeof(f->key), "%s/fim.key", f->dir);
@@ -74,7 +68,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	nftw(f->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rmtree(f->tmp);
 	free(f);
 	unsetenv("FIM_PASSPHRASE");
 	return 0;

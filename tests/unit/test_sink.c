@@ -19,6 +19,7 @@
 
 #include "fim/report/sink.h"
 #include "fim/core/utf8.h"
+#include "tests/unit/fixture.h"
 
 /* The text of the event in JSON TEXT. */
 static const char *summary_of(const char *text)
@@ -128,8 +129,7 @@ static int setup(void **state)
 	struct sink_conf c = {.syslog = true, .facility = LOG_AUTHPRIV};
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/fim-test-sink.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	assert_non_null(fx_tmpdir(f->dir, sizeof(f->dir), "sink"));
 	snprintf(f->path, sizeof(f->path), "%s/log", f->dir);
 	c.syslog_socket = f->path;
 	f->rx = -1;
@@ -145,8 +145,7 @@ static int teardown(void **state)
 	sinks_close(f->s);
 	if (f->rx >= 0)
 		close(f->rx);
-	unlink(f->path);
-	rmdir(f->dir);
+	fx_rmtree(f->dir);
 	free(f);
 	return 0;
 }

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -21,16 +20,12 @@
 #include <lmdb.h>
 
 #include "fim/store/store.h"
+#include "tests/unit/fixture.h"
 
 struct fixture {
 	char tmp[64];
 	char db[96]; /* TMP/db, created by the first writer */
 };
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path) < 0 ? -1 : 0;
-}
 
 static int setup(void **state)
 {
@@ -38,8 +33,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	snprintf(f->tmp, sizeof(f->tmp), "/tmp/fim-test-store.XXXXXX");
-	if (!mkdtemp(f->tmp))
+	if (!fx_tmpdir(f->tmp, sizeof(f->tmp), "store"))
 		return -1;
 	snprintf(f->db, sizeof(f->db), "%s/db", f->tmp);
 	*state = f;
@@ -50,7 +44,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	nftw(f->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rmtree(f->tmp);
 	free(f);
 	return 0;
 }

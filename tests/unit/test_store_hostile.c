@@ -2,7 +2,6 @@
 /* Unit tests for damaged store files: random byte flips in a real data.mdb never crash a reader. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +21,7 @@
 #include "fim/core/hash.h"
 #include "fim/store/store.h"
 #include "fim/store/store_int.h"
+#include "tests/unit/fixture.h"
 
 #define FLIPS_DEFAULT 3000 /* FIM_FLIPS overrides */
 #define FLIP_SEED     0x5eed1234u
@@ -34,11 +34,6 @@ struct fixture {
 	size_t size;
 	uint8_t digest[32];
 };
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path) < 0 ? -1 : 0;
-}
 
 /* xorshift32: the same flips on every machine for one seed. */
 static uint32_t next_rand(uint32_t *x)
@@ -136,8 +131,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	snprintf(f->tmp, sizeof(f->tmp), "/tmp/fim-test-flip.XXXXXX");
-	if (!mkdtemp(f->tmp))
+	if (!fx_tmpdir(f->tmp, sizeof(f->tmp), "flip"))
 		return -1;
 	snprintf(f->db, sizeof(f->db), "%s/db", f->tmp);
 	write_store(f->db);
@@ -152,7 +146,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	nftw(f->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rmtree(f->tmp);
 	free(f->orig);
 	free(f);
 	return 0;

@@ -3,7 +3,6 @@
  * stream. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -23,6 +22,7 @@
 #include <sodium.h>
 
 #include "fim/trust/trail.h"
+#include "tests/unit/fixture.h"
 
 #define MAX_LINES 64
 
@@ -34,19 +34,13 @@ struct fixture {
 static const uint8_t key_a[TRAIL_KEY_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
 static const uint8_t key_b[TRAIL_KEY_BYTES] = {42};
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path) < 0 ? -1 : 0;
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return -1;
-	snprintf(f->tmp, sizeof(f->tmp), "/tmp/fim-test-trail.XXXXXX");
-	if (!mkdtemp(f->tmp))
+	if (!fx_tmpdir(f->tmp, sizeof(f->tmp), "trail"))
 		return -1;
 	snprintf(f->path, sizeof(f->path), "%s/alerts.jsonl", f->tmp);
 	*state = f;
@@ -57,7 +51,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	nftw(f->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rmtree(f->tmp);
 	free(f);
 	return 0;
 }
