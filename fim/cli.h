@@ -102,6 +102,17 @@ void cli_rfc3339(char *buf, size_t size);
  * and mapped to an exit status.
  */
 
+/*
+ * The passphrase, never from the command line: $FIM_PASSPHRASE if set,
+ * else the first line of FILE (when not NULL), else a prompt on /dev/tty
+ * without echo (asked twice when CONFIRM). Written into BUF (SIZE bytes,
+ * NUL-terminated; the caller wipes it with sodium_memzero). Returns 0,
+ * -ENOTTY (no terminal to ask), -EINVAL (empty, or the two differ),
+ * -EMSGSIZE (longer than SIZE - 1 bytes), -EFBIG (FILE over 4 KiB), -EINTR
+ * (a signal ended the prompt), or an errno reading FILE.
+ */
+int cli_passphrase(const char *file, bool confirm, char *buf, size_t size, size_t *ret_len);
+
 /* Loads the secret key named by --sign-key (asking for its passphrase)
  * before any work is done. Returns 0 (with *ret->sk NULL when no key was
  * asked for), or an exit status (reported). */

@@ -3,13 +3,239 @@
  * printed once. */
 #include <sodium.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "fim/cli.h"
 #include "fim/log.h"
+
+/* The longest passphrase file read (its first line is the passphrase). */
+#define PASS_FILE_MAX 4096u
+
+/* Passphrase P[0..n) into BUF as a string. */
+static int take(const char *p, size_t n, char *buf, size_t size, size_t *ret_len)
+{
+	if (n == 0 || memchr(p, '\0', n))
+		return -EINVAL;
+	if (n >= size)
+		return -EMSGSIZE;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	*ret_len = n;
+	return 0;
+}
+
+/* The first line of FILE (a pipe such as <(pass show fim) works too). */
+static int pass_file(const char *file, char *buf, size_t size, size_t *ret_len)
+{
+	struct stat st;
+	size_t n = 0;
+	char *data, *nl;
+	int fd, r = 0;
+
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out_close;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		r = -EISDIR;
+		goto out_close;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size > (off_t)PASS_FILE_MAX) {
+		r = -EFBIG;
+		goto out_close;
+	}
+	data = sodium_malloc(PASS_FILE_MAX + 1);
+	if (!data) {
+		r = -ENOMEM;
+		goto out_close;
+	}
+	while (n <= PASS_FILE_MAX) {
+		ssize_t k = read(fd, data + n, PASS_FILE_MAX + 1 - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			r = -errno;
+			break;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	if (r == 0 && n > PASS_FILE_MAX)
+		r = -EFBIG;
+	if (r == 0) {
+		nl = memchr(data, '\n', n);
+		if (nl)
+			n = (size_t)(nl - data);
+		if (n > 0 && data[n - 1] == '\r')
+			n--;
+		r = take(data, n, buf, size, ret_len);
+	}
+	sodium_free(data); /* wipes it */
+out_close:
+	close(fd);
+	return r;
+}
+
+static volatile sig_atomic_t tty_signo;
+
+static void tty_catch(int sig)
+{
+	tty_signo = sig;
+}
+
+/* Signals that would leave the terminal without echo if they ended or stopped
+ * fim in the middle of a prompt: caught, then re-raised once it is restored. */
+static const int tty_signals[] = {SIGALRM, SIGHUP,  SIGINT,  SIGPIPE, SIGQUIT,
+                                  SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU};
+
+static int tty_set(int fd, const struct termios *t)
+{
+	while (tcsetattr(fd, TCSAFLUSH, t) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+static void tty_write(int fd, const char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+/* One line from terminal FD with echo off, after PROMPT. */
+static int tty_ask(int fd, const char *prompt, char *buf, size_t size, size_t *ret_len)
+{
+	struct sigaction sa = {.sa_handler = tty_catch}, saved[ARRAY_SIZE(tty_signals)];
+	struct termios old, quiet;
+	size_t n;
+	bool over;
+	char c = 0;
+	int r, sig;
+
+restart:
+	n = 0;
+	over = false;
+	if (tcgetattr(fd, &old) < 0)
+		return -ENOTTY;
+	tty_signo = 0;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < ARRAY_SIZE(tty_signals); i++)
+		sigaction(tty_signals[i], &sa, &saved[i]);
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
+	r = tty_set(fd, &quiet);
+	if (r == 0) {
+		tty_write(fd, prompt);
+		for (;;) {
+			ssize_t k;
+
+			if (tty_signo) {
+				r = -EINTR;
+				break;
+			}
+			k = read(fd, &c, 1);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0) {
+				r = -errno;
+				break;
+			}
+			if (k == 0 || c == '\n' || c == '\r')
+				break;
+			if (n + 1 < size)
+				buf[n++] = c;
+			else
+				over = true;
+		}
+		sodium_memzero(&c, sizeof(c));
+		tty_write(fd, "\n");
+		tty_set(fd, &old);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(tty_signals); i++)
+		sigaction(tty_signals[i], &saved[i], NULL);
+	sig = tty_signo;
+	if (sig) {
+		sodium_memzero(buf, size);
+		raise(sig);
+		/* Still here: stopped and continued (ask again), or the signal is ignored. */
+		if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+			goto restart;
+		return -EINTR;
+	}
+	if (r == 0 && over)
+		r = -EMSGSIZE;
+	if (r < 0) {
+		sodium_memzero(buf, size);
+		return r;
+	}
+	buf[n] = '\0';
+	*ret_len = n;
+	return 0;
+}
+
+static int pass_tty(bool confirm, char *buf, size_t size, size_t *ret_len)
+{
+	size_t n = 0, m = 0;
+	char *again;
+	int fd, r;
+
+	fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -ENOTTY;
+	r = tty_ask(fd, "fim: passphrase: ", buf, size, &n);
+	if (r == 0 && n == 0)
+		r = -EINVAL;
+	if (r == 0 && confirm) {
+		again = sodium_malloc(size);
+		if (!again)
+			r = -ENOMEM;
+		else
+			r = tty_ask(fd, "fim: passphrase again: ", again, size, &m);
+		if (r == 0 && (m != n || sodium_memcmp(again, buf, n) != 0))
+			r = -EINVAL;
+		sodium_free(again);
+	}
+	close(fd);
+	if (r < 0) {
+		sodium_memzero(buf, size);
+		return r;
+	}
+	*ret_len = n;
+	return 0;
+}
+
+int cli_passphrase(const char *file, bool confirm, char *buf, size_t size, size_t *ret_len)
+{
+	const char *env = getenv("FIM_PASSPHRASE");
+
+	if (size < 2)
+		return -EINVAL;
+	if (env)
+		return take(env, strlen(env), buf, size, ret_len);
+	if (file)
+		return pass_file(file, buf, size, ret_len);
+	return pass_tty(confirm, buf, size, ret_len);
+}
 
 int trust_load_signer(const struct fim_opts *o, struct sign_key *ret)
 {
@@ -29,7 +255,7 @@ int trust_load_signer(const struct fim_opts *o, struct sign_key *ret)
 		log_error("out of memory");
 		return FIM_EXIT_IO;
 	}
-	r = sign_passphrase(o->passphrase_file, false, pass, SIGN_MAX_PASSPHRASE + 1, &plen);
+	r = cli_passphrase(o->passphrase_file, false, pass, SIGN_MAX_PASSPHRASE + 1, &plen);
 	if (r < 0) {
 		sodium_free(pass);
 		if (r == -ENOTTY)
