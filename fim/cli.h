@@ -17,6 +17,21 @@
  * less room for the syslog header that logger or journald puts in front. */
 #define FIM_DEFAULT_MAX_LINE 7680
 
+/* Exit status of fim check (bitmask) and fatal codes, as in fim(8).
+ * Only the commands pick one: the layers below return a negative errno. */
+enum {
+	FIM_EXIT_OK = 0,
+	FIM_EXIT_ADDED = 1,
+	FIM_EXIT_REMOVED = 2,
+	FIM_EXIT_CHANGED = 4,
+	FIM_EXIT_UNREADABLE = 8,
+	FIM_EXIT_USAGE = 16,
+	FIM_EXIT_POLICY = 17,
+	FIM_EXIT_BASELINE = 18,
+	FIM_EXIT_INTEGRITY = 19,
+	FIM_EXIT_IO = 20,
+};
+
 struct fim_opts {
 	const char *policy; /* -c */
 	const char *db;     /* -d */
