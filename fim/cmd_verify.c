@@ -57,8 +57,8 @@ int cmd_verify(struct fim_opts *o, int argc, char **argv)
 	}
 	ret = trust_open_key(o, key, &s);
 	if (ret == 0) {
-		if ((trust_key_load(key, &k, &e) < 0 ||
-		     trust_check_sig(&k, p, s, signer, sizeof(signer), &e) < 0)) {
+		if (trust_key_load(key, &k, &e) < 0 ||
+		    trust_check_sig(&k, p, s, signer, sizeof(signer), &e) < 0) {
 			log_error("%s: baseline integrity failure: %s (verify key %s)", o->db,
 			          fim_err_text(&e), key);
 			ret = FIM_EXIT_INTEGRITY;
