@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Trust as the commands say it: keys named by the options, baselines opened and verified, causes
- * printed once. */
+/* Trust for the commands: passphrases, keys named by options, verified opens, causes said once. */
 #include <sodium.h>
 #include <errno.h>
 #include <fcntl.h>
