@@ -11,6 +11,7 @@
 
 #include "baseline/files.h"
 #include "baseline/rootfs.h"
+#include "fim/cli.h"
 #include "fim/cmd_check.h"
 #include "fim/core/error.h"
 #include "fim/core/jbytes.h"

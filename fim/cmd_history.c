@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fim/cli.h"
 #include "fim/log.h"
 #include "fim/trust/trust.h"
 #include "fim/core/utf8.h"

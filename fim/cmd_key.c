@@ -36,7 +36,7 @@ static const char *existing(const char *dir, char *buf, size_t size)
 /* Asks for the new passphrase (twice on a terminal); returns 0 or an exit status (reported). */
 static int ask(const struct fim_opts *o, char *pass, size_t size, size_t *plen)
 {
-	int r = sign_passphrase(o->passphrase_file, true, pass, size, plen);
+	int r = cli_passphrase(o->passphrase_file, true, pass, size, plen);
 	const char *src = getenv("FIM_PASSPHRASE") ? "FIM_PASSPHRASE" : o->passphrase_file;
 
 	switch (r) {

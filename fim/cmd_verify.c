@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fim/cli.h"
 #include "fim/log.h"
 #include "fim/trust/trust.h"
 #include "fim/core/utf8.h"
@@ -33,7 +34,9 @@ int cmd_verify(struct fim_opts *o, int argc, char **argv)
 {
 	struct policy *p = NULL;
 	struct store *s = NULL;
-	const char *key, *why = "";
+	struct fim_err e = {0};
+	struct sign_key k;
+	const char *key;
 	char signer[2 * SIGN_ID_BYTES + 1];
 	double t0 = cli_now();
 	int ret;
@@ -54,12 +57,14 @@ int cmd_verify(struct fim_opts *o, int argc, char **argv)
 	}
 	ret = trust_open_key(o, key, &s);
 	if (ret == 0) {
-		ret = trust_check(key, p, s, &why, signer, sizeof(signer));
-		if (ret)
-			log_error("%s: baseline integrity failure: %s (verify key %s)", o->db, why,
-			          key);
-		else if (o->verbose)
+		if (trust_key_load(key, &k, &e) < 0 ||
+		    trust_check_sig(&k, p, s, signer, sizeof(signer), &e) < 0) {
+			log_error("%s: baseline integrity failure: %s (verify key %s)", o->db,
+			          fim_err_text(&e), key);
+			ret = FIM_EXIT_INTEGRITY;
+		} else if (o->verbose) {
 			print_good(o, s, signer, cli_now() - t0);
+		}
 	}
 	store_close(s);
 	policy_free(p);

@@ -12,22 +12,66 @@
 #include "fim/log.h"
 #include "fim/output.h"
 
+/* Long options without a short form: getopt_long's codes for them. */
+enum opt_code {
+	OPT_SIGN_KEY = 1000,
+	OPT_VERIFY_KEY,
+	OPT_PASSPHRASE_FILE,
+	OPT_OUT,
+	OPT_ALERTS,
+	OPT_ALERTS_KEY,
+	OPT_REASON,
+	OPT_KIND,
+	OPT_ALL,
+	OPT_JOURNAL_DIR,
+	OPT_SYSLOG,
+	OPT_JOURNALD,
+	OPT_MAX_LINE,
+};
+
+/* A command option in a verb's "applies" set. */
+#define APPLIES(code) (1u << ((code)-OPT_SIGN_KEY))
+
+/*
+ * The verbs: name, entry, the line of the usage text that describes it,
+ * and the command options it reads (the global ones apply everywhere).
+ * Every option is accepted before or after any verb; a verb ignores those
+ * it does not read.
+ */
+static const struct verb {
+	const char *name;
+	int (*run)(struct fim_opts *o, int argc, char **argv);
+	const char *help;
+	unsigned applies;
+} verbs[] = {
+        {"baseline", cmd_baseline, "baseline            record the objects the policy selects",
+         APPLIES(OPT_SIGN_KEY) | APPLIES(OPT_VERIFY_KEY) | APPLIES(OPT_PASSPHRASE_FILE)},
+        {"check", cmd_check, "check               compare the live system with the baseline",
+         APPLIES(OPT_VERIFY_KEY) | APPLIES(OPT_ALERTS) | APPLIES(OPT_ALERTS_KEY)},
+        {"show", cmd_show, "show PATH...        print baseline records", APPLIES(OPT_VERIFY_KEY)},
+        {"policy", cmd_policy, "policy test PATH... show which rule and attributes apply", 0},
+        {"verify", cmd_verify, "verify              check the baseline's signature",
+         APPLIES(OPT_VERIFY_KEY)},
+        {"accept", cmd_accept, "accept ID...|--all  take reviewed drift into the baseline",
+         APPLIES(OPT_SIGN_KEY) | APPLIES(OPT_VERIFY_KEY) | APPLIES(OPT_PASSPHRASE_FILE) |
+                 APPLIES(OPT_REASON) | APPLIES(OPT_KIND) | APPLIES(OPT_ALL)},
+        {"history", cmd_history, "history             list accepts", APPLIES(OPT_VERIFY_KEY)},
+        {"key", cmd_key, "key generate --out DIR   make a signing key pair",
+         APPLIES(OPT_OUT) | APPLIES(OPT_PASSPHRASE_FILE)},
+        {"log", cmd_log, "log verify FILE     check an alert trail's chain",
+         APPLIES(OPT_ALERTS_KEY)},
+        {"watch", cmd_watch,
+         "watch               follow files and the journal, alert drift (daemon)",
+         APPLIES(OPT_VERIFY_KEY) | APPLIES(OPT_ALERTS) | APPLIES(OPT_ALERTS_KEY) |
+                 APPLIES(OPT_JOURNAL_DIR) | APPLIES(OPT_SYSLOG) | APPLIES(OPT_JOURNALD)},
+};
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: fim [options] command [args]\n"
-	           "\n"
-	           "commands:\n"
-	           "  baseline            record the objects the policy selects\n"
-	           "  check               compare the live system with the baseline\n"
-	           "  show PATH...        print baseline records\n"
-	           "  policy test PATH... show which rule and attributes apply\n"
-	           "  verify              check the baseline's signature\n"
-	           "  accept ID...|--all  take reviewed drift into the baseline\n"
-	           "  history             list accepts\n"
-	           "  key generate --out DIR   make a signing key pair\n"
-	           "  log verify FILE     check an alert trail's chain\n"
-	           "  watch               follow files and the journal, alert drift (daemon)\n"
-	           "\n"
+	fputs("usage: fim [options] command [args]\n\ncommands:\n", f);
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(f, "  %s\n", verbs[i].help);
+	fprintf(f, "\n"
 	           "options:\n"
 	           "  -c, --policy FILE   policy file (default " FIM_DEFAULT_POLICY ")\n"
 	           "  -d, --db DIR        baseline directory (default " FIM_DEFAULT_DB ")\n"
@@ -82,26 +126,9 @@ static void be_nice(void)
 
 static int dispatch(struct fim_opts *o, const char *cmd, int argc, char **argv)
 {
-	if (strcmp(cmd, "baseline") == 0)
-		return cmd_baseline(o, argc, argv);
-	if (strcmp(cmd, "check") == 0)
-		return cmd_check(o, argc, argv);
-	if (strcmp(cmd, "show") == 0)
-		return cmd_show(o, argc, argv);
-	if (strcmp(cmd, "policy") == 0)
-		return cmd_policy(o, argc, argv);
-	if (strcmp(cmd, "key") == 0)
-		return cmd_key(o, argc, argv);
-	if (strcmp(cmd, "verify") == 0)
-		return cmd_verify(o, argc, argv);
-	if (strcmp(cmd, "accept") == 0)
-		return cmd_accept(o, argc, argv);
-	if (strcmp(cmd, "history") == 0)
-		return cmd_history(o, argc, argv);
-	if (strcmp(cmd, "log") == 0)
-		return cmd_log(o, argc, argv);
-	if (strcmp(cmd, "watch") == 0)
-		return cmd_watch(o, argc, argv);
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(cmd, verbs[i].name) == 0)
+			return verbs[i].run(o, argc, argv);
 	log_error("unknown command '%s' (see fim --help)", cmd);
 	return FIM_EXIT_USAGE;
 }
@@ -116,38 +143,155 @@ static int finish(const char *cmd, int ret)
 	return ret;
 }
 
+/* ARG as a decimal number from MIN to MAX, or -1. */
+static long number(const char *arg, unsigned long min, unsigned long max)
+{
+	char *end;
+	unsigned long n = strtoul(arg, &end, 10);
+
+	if (*arg < '0' || *arg > '9' || *end || n < min || n > max)
+		return -1;
+	return (long)n;
+}
+
+/* Takes option C (getopt_long's code) with ARG into O. Returns 0, or -1
+ * when it is the whole of the run (--help, --version: done), or an exit
+ * status (reported). */
+static int take_opt(struct fim_opts *o, int c, const char *arg)
+{
+	long n;
+
+	switch (c) {
+	case 'c':
+		o->policy = arg;
+		break;
+	case 'd':
+		o->db = arg;
+		break;
+	case 'r':
+		o->root = arg;
+		break;
+	case 'F':
+		if (strcmp(arg, "human") != 0 && strcmp(arg, "json") != 0) {
+			log_error("--format: unknown format '%s' (use human or json)", arg);
+			return FIM_EXIT_USAGE;
+		}
+		o->format = arg;
+		break;
+	case 'j':
+		n = number(arg, 0, 256);
+		if (n < 0) {
+			log_error("--jobs: '%s' is not a number from 0 to 256", arg);
+			return FIM_EXIT_USAGE;
+		}
+		o->jobs = (unsigned)n;
+		break;
+	case 'Q':
+		o->quick = true;
+		break;
+	case 'N':
+		o->nice = true;
+		break;
+	case 'K':
+		o->keep_cache = true;
+		break;
+	case OPT_SIGN_KEY:
+		o->sign_key = arg;
+		break;
+	case OPT_VERIFY_KEY:
+		o->verify_key = arg;
+		break;
+	case OPT_PASSPHRASE_FILE:
+		o->passphrase_file = arg;
+		break;
+	case OPT_OUT:
+		o->out = arg;
+		break;
+	case OPT_ALERTS:
+		o->alerts = arg;
+		break;
+	case OPT_ALERTS_KEY:
+		o->alerts_key = arg;
+		break;
+	case OPT_REASON:
+		o->reason = arg;
+		break;
+	case OPT_KIND:
+		o->kind = arg;
+		break;
+	case OPT_ALL:
+		o->all = true;
+		break;
+	case OPT_JOURNAL_DIR:
+		o->journal_dir = arg;
+		break;
+	case OPT_SYSLOG:
+		o->syslog = true;
+		break;
+	case OPT_JOURNALD:
+		o->journald = true;
+		break;
+	case OPT_MAX_LINE:
+		n = number(arg, JCUT_MIN, REPORT_JSON_MAX_LINE);
+		if (n < 0) {
+			log_error("--max-line: '%s' is not a number of bytes from %u to %u", arg,
+			          JCUT_MIN, REPORT_JSON_MAX_LINE);
+			return FIM_EXIT_USAGE;
+		}
+		o->max_line = (size_t)n;
+		break;
+	case 'q':
+		o->verbose = 0;
+		break;
+	case 'v':
+		o->verbose = 2;
+		break;
+	case 'V':
+		printf("fim %s\n", FIM_VERSION);
+		return -1;
+	case 'h':
+		usage(stdout);
+		return -1;
+	default:
+		usage(stderr);
+		return FIM_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static const struct option longopts[] = {
+        /* clang-format off */
+	{ "policy", required_argument, NULL, 'c' },
+	{ "db", required_argument, NULL, 'd' },
+	{ "root", required_argument, NULL, 'r' },
+	{ "format", required_argument, NULL, 'F' },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "quick", no_argument, NULL, 'Q' },
+	{ "nice", no_argument, NULL, 'N' },
+	{ "keep-cache", no_argument, NULL, 'K' },
+	{ "sign-key", required_argument, NULL, OPT_SIGN_KEY },
+	{ "verify-key", required_argument, NULL, OPT_VERIFY_KEY },
+	{ "passphrase-file", required_argument, NULL, OPT_PASSPHRASE_FILE },
+	{ "out", required_argument, NULL, OPT_OUT },
+	{ "alerts", required_argument, NULL, OPT_ALERTS },
+	{ "alerts-key", required_argument, NULL, OPT_ALERTS_KEY },
+	{ "reason", required_argument, NULL, OPT_REASON },
+	{ "kind", required_argument, NULL, OPT_KIND },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "journal-dir", required_argument, NULL, OPT_JOURNAL_DIR },
+	{ "syslog", no_argument, NULL, OPT_SYSLOG },
+	{ "journald", no_argument, NULL, OPT_JOURNALD },
+	{ "max-line", required_argument, NULL, OPT_MAX_LINE },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+        /* clang-format on */
+};
+
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	        /* clang-format off */
-		{ "policy", required_argument, NULL, 'c' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "root", required_argument, NULL, 'r' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "quick", no_argument, NULL, 'Q' },
-		{ "nice", no_argument, NULL, 'N' },
-		{ "keep-cache", no_argument, NULL, 'K' },
-		{ "sign-key", required_argument, NULL, 1000 },
-		{ "verify-key", required_argument, NULL, 1001 },
-		{ "passphrase-file", required_argument, NULL, 1002 },
-		{ "out", required_argument, NULL, 1003 },
-		{ "alerts", required_argument, NULL, 1004 },
-		{ "alerts-key", required_argument, NULL, 1005 },
-		{ "reason", required_argument, NULL, 1006 },
-		{ "kind", required_argument, NULL, 1007 },
-		{ "all", no_argument, NULL, 1008 },
-		{ "journal-dir", required_argument, NULL, 1009 },
-		{ "syslog", no_argument, NULL, 1010 },
-		{ "journald", no_argument, NULL, 1011 },
-		{ "max-line", required_argument, NULL, 1012 },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	        /* clang-format on */
-	};
 	struct fim_opts o = {
 	        .policy = FIM_DEFAULT_POLICY,
 	        .db = FIM_DEFAULT_DB,
@@ -155,7 +299,7 @@ int main(int argc, char **argv)
 	        .verbose = 1,
 	        .max_line = FIM_DEFAULT_MAX_LINE,
 	};
-	int c;
+	int c, r;
 
 	/* getopt's own messages then start with "fim:" like ours. */
 	argv[0] = (char *)"fim";
@@ -165,107 +309,11 @@ int main(int argc, char **argv)
 		return FIM_EXIT_IO;
 	}
 	while ((c = getopt_long(argc, argv, "c:d:r:j:qvh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			o.policy = optarg;
-			break;
-		case 'd':
-			o.db = optarg;
-			break;
-		case 'r':
-			o.root = optarg;
-			break;
-		case 'F':
-			if (strcmp(optarg, "human") != 0 && strcmp(optarg, "json") != 0) {
-				log_error("--format: unknown format '%s' (use human or json)",
-				          optarg);
-				return FIM_EXIT_USAGE;
-			}
-			o.format = optarg;
-			break;
-		case 'j': {
-			char *end;
-			unsigned long n = strtoul(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end || n > 256) {
-				log_error("--jobs: '%s' is not a number from 0 to 256", optarg);
-				return FIM_EXIT_USAGE;
-			}
-			o.jobs = (unsigned)n;
-			break;
-		}
-		case 'Q':
-			o.quick = true;
-			break;
-		case 'N':
-			o.nice = true;
-			break;
-		case 'K':
-			o.keep_cache = true;
-			break;
-		case 1000:
-			o.sign_key = optarg;
-			break;
-		case 1001:
-			o.verify_key = optarg;
-			break;
-		case 1002:
-			o.passphrase_file = optarg;
-			break;
-		case 1003:
-			o.out = optarg;
-			break;
-		case 1004:
-			o.alerts = optarg;
-			break;
-		case 1005:
-			o.alerts_key = optarg;
-			break;
-		case 1006:
-			o.reason = optarg;
-			break;
-		case 1007:
-			o.kind = optarg;
-			break;
-		case 1008:
-			o.all = true;
-			break;
-		case 1009:
-			o.journal_dir = optarg;
-			break;
-		case 1010:
-			o.syslog = true;
-			break;
-		case 1011:
-			o.journald = true;
-			break;
-		case 1012: {
-			char *end;
-			unsigned long n = strtoul(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end || n < JCUT_MIN ||
-			    n > REPORT_JSON_MAX_LINE) {
-				log_error("--max-line: '%s' is not a number of bytes from %u to %u",
-				          optarg, JCUT_MIN, REPORT_JSON_MAX_LINE);
-				return FIM_EXIT_USAGE;
-			}
-			o.max_line = n;
-			break;
-		}
-		case 'q':
-			o.verbose = 0;
-			break;
-		case 'v':
-			o.verbose = 2;
-			break;
-		case 'V':
-			printf("fim %s\n", FIM_VERSION);
-			return finish("--version", 0);
-		case 'h':
-			usage(stdout);
-			return finish("--help", 0);
-		default:
-			usage(stderr);
-			return FIM_EXIT_USAGE;
-		}
+		r = take_opt(&o, c, optarg);
+		if (r < 0)
+			return finish(c == 'V' ? "--version" : "--help", 0);
+		if (r)
+			return r;
 	}
 	log_level = o.verbose;
 	if (!o.format)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Small shared vocabulary: byte spans, exit codes, cleanup helpers. */
+/* Small shared vocabulary: byte spans, cleanup helpers. */
 #pragma once
 
 #include <errno.h>
@@ -8,20 +8,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-/* Exit status of fim check (bitmask) and fatal codes, as in fim(8). */
-enum {
-	FIM_EXIT_OK = 0,
-	FIM_EXIT_ADDED = 1,
-	FIM_EXIT_REMOVED = 2,
-	FIM_EXIT_CHANGED = 4,
-	FIM_EXIT_UNREADABLE = 8,
-	FIM_EXIT_USAGE = 16,
-	FIM_EXIT_POLICY = 17,
-	FIM_EXIT_BASELINE = 18,
-	FIM_EXIT_INTEGRITY = 19,
-	FIM_EXIT_IO = 20,
-};
 
 /* A span of bytes that may contain any value (paths, xattr values). */
 struct bytes {

@@ -57,17 +57,6 @@ int sign_load_secret(const char *path, const char *pass, size_t plen, struct sig
 
 void sign_key_free(struct sign_key *k);
 
-/*
- * The passphrase, never from the command line: $FIM_PASSPHRASE if set,
- * else the first line of FILE (when not NULL), else a prompt on /dev/tty
- * without echo (asked twice when CONFIRM). Written into BUF (SIZE bytes,
- * NUL-terminated; the caller wipes it with sodium_memzero). Returns 0,
- * -ENOTTY (no terminal to ask), -EINVAL (empty, or the two differ),
- * -EMSGSIZE (longer than SIZE - 1 bytes), -EFBIG (FILE over 4 KiB), -EINTR
- * (a signal ended the prompt), or an errno reading FILE.
- */
-int sign_passphrase(const char *file, bool confirm, char *buf, size_t size, size_t *ret_len);
-
 /* Ed25519 signature of MSG[0..n) with K's secret (-EINVAL without one). */
 int sign_message(const struct sign_key *k, const void *msg, size_t n, uint8_t sig[SIGN_BYTES]);
 /* Returns 0 when SIG is K's signature of MSG, else -EBADMSG. */

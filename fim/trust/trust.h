@@ -1,70 +1,64 @@
 /* SPDX-License-Identifier: ISC */
-/* Signing a baseline and refusing one that does not verify: the glue between sign and store. */
+/* Signing a baseline and checking its signatures: the glue between sign and store. */
 #pragma once
 
-#include "fim/cli.h"
+#include <stddef.h>
+
+#include "fim/core/error.h"
+#include "fim/store/store.h"
 #include "fim/trust/sign.h"
+#include "policy/policy.h"
 
 /*
  * The signature in meta (META_SIGNATURE): version byte 1, the signer's key
  * id (SIGN_ID_BYTES), then the Ed25519 signature (SIGN_BYTES) of
  * "fim-baseline-v1\0" followed by store_digest().
+ *
+ * Nothing here reads options, prints or picks an exit code: each call
+ * returns 0 or a negative errno, and for a baseline that must not be
+ * trusted fills the struct fim_err it is given with the cause in words
+ * ("the baseline is not signed"), which the command says once.
  */
 #define TRUST_SIG_VERSION 1
 #define TRUST_SIG_BYTES   (1 + SIGN_ID_BYTES + SIGN_BYTES)
 
-/* Loads the secret key named by --sign-key (asking for its passphrase)
- * before any work is done. Returns 0 (with *ret->sk NULL when no key was
- * asked for), or an exit status (reported). */
-int trust_load_signer(const struct fim_opts *o, struct sign_key *ret);
-
-/* Signs what W holds with K (K->sk must be set). Returns 0 or a negative errno. */
+/* Signs what W holds with K (K->sk must be set): the records and policy
+ * (META_SIGNATURE) and the data file's bytes (data.sig). Returns 0 or a
+ * negative errno. */
 int trust_sign(struct store_writer *w, const struct sign_key *k);
 
-/* The verify key path in force: --verify-key, else "set verify_key" of P,
- * else NULL (verification optional). */
-const char *trust_verify_key_path(const struct fim_opts *o, const struct policy *p);
+/* Loads the verify key PATH (a public key file, or the public half of a
+ * sealed secret one) into *RET. Returns 0, or sign_load_public's errno
+ * with E's cause: "the verify key is not a fim public key" (-EBADMSG) or
+ * "the verify key cannot be read". */
+int trust_key_load(const char *path, struct sign_key *ret, struct fim_err *e);
 
 /*
- * Verifies the baseline S when a verify key is configured (see
- * trust_verify_key_path): the signature must be present, made by that key,
- * and match the store's digest; with P not NULL, P must also be the
- * policy the baseline was signed with. Returns 0, or FIM_EXIT_INTEGRITY
- * with the reason logged ("...: the baseline is not signed").
+ * Checks the signature of the baseline S's records against K; with P not
+ * NULL, P must also be the policy the baseline was signed with. SIGNER
+ * (SIZE bytes, at least 2 * SIGN_ID_BYTES + 1 to be filled) gets the hex
+ * id of the key the baseline names, "" when it names none; may be NULL.
+ * Returns 0, or with E's cause:
+ *   -ENOKEY        the baseline is not signed
+ *   -EBADMSG       its signature is malformed
+ *   -EPERM         it was signed by another key
+ *   store_digest's errno: it cannot be read in full (damaged)
+ *   -EKEYREJECTED  the signature does not match the content
+ *   -ESTALE        P is not the policy it was signed with
  */
-int trust_verify(const struct fim_opts *o, const struct policy *p, struct store *s);
+int trust_check_sig(const struct sign_key *k, const struct policy *p, struct store *s, char *signer,
+                    size_t size, struct fim_err *e);
 
 /*
- * For commands that read the baseline but do not apply a policy (show,
- * history): like trust_verify, with the verify key of --verify-key or of
- * the policy file when there is one (a policy file that exists but cannot
- * be parsed is an error: it may be what requires the key). The policy in
- * force is not compared. Returns 0, FIM_EXIT_POLICY or FIM_EXIT_INTEGRITY
- * (reported).
+ * Opens the baseline of DB after checking the signature of its data file's
+ * bytes (data.sig) against K, before LMDB reads a byte of it. Returns 0
+ * with *RET open, or:
+ *   -ENOKEY, -EPERM, -EKEYREJECTED, -EBADMSG: the baseline is not to be
+ *     trusted (unsigned, another key's, changed after signing, corrupt),
+ *     with E's cause;
+ *   -ENOENT, -EPROTONOSUPPORT: no baseline to check (or one of another
+ *     schema), E's cause left empty;
+ *   any other negative errno: it cannot be opened, E's cause left empty.
  */
-int trust_verify_store(const struct fim_opts *o, struct store *s);
-
-/*
- * Unconditional check for `fim verify`: like trust_verify with KEY_PATH
- * (required); trust_check_key with a key already loaded (its public half). Prints nothing; *why
- * gets a static reason on failure. Returns 0 or FIM_EXIT_INTEGRITY.
- */
-int trust_check_key(const struct sign_key *k, const struct policy *p, struct store *s,
-                    const char **why, char *signer, size_t size);
-int trust_check(const char *key_path, const struct policy *p, struct store *s, const char **why,
-                char *signer, size_t size);
-
-/*
- * Opens the baseline of --db for a command that trusts it: refuses an
- * unsigned baseline that other users could replace (store_check_trust;
- * only a loud warning when a verify key is in force), and with a verify
- * key (KEY_PATH, or the one trust_verify_key_path finds for P) checks the
- * signature of the data file's bytes before LMDB reads a byte of it.
- * Then call trust_verify as before for the signature of the records.
- * Returns 0, FIM_EXIT_BASELINE or FIM_EXIT_INTEGRITY (reported).
- */
-int trust_open_key(const struct fim_opts *o, const char *key_path, struct store **ret);
-int trust_open(const struct fim_opts *o, const struct policy *p, struct store **ret);
-/* For show and history: trust_open and trust_verify_store in one, with the
- * verify key of --verify-key or of the policy file. */
-int trust_open_store(const struct fim_opts *o, struct store **ret);
+int trust_store_open(const char *db, const struct sign_key *k, struct store **ret,
+                     struct fim_err *e);

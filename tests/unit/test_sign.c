@@ -25,6 +25,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "fim/cli.h"
 #include "fim/trust/sign.h"
 #include "tests/unit/fixture.h"
 
@@ -630,7 +631,7 @@ static void expect_pass(const char *file, const char *want)
 	char buf[SIGN_MAX_PASSPHRASE + 1];
 	size_t n = 12345;
 
-	assert_int_equal(sign_passphrase(file, false, buf, sizeof(buf), &n), 0);
+	assert_int_equal(cli_passphrase(file, false, buf, sizeof(buf), &n), 0);
 	assert_int_equal(n, strlen(want));
 	assert_string_equal(buf, want);
 }
@@ -640,7 +641,7 @@ static void expect_pass_err(const char *file, int err)
 	char buf[SIGN_MAX_PASSPHRASE + 1];
 	size_t n = 12345;
 
-	assert_int_equal(sign_passphrase(file, true, buf, sizeof(buf), &n), err);
+	assert_int_equal(cli_passphrase(file, true, buf, sizeof(buf), &n), err);
 	assert_int_equal(n, 12345); /* untouched on failure */
 }
 
@@ -667,11 +668,11 @@ static void test_passphrase_env(void **state)
 	setenv("FIM_PASSPHRASE", big, 1);
 	expect_pass(NULL, big);
 	setenv("FIM_PASSPHRASE", "12345678", 1);
-	assert_int_equal(sign_passphrase(NULL, false, buf, sizeof(buf), &n), -EMSGSIZE);
+	assert_int_equal(cli_passphrase(NULL, false, buf, sizeof(buf), &n), -EMSGSIZE);
 	setenv("FIM_PASSPHRASE", "1234567", 1);
-	assert_int_equal(sign_passphrase(NULL, false, buf, sizeof(buf), &n), 0);
+	assert_int_equal(cli_passphrase(NULL, false, buf, sizeof(buf), &n), 0);
 	assert_int_equal(n, 7);
-	assert_int_equal(sign_passphrase(NULL, false, buf, 1, &n), -EINVAL);
+	assert_int_equal(cli_passphrase(NULL, false, buf, 1, &n), -EINVAL);
 }
 
 static void test_passphrase_file(void **state)
@@ -768,7 +769,7 @@ struct tty_result {
 };
 
 /*
- * Runs sign_passphrase(NULL, CONFIRM) in a child whose controlling terminal
+ * Runs cli_passphrase(NULL, CONFIRM) in a child whose controlling terminal
  * is a new pty, typing ANSWERS (one per prompt). Returns what the child got
  * and puts everything the terminal showed in SHOWN.
  */
@@ -790,7 +791,7 @@ static struct tty_result tty_run(bool confirm, const char *const *answers, size_
 
 		close(p[0]);
 		unsetenv("FIM_PASSPHRASE");
-		res.r = sign_passphrase(NULL, confirm, buf, sizeof(buf), &n);
+		res.r = cli_passphrase(NULL, confirm, buf, sizeof(buf), &n);
 		res.echo_restored = tcgetattr(STDIN_FILENO, &t) == 0 && (t.c_lflag & ECHO);
 		res.len = n;
 		if (res.r == 0)
@@ -881,7 +882,7 @@ static void test_passphrase_tty_signal(void **state)
 		size_t n;
 
 		unsetenv("FIM_PASSPHRASE");
-		sign_passphrase(NULL, false, buf, sizeof(buf), &n);
+		cli_passphrase(NULL, false, buf, sizeof(buf), &n);
 		_exit(0);
 	}
 	/* Keep the terminal alive after the child is gone, to look at it. */
