@@ -414,9 +414,7 @@ int cmd_watch(struct fim_opts *o, int argc, char **argv)
 	struct watcher w = {
 	        .ops = &cmd_watch_ops, .o = o, .db = o->db, .policy_path = o->policy, .rootfd = -1};
 	const char *journal_dir = o->journal_dir;
-	char **rescan = NULL;
-	size_t nrescan = 0;
-	int sfd = -1, mfd, ret, r;
+	int sfd = -1, ret, r;
 
 	if (argc > 1) {
 		log_error("watch: unexpected argument '%s'", argv[1]);
@@ -434,13 +432,11 @@ int cmd_watch(struct fim_opts *o, int argc, char **argv)
 	if (ret)
 		goto out;
 	ret = FIM_EXIT_IO;
-	r = wfiles_arm_roots(&w);
+	r = watch_arm(&w);
 	if (r < 0) {
 		log_error("watch: cannot arm the watches: %s", strerror(-r));
 		goto out;
 	}
-	wtree_init(&w);
-	wfiles_report_limit(&w);
 	if (journal_dir || watch_setting_on(w.p, "watch.journal", true)) {
 		if (open_journal(&w, journal_dir) < 0)
 			goto out;
@@ -466,31 +462,10 @@ int cmd_watch(struct fim_opts *o, int argc, char **argv)
 	}
 	if (ret)
 		goto out;
-	w.full_due = watch_now_ms() + (int64_t)w.full_interval * 1000;
-	ret = FIM_EXIT_IO;
-	if (state_rescan_list(w.state, &rescan, &nrescan) == 0) {
-		for (size_t i = 0; i < nrescan; i++) {
-			if (rescan[i][0] == '/')
-				watch_pending_add(&w, rescan[i], strlen(rescan[i]),
-				                  PEND_TREE | PEND_PERSIST, true);
-			free(rescan[i]);
-		}
-		free(rescan);
-	}
-	watch_notify_status(&w, true);
-	mfd = wfiles_mounts_open(&w);
-	r = watch_run(&w, sfd, mfd);
+	r = watch_follow(&w, sfd);
 	ret = r == 0 ? 0 : r == -EBADMSG ? FIM_EXIT_BASELINE : FIM_EXIT_IO;
-	if (mfd >= 0)
-		close(mfd);
 stopped:
-	sd_notify(0, "STOPPING=1");
-	watch_meta(&w, "stopped", "alert", ret ? SEV_HIGH : SEV_MEDIUM,
-	           ret ? "fim watch stopped on an error: changes are not followed"
-	               : "fim watch stopped: changes are not followed until it starts again",
-	           NULL);
-	if (!ret)
-		state_set_running(w.state, false);
+	watch_stopped(&w, ret != 0);
 out:
 	watch_close(&w);
 	/* The signals stay blocked: a second SIGTERM (timeout(1) and systemd

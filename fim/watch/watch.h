@@ -139,14 +139,21 @@ void watch_notify_status(struct watcher *w, bool ready);
 /* Opens directory PATH[0..len) below the root without following any
  * symbolic link on the way. Returns the fd or a negative errno. */
 int watch_open_dir(struct watcher *w, const char *path, size_t len);
+/* Arms the watches of every start point and remembers what each is.
+ * Returns 0 or a negative errno. */
+int watch_arm(struct watcher *w);
 /*
- * The loop: signals from SFD (SIGHUP reloads the policy, SIGTERM and
- * SIGINT stop), file events, the journal, the mount table (MFD, may be
- * -1), the hash worker, housekeeping. Returns 0 once stopped by a signal,
- * -EBADMSG when the baseline turned out corrupt, or another negative errno
- * (said through the say callback where the cause is not alerted).
+ * Follows changes once the reconcile is done: queues the rescans a run
+ * before left, says READY=1, then loops: signals from SFD (SIGHUP reloads
+ * the policy, SIGTERM and SIGINT stop), file events, the journal, the
+ * mount table, the hash worker, housekeeping. Returns 0 once stopped by a
+ * signal, -EBADMSG when the baseline turned out corrupt, or another
+ * negative errno (said through the say callback where no alert says it).
  */
-int watch_run(struct watcher *w, int sfd, int mfd);
+int watch_follow(struct watcher *w, int sfd);
+/* Says STOPPING=1 and alerts the stop (ERROR: on an error; otherwise the
+ * state records a clean stop). */
+void watch_stopped(struct watcher *w, bool error);
 /* Frees everything the watcher holds (not the ops, the strings or o). */
 void watch_close(struct watcher *w);
 

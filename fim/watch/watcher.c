@@ -275,7 +275,18 @@ void watch_notify_status(struct watcher *w, bool ready)
 	sd_notify(0, msg);
 }
 
-int watch_run(struct watcher *w, int sfd, int mfd)
+int watch_arm(struct watcher *w)
+{
+	int r = wfiles_arm_roots(w);
+
+	if (r < 0)
+		return r;
+	wtree_init(w);
+	wfiles_report_limit(w);
+	return 0;
+}
+
+static int watch_run(struct watcher *w, int sfd, int mfd)
 {
 	uint64_t wd_usec = 0;
 	int64_t next_house = watch_now_ms(), next_dog = 0;
@@ -362,6 +373,42 @@ int watch_run(struct watcher *w, int sfd, int mfd)
 			}
 		}
 	}
+}
+
+int watch_follow(struct watcher *w, int sfd)
+{
+	char **rescan = NULL;
+	size_t nrescan = 0;
+	int mfd, r;
+
+	w->full_due = watch_now_ms() + (int64_t)w->full_interval * 1000;
+	/* what a run before left unscanned (stopped, crashed) */
+	if (state_rescan_list(w->state, &rescan, &nrescan) == 0) {
+		for (size_t i = 0; i < nrescan; i++) {
+			if (rescan[i][0] == '/')
+				watch_pending_add(w, rescan[i], strlen(rescan[i]),
+				                  PEND_TREE | PEND_PERSIST, true);
+			free(rescan[i]);
+		}
+		free(rescan);
+	}
+	watch_notify_status(w, true);
+	mfd = wfiles_mounts_open(w);
+	r = watch_run(w, sfd, mfd);
+	if (mfd >= 0)
+		close(mfd);
+	return r;
+}
+
+void watch_stopped(struct watcher *w, bool error)
+{
+	sd_notify(0, "STOPPING=1");
+	watch_meta(w, "stopped", "alert", error ? SEV_HIGH : SEV_MEDIUM,
+	           error ? "fim watch stopped on an error: changes are not followed"
+	                 : "fim watch stopped: changes are not followed until it starts again",
+	           NULL);
+	if (!error)
+		state_set_running(w->state, false);
 }
 
 /* Opens directory PATH[0..len) below the root without following any

@@ -109,6 +109,7 @@ static int setup(void **state)
 	w->json = (struct report){.ops = &report_json, .out = w->alerts};
 	w->rep = (struct report){.ops = &watch_report_ops, .user = w};
 	assert_int_equal(report_json.begin(&w->json, &info), 0);
+	wtree_init(w);
 	*state = t;
 	return 0;
 }
@@ -267,6 +268,42 @@ static void tree_only_changes(void **state)
 	                               "removed /data/gone -\n");
 }
 
+/* The pending queue: a path waits for its settle delay, then is checked once. */
+static void pending_settles(void **state)
+{
+	struct wt *t = *state;
+	int64_t wait;
+
+	assert_true(fx_put(t->root, "/data/a", "alpha, and more\n"));
+	watch_pending_add(&t->w, "/data/a", 7, 0, false);
+	watch_pending_add(&t->w, "/data/a", 7, 0, false); /* one entry per path */
+	assert_int_equal(t->w.pending.count, 1);
+	wait = watch_pending_run(&t->w);
+	/* not yet: it waits at most the settle delay after its last event */
+	assert_true(wait > 0 && wait <= WATCH_SETTLE_MS);
+	assert_int_equal(t->w.pending.count, 1);
+	assert_string_equal(events(t), "");
+	/* due now (as a rescan from the state is) */
+	watch_pending_add(&t->w, "/data/a", 7, 0, true);
+	assert_int_equal(watch_pending_run(&t->w), -1);
+	assert_int_equal(t->w.pending.count, 0);
+	assert_int_equal(t->w.fatal, 0);
+	assert_string_equal(events(t), "changed /data/a size,hash\n");
+}
+
+/* A tree queued due is rescanned whole: what was added below is found. */
+static void pending_tree(void **state)
+{
+	struct wt *t = *state;
+
+	assert_true(fx_put(t->root, "/data/d/x", "x\n"));
+	watch_pending_add(&t->w, "/data", 5, PEND_TREE, true);
+	assert_int_equal(watch_pending_run(&t->w), -1);
+	assert_int_equal(t->w.rescans, 1);
+	assert_string_equal(events(t), "added /data/d -\n"
+	                               "added /data/d/x -\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +314,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(new_directory, setup, teardown),
 	        cmocka_unit_test_setup_teardown(untouched, setup, teardown),
 	        cmocka_unit_test_setup_teardown(tree_only_changes, setup, teardown),
+	        cmocka_unit_test_setup_teardown(pending_settles, setup, teardown),
+	        cmocka_unit_test_setup_teardown(pending_tree, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
