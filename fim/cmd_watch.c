@@ -21,6 +21,12 @@
 #include "fim/watch/journal.h"
 #include "fim/watch/watch.h"
 
+/* The options the watcher was started with. */
+static struct fim_opts *opts(const struct watcher *w)
+{
+	return w->cmd;
+}
+
 /* Loads the baseline's own policy when it differs from the one in force. */
 static int load_old_policy(struct watcher *w)
 {
@@ -46,23 +52,25 @@ static int open_baseline(struct watcher *w, struct store **ret, char **ret_link)
 	char hash[32];
 	int r;
 
-	*ret_link = watch_current_link(w->o->db);
-	r = trust_open(w->o, w->p, &s);
+	*ret_link = watch_current_link(opts(w)->db);
+	r = trust_open(opts(w), w->p, &s);
 	if (r)
 		goto fail;
-	r = trust_verify(w->o, w->p, s);
+	r = trust_verify(opts(w), w->p, s);
 	if (r)
 		goto fail;
 	r = FIM_EXIT_BASELINE;
 	if (store_meta(s, META_HASH, &v) < 0 || v.n >= sizeof(hash)) {
-		log_error("%s: the baseline names no hash algorithm; run 'fim baseline'", w->o->db);
+		log_error("%s: the baseline names no hash algorithm; run 'fim baseline'",
+		          opts(w)->db);
 		goto fail;
 	}
 	memcpy(hash, v.p, v.n);
 	hash[v.n] = '\0';
 	w->algo = hash_lookup(hash);
 	if (w->algo == HASH_NONE) {
-		log_error("%s: the baseline names an unknown hash algorithm '%s'", w->o->db, hash);
+		log_error("%s: the baseline names an unknown hash algorithm '%s'", opts(w)->db,
+		          hash);
 		goto fail;
 	}
 	*ret = s;
@@ -104,7 +112,7 @@ static int stop_pending(void *ctx)
  * signal and stops as usual). */
 static int reconcile(struct watcher *w, bool quick)
 {
-	struct fim_opts co = *w->o;
+	struct fim_opts co = *opts(w);
 	char *argv[] = {(char *)"check", NULL};
 	int r;
 
@@ -137,7 +145,7 @@ static int recheck_objects(struct watcher *w)
 	int r;
 
 	watch_generation(w, false);
-	r = objects_check(w->o, w->rootfd, w->p, w->old, w->s, &w->rep, &sum);
+	r = objects_check(opts(w), w->rootfd, w->p, w->old, w->s, &w->rep, &sum);
 	if (r == 0)
 		watch_prune(w);
 	return r;
@@ -174,7 +182,7 @@ static int open_journal(struct watcher *w, const char *dir)
 	}
 	r = state_cursor(w->state, &cursor);
 	if (r < 0 && r != -ENOENT)
-		log_warn("%s/state: cannot read the journal cursor: %s", w->o->db, strerror(-r));
+		log_warn("%s/state: cannot read the journal cursor: %s", opts(w)->db, strerror(-r));
 	r = journal_seek(w->journal, cursor, baseline_time(w->s));
 	if (r == 1)
 		watch_meta(w, "journal_gap", "alert", SEV_MEDIUM,
@@ -192,7 +200,7 @@ static int open_journal(struct watcher *w, const char *dir)
 static int sink_conf(struct watcher *w, struct sink_conf *c, uint8_t *key, bool force_syslog,
                      bool force_journald)
 {
-	const struct fim_opts *o = w->o;
+	const struct fim_opts *o = opts(w);
 	const char *keyfile = o->alerts_key ? o->alerts_key : policy_get(w->p, "alerts.key");
 	const char *fac = policy_get(w->p, "alerts.facility");
 	int r;
@@ -234,7 +242,7 @@ static void reject_at_start(struct watcher *w, int status, bool force_syslog, bo
 {
 	struct sink_conf sc = {0};
 	uint8_t key[TRAIL_KEY_BYTES];
-	char msg[512], *link = watch_current_link(w->o->db);
+	char msg[512], *link = watch_current_link(opts(w)->db);
 
 	if (!link)
 		return; /* no baseline at all: nothing was rejected */
@@ -244,7 +252,7 @@ static void reject_at_start(struct watcher *w, int status, bool force_syslog, bo
 		if (gethostname(w->host, sizeof(w->host) - 1) < 0)
 			strcpy(w->host, "localhost");
 		snprintf(msg, sizeof(msg), "%s: the baseline %s; fim watch does not start",
-		         w->o->db,
+		         opts(w)->db,
 		         status == FIM_EXIT_INTEGRITY ? "fails verification"
 		                                      : "cannot be used (corrupt or untrusted)");
 		watch_meta(w, "baseline_rejected", "alert", SEV_CRITICAL, msg, NULL);
@@ -259,7 +267,7 @@ static int setup(struct watcher *w, bool force_syslog, bool force_journald)
 	struct report_info info = {.command = "watch"};
 	int r;
 
-	r = cli_load_policy(w->o, &w->p);
+	r = cli_load_policy(opts(w), &w->p);
 	if (r)
 		return r;
 	w->rescan_interval = watch_rescan_interval(w->p);
@@ -271,16 +279,16 @@ static int setup(struct watcher *w, bool force_syslog, bool force_journald)
 	}
 	if (load_old_policy(w) < 0) {
 		log_error("%s: the baseline's policy is missing or corrupt; run 'fim baseline'",
-		          w->o->db);
+		          opts(w)->db);
 		return FIM_EXIT_BASELINE;
 	}
-	w->rootfd = cli_open_root(w->o);
+	w->rootfd = cli_open_root(opts(w));
 	if (w->rootfd < 0)
 		return FIM_EXIT_IO;
 	/* absolute, as the mount table names mount points */
-	w->rootpath = realpath(w->o->root, NULL);
+	w->rootpath = realpath(opts(w)->root, NULL);
 	if (!w->rootpath) {
-		log_error("%s: %s", w->o->root, strerror(errno));
+		log_error("%s: %s", opts(w)->root, strerror(errno));
 		return FIM_EXIT_IO;
 	}
 	w->rootlen = strlen(w->rootpath);
@@ -301,18 +309,18 @@ static int setup(struct watcher *w, bool force_syslog, bool force_journald)
 		log_error("watch: cannot start the hash worker: %s", strerror(-r));
 		return FIM_EXIT_IO;
 	}
-	r = state_open(w->o->db, &w->state);
+	r = state_open(opts(w)->db, &w->state);
 	if (r < 0) {
 		if (r == -EBUSY)
 			log_error("%s/state: another fim watch is running on this baseline",
-			          w->o->db);
+			          opts(w)->db);
 		else if (r == -EBADMSG)
 			log_error(
 			        "%s/state: the watcher's state is corrupt; move it away to start "
 			        "afresh (the journal is then read again from the baseline's time)",
-			        w->o->db);
+			        opts(w)->db);
 		else
-			log_error("%s/state: cannot open the watcher's state: %s", w->o->db,
+			log_error("%s/state: cannot open the watcher's state: %s", opts(w)->db,
 			          strerror(-r));
 		return FIM_EXIT_IO;
 	}
@@ -379,9 +387,9 @@ static int load_policy_cb(struct watcher *w, struct policy **ret)
 {
 	struct policy *p = NULL;
 
-	if (cli_load_policy(w->o, &p))
+	if (cli_load_policy(opts(w), &p))
 		return -EINVAL;
-	if (trust_verify(w->o, p, w->s)) {
+	if (trust_verify(opts(w), p, w->s)) {
 		policy_free(p);
 		return -EPERM;
 	}
@@ -411,8 +419,11 @@ static const struct watch_ops cmd_watch_ops = {
 
 int cmd_watch(struct fim_opts *o, int argc, char **argv)
 {
-	struct watcher w = {
-	        .ops = &cmd_watch_ops, .o = o, .db = o->db, .policy_path = o->policy, .rootfd = -1};
+	struct watcher w = {.ops = &cmd_watch_ops,
+	                    .cmd = o,
+	                    .db = o->db,
+	                    .policy_path = o->policy,
+	                    .rootfd = -1};
 	const char *journal_dir = o->journal_dir;
 	int sfd = -1, ret, r;
 

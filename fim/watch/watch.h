@@ -37,7 +37,6 @@ enum {
 	PEND_PERSIST = 1u << 1, /* in the state's rescan set: remove it when done */
 };
 
-struct fim_opts;
 struct wfiles;
 struct whash;
 struct watch_dog;
@@ -72,8 +71,8 @@ struct watch_ops {
 
 struct watcher {
 	const struct watch_ops *ops;
-	struct fim_opts *o; /* the command's: only its callbacks read it */
-	const char *db;     /* the baseline's directory, in messages */
+	void *cmd;      /* the command's own, for its callbacks */
+	const char *db; /* the baseline's directory, in messages */
 	const char *policy_path;
 	struct policy *p;
 	struct policy *old; /* the baseline's policy when it differs from p */

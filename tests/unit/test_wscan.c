@@ -87,7 +87,7 @@ static int setup(void **state)
 
 	/* the watcher as the command sets it up, with the null backend */
 	struct watcher *w = &t->w;
-	*w = (struct watcher){.ops = &test_ops, .o = &t->o, .db = t->db, .rootfd = -1};
+	*w = (struct watcher){.ops = &test_ops, .db = t->db, .rootfd = -1};
 	assert_int_equal(cli_load_policy(&t->o, &w->p), 0);
 	assert_int_equal(cli_open_store(&t->o, &w->s), 0);
 	assert_int_equal(store_meta(w->s, META_HASH, &v), 0);
