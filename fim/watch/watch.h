@@ -153,7 +153,7 @@ int watch_follow(struct watcher *w, int sfd);
 /* Says STOPPING=1 and alerts the stop (ERROR: on an error; otherwise the
  * state records a clean stop). */
 void watch_stopped(struct watcher *w, bool error);
-/* Frees everything the watcher holds (not the ops, the strings or o). */
+/* Frees everything the watcher holds (not ops, cmd or the strings). Stops the watchdog. */
 void watch_close(struct watcher *w);
 
 /* --- the systemd watchdog (watch_dog.c) --- */
@@ -167,6 +167,11 @@ void watch_busy(struct watcher *w, bool busy);
 void watch_tick(struct watcher *w);
 
 /* --- pending paths (watch_pending.c) --- */
+
+/* Queues PATH[0..len) (inside the root) for a check after its settle
+ * delay; FLAGS as PEND_*; NOW_DUE skips the delay. */
+void watch_pending_add(struct watcher *w, const char *path, size_t len, unsigned flags,
+                       bool now_due);
 
 /* Checks the paths whose settle delay is over. Returns the milliseconds
  * until the next one is due (-1: none), or sets w->fatal. */
@@ -195,11 +200,6 @@ FILE *watch_alerts_open(struct watcher *w);
 struct json_t;
 void watch_meta(struct watcher *w, const char *action, const char *kind, enum severity sev,
                 const char *message, struct json_t *paths);
-
-/* Queues PATH[0..len) (inside the root) for a check after its settle
- * delay; FLAGS as PEND_*; NOW_DUE skips the delay. */
-void watch_pending_add(struct watcher *w, const char *path, size_t len, unsigned flags,
-                       bool now_due);
 
 /* The report backend that dedups drift and sends it on as JSON (w in r->user). */
 extern const struct report_ops watch_report_ops;
