@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
-/* fim watch: the daemon's shared state, and the file side's and scanner's entry points. */
+/* fim watch: the watcher - its state, the command's callbacks, the file backends and the scanner.
+ */
 #pragma once
 
 #include <stdbool.h>
@@ -8,8 +9,11 @@
 #include <sys/types.h>
 
 #include "baseline/files.h"
-#include "fim/cli.h"
+#include "fim/core/common.h"
+#include "fim/report/report.h"
 #include "fim/report/sink.h"
+#include "fim/store/store.h"
+#include "policy/policy.h"
 #include "fim/store/state.h"
 #include "fim/watch/watch_map.h"
 
@@ -35,9 +39,41 @@ enum {
 
 struct wfiles;
 struct whash;
+struct watch_dog;
+struct watcher;
+
+/*
+ * What the command does for the watcher: what needs its options, its keys
+ * or its check. The watcher calls these from its loop.
+ */
+struct watch_ops {
+	/* A full check of everything into w->rep (QUICK: by metadata where the
+	 * policy lets it). Returns 0, -ECANCELED when a signal stopped it,
+	 * -EBADMSG when the baseline cannot be compared with, or a positive
+	 * status when it failed otherwise. */
+	int (*reconcile)(struct watcher *w, bool quick);
+	/* The kinds a journal entry asked to re-check. 0 or a negative errno. */
+	int (*recheck)(struct watcher *w);
+	/* Loads w->old from w->s. 0 or a negative errno. */
+	int (*load_old_policy)(struct watcher *w);
+	/* Opens and verifies the current baseline: 0 (*RET and *RET_LINK, where
+	 * DIR/current points, are the caller's), -EPERM when it fails
+	 * verification, or another negative errno when it cannot be used. */
+	int (*open_baseline)(struct watcher *w, struct store **ret, char **ret_link);
+	/* The policy loaded again for a SIGHUP: 0 and *RET (the caller's),
+	 * -EINVAL when it cannot be loaded, -EPERM when the baseline was not
+	 * signed with it. */
+	int (*load_policy)(struct watcher *w, struct policy **ret);
+	/* A message for the operator at syslog LEVEL (LOG_ERR, LOG_WARNING,
+	 * LOG_INFO): the watcher never prints. */
+	void (*say)(struct watcher *w, int level, const char *msg);
+};
 
 struct watcher {
-	struct fim_opts *o;
+	const struct watch_ops *ops;
+	void *cmd;      /* the command's own, for its callbacks */
+	const char *db; /* the baseline's directory, in messages */
+	const char *policy_path;
 	struct policy *p;
 	struct policy *old; /* the baseline's policy when it differs from p */
 	struct store *s;
@@ -78,25 +114,92 @@ struct watcher {
 	dev_t root_dev;
 	ino_t root_ino;
 	bool root_gone;
+	bool storm;             /* every root is queued for a full rescan already */
+	bool sink_warned;       /* a sink failure was logged ... */
+	int64_t last_sink_warn; /* ... then (ms) */
+	struct watch_dog *dog;  /* NULL: no systemd watchdog */
 };
 
+/* --- the watcher (watcher.c) --- */
+
+/* Hands MSG (printf FMT) to the command's say callback at syslog LEVEL. */
+void watch_say(struct watcher *w, int level, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* Where DB/current points (malloc'd; NULL when it does not). */
+char *watch_current_link(const char *db);
+/* The watch.* and alerts.* settings of P. */
+bool watch_setting_on(const struct policy *p, const char *key, bool dflt);
+int watch_full_interval(const struct policy *p);
+int watch_rescan_interval(const struct policy *p);
+/* A reconcile while running: a failure is alerted, the watcher goes on. */
+void watch_reconcile_again(struct watcher *w, bool quick);
+/* sd_notify STATUS= (READY=1 too with READY). */
+void watch_notify_status(struct watcher *w, bool ready);
+/* Opens directory PATH[0..len) below the root without following any
+ * symbolic link on the way. Returns the fd or a negative errno. */
+int watch_open_dir(struct watcher *w, const char *path, size_t len);
+/* Arms the watches of every start point and remembers what each is.
+ * Returns 0 or a negative errno. */
+int watch_arm(struct watcher *w);
+/*
+ * Follows changes once the reconcile is done: queues the rescans a run
+ * before left, says READY=1, then loops: signals from SFD (SIGHUP reloads
+ * the policy, SIGTERM and SIGINT stop), file events, the journal, the
+ * mount table, the hash worker, housekeeping. Returns 0 once stopped by a
+ * signal, -EBADMSG when the baseline turned out corrupt, or another
+ * negative errno (said through the say callback where no alert says it).
+ */
+int watch_follow(struct watcher *w, int sfd);
+/* Says STOPPING=1 and alerts the stop (ERROR: on an error; otherwise the
+ * state records a clean stop). */
+void watch_stopped(struct watcher *w, bool error);
+/* Frees everything the watcher holds (not ops, cmd or the strings). Stops the watchdog. */
+void watch_close(struct watcher *w);
+
+/* --- the systemd watchdog (watch_dog.c) --- */
+
+/* Starts the helper thread when systemd asks for a watchdog. */
+void watch_dog_start(struct watcher *w);
+void watch_dog_stop(struct watcher *w);
 /* Long work starts (BUSY) or ends: the watchdog is pinged meanwhile. */
-void watch_busy(bool busy);
+void watch_busy(struct watcher *w, bool busy);
+/* Long work moved on (any thread may call it; W may be NULL). */
+void watch_tick(struct watcher *w);
+
+/* --- pending paths (watch_pending.c) --- */
+
+/* Queues PATH[0..len) (inside the root) for a check after its settle
+ * delay; FLAGS as PEND_*; NOW_DUE skips the delay. */
+void watch_pending_add(struct watcher *w, const char *path, size_t len, unsigned flags,
+                       bool now_due);
+
+/* Checks the paths whose settle delay is over. Returns the milliseconds
+ * until the next one is due (-1: none), or sets w->fatal. */
+int64_t watch_pending_run(struct watcher *w);
+/* Judges what the hash worker finished; sets w->fatal on a fatal error. */
+void watch_hashed_run(struct watcher *w);
 
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t watch_now_ms(void);
 
+/* --- alerts to the sinks (watch_sinks.c) --- */
+
+/*
+ * Sends one JSON line to the sinks. A failing sink is said (at most once a
+ * minute) and counted: the caller undoes what it recorded as alerted.
+ * Returns 0 or the sink's negative errno.
+ */
+int watch_send_line(struct watcher *w, const char *line, size_t n);
+/* Housekeeping: a sink that held alerts back sends them once it can. */
+void watch_sinks_retry(struct watcher *w);
+/* A stream whose lines go to the sinks (for report_json), or NULL. */
+FILE *watch_alerts_open(struct watcher *w);
 /* Sends one watcher event (fim.object "watch"): ACTION ("overflow",
  * "watch_limit", ...), KIND "alert" or "event", SEV, MESSAGE; PATHS (may
  * be NULL) a jansson array taken over as fim.paths. */
 struct json_t;
 void watch_meta(struct watcher *w, const char *action, const char *kind, enum severity sev,
                 const char *message, struct json_t *paths);
-
-/* Queues PATH[0..len) (inside the root) for a check after its settle
- * delay; FLAGS as PEND_*; NOW_DUE skips the delay. */
-void watch_pending_add(struct watcher *w, const char *path, size_t len, unsigned flags,
-                       bool now_due);
 
 /* The report backend that dedups drift and sends it on as JSON (w in r->user). */
 extern const struct report_ops watch_report_ops;
@@ -116,10 +219,6 @@ void watch_prune(struct watcher *w);
  */
 int watch_scan(struct watcher *w, const char *path, size_t len, bool tree);
 
-/* Opens directory PATH[0..len) below the root without following any
- * symbolic link on the way. Returns the fd or a negative errno. */
-int watch_open_dir(struct watcher *w, const char *path, size_t len);
-
 /* --- the trees going away and coming back (watch_tree.c) --- */
 
 /* Remembers what the root and each start point are now (at the start, and
@@ -137,14 +236,57 @@ bool wtree_root_gone(struct watcher *w);
  * armed again and rescanned. */
 void wtree_check(struct watcher *w);
 
-/* --- file side (watch_files.c) --- */
+/* --- file side (watch_files.c; backends watch_inotify.c, watch_fanotify.c, watch_null.c) --- */
 
-/* Starts the backend ("inotify" or "fanotify"; the latter falls back to
- * inotify with a notice when the kernel or a file system refuses it).
- * Returns 0 or a negative errno. */
+/*
+ * A file watch backend, chosen once when the watcher starts. Every call
+ * takes the watcher (w->files is the backend's struct wfiles). The null
+ * backend arms nothing and reads no event: tests drive the scanner and
+ * the pending queue themselves.
+ */
+struct wfiles_ops {
+	const char *name; /* as watch.backend names it: "inotify", "fanotify" */
+	const char *what; /* what watched() counts: "directories", "mounts" */
+	/* Starts it (f->fd: the descriptor to poll, or -1). 0 or a negative errno. */
+	int (*open)(struct watcher *w, struct wfiles *f);
+	void (*close)(struct wfiles *f);
+	/* Arms directory PATH: 0, 1 if already armed (or covered), or a
+	 * negative errno (-ENOSPC: the watch limit; remembered and alerted). */
+	int (*arm)(struct watcher *w, const char *path, size_t len);
+	/* Arms PATH's tree where the policy descends (fanotify: marks its file
+	 * system). What cannot be armed is remembered. 0 or -ENOMEM. */
+	int (*arm_tree)(struct watcher *w, const char *path, size_t len);
+	/* Arms the directories above start point PATH (one may be replaced). */
+	void (*arm_above)(struct watcher *w, const char *path, size_t len);
+	/* Arms every start point of the policy. 0 or a negative errno. */
+	int (*arm_roots)(struct watcher *w);
+	/* Start point PATH, the directories above and its tree afresh. */
+	void (*rearm)(struct watcher *w, const char *path, size_t len);
+	/* Drops the watches of PATH and below; GONE: the kernel dropped them. */
+	void (*forget)(struct watcher *w, const char *path, size_t len, bool gone);
+	/* Removes every watch. */
+	void (*disarm)(struct watcher *w);
+	/* Handles up to MAX queued events: the number, or a negative errno. */
+	int (*read)(struct watcher *w, size_t max);
+	size_t (*watched)(const struct wfiles *f);
+	/* The mount table changed on a watched tree (after each tree was re-armed). */
+	void (*remounted)(struct watcher *w);
+	/* The text of the watch_limit alert. */
+	void (*limit_text)(struct watcher *w, char *buf, size_t size);
+};
+
+extern const struct wfiles_ops wfiles_inotify;
+extern const struct wfiles_ops wfiles_fanotify;
+extern const struct wfiles_ops wfiles_null;
+
+/* Starts the backend BACKEND names ("fanotify", otherwise inotify); when
+ * fanotify is refused by the kernel or a file system, inotify with a
+ * warning. Returns 0 or a negative errno. */
 int wfiles_open(struct watcher *w, const char *backend, struct wfiles **ret);
+/* Starts backend OPS. Returns 0 or a negative errno. */
+int wfiles_open_ops(struct watcher *w, const struct wfiles_ops *ops, struct wfiles **ret);
 void wfiles_close(struct wfiles *f);
-/* The fd to poll. */
+/* The fd to poll (-1: none). */
 int wfiles_fd(struct wfiles *f);
 /* Arms every root of the policy (and every directory above each). */
 int wfiles_arm_roots(struct watcher *w);

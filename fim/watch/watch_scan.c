@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 
 #include "baseline/walk.h"
-#include "fim/log.h"
 #include "fim/core/object.h"
 #include "fim/engine/drift.h"
 #include "fim/watch/watch.h"
@@ -202,42 +201,6 @@ const struct report_ops watch_report_ops = {
 };
 
 /* --- the scanner --- */
-
-/* Opens directory PATH[0..len) below the root without following any
- * symbolic link on the way. Returns the fd or a negative errno. */
-int watch_open_dir(struct watcher *w, const char *path, size_t len)
-{
-	int fd = fcntl(w->rootfd, F_DUPFD_CLOEXEC, 3);
-	size_t i = 0;
-
-	if (fd < 0)
-		return -errno;
-	while (i < len) {
-		char name[FIM_MAX_NAME + 1];
-		size_t j;
-		int nfd;
-
-		while (i < len && path[i] == '/')
-			i++;
-		for (j = i; j < len && path[j] != '/'; j++)
-			;
-		if (j == i)
-			break;
-		if (j - i > FIM_MAX_NAME) {
-			close(fd);
-			return -ENAMETOOLONG;
-		}
-		memcpy(name, path + i, j - i);
-		name[j - i] = '\0';
-		nfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(fd);
-		if (nfd < 0)
-			return errno == ELOOP ? -ENOTDIR : -errno;
-		fd = nfd;
-		i = j;
-	}
-	return fd;
-}
 
 struct scan {
 	struct watcher *w;
