@@ -800,41 +800,37 @@ static bool read_args(struct parser *P, struct buf *out)
 	}
 }
 
-/*
- * Cmnd_Spec: [(runas)] [OPTION=value...] [TAG:...] [digests] [!...]command
- * (with SPECS; a Cmnd_Alias member has only the part from the digests on).
- */
-static bool cmnd_spec(struct parser *P, struct buf *out, bool specs)
+/* (runas): a Runas_List of users, then optionally ':' and one of groups; at '('. */
+static bool read_runas(struct parser *P, struct buf *out)
 {
-	size_t at, total, n;
-	bool found;
-	int c;
-
+	if (!put_ch(P, out, '('))
+		return false;
+	take(P);
 	skip_blanks(P);
-	if (specs && cur(P) == '(') {
-		if (!put_ch(P, out, '('))
+	if (cur(P) != ':' && cur(P) != ')' && !read_list(P, user_item, out, ", ", false))
+		return false;
+	skip_blanks(P);
+	if (cur(P) == ':') {
+		if (!put_ch(P, out, ':'))
 			return false;
 		take(P);
 		skip_blanks(P);
-		if (cur(P) != ':' && cur(P) != ')' && !read_list(P, user_item, out, ", ", false))
-			return false;
-		skip_blanks(P);
-		if (cur(P) == ':') {
-			if (!put_ch(P, out, ':'))
-				return false;
-			take(P);
-			skip_blanks(P);
-			if (cur(P) != ')' && !read_list(P, user_item, out, ", ", false))
-				return false;
-		}
-		skip_blanks(P);
-		if (cur(P) != ')')
-			return fail(P, "unbalanced parentheses in the runas list");
-		take(P);
-		if (!put_str(P, out, ") "))
+		if (cur(P) != ')' && !read_list(P, user_item, out, ", ", false))
 			return false;
 	}
-	while (specs) {
+	skip_blanks(P);
+	if (cur(P) != ')')
+		return fail(P, "unbalanced parentheses in the runas list");
+	take(P);
+	return put_str(P, out, ") ");
+}
+
+/* Any TAG: and OPTION=value words, in any order. */
+static bool read_tags(struct parser *P, struct buf *out)
+{
+	size_t at, total, n;
+
+	for (;;) {
 		const char *w;
 
 		skip_blanks(P);
@@ -858,17 +854,23 @@ static bool cmnd_spec(struct parser *P, struct buf *out, bool specs)
 			if (!put_ch(P, out, ' '))
 				return false;
 		} else {
-			break;
+			return true;
 		}
 	}
-	skip_blanks(P);
+}
+
+/* A Digest_List: digests separated by ',' (a ',' not followed by a digest ends the list). */
+static bool read_digests(struct parser *P, struct buf *out)
+{
+	bool found;
+
 	for (;;) {
 		size_t q;
 
 		if (!read_digest(P, out, &found))
 			return false;
 		if (!found)
-			break;
+			return true;
 		skip_blanks(P);
 		/* a ',' followed by another digest continues a Digest_List */
 		for (q = P->lx.pos + 1; q < P->lx.len && is_blank(P->lx.p[q]); q++)
@@ -881,10 +883,17 @@ static bool cmnd_spec(struct parser *P, struct buf *out, bool specs)
 				return false;
 			continue;
 		}
-		if (!put_ch(P, out, ' '))
-			return false;
-		break;
+		return put_ch(P, out, ' ');
 	}
+}
+
+/* [!...]command: a full path (or a directory) with arguments, a regex, sudoedit, ALL, list or
+ * an alias. */
+static bool read_command(struct parser *P, struct buf *out)
+{
+	size_t at, n;
+	int c;
+
 	if (!read_bangs(P, out))
 		return false;
 	c = cur(P);
@@ -908,6 +917,21 @@ static bool cmnd_spec(struct parser *P, struct buf *out, bool specs)
 	    (n == 4 && memcmp(out->p + at, "list", 4) == 0) || is_alias_name(out->p + at, n))
 		return true;
 	return fail(P, "a command must be a full path, sudoedit, ALL or an alias");
+}
+
+/*
+ * Cmnd_Spec: [(runas)] [OPTION=value...] [TAG:...] [digests] [!...]command
+ * (with SPECS; a Cmnd_Alias member has only the part from the digests on).
+ */
+static bool cmnd_spec(struct parser *P, struct buf *out, bool specs)
+{
+	skip_blanks(P);
+	if (specs && cur(P) == '(' && !read_runas(P, out))
+		return false;
+	if (specs && !read_tags(P, out))
+		return false;
+	skip_blanks(P);
+	return read_digests(P, out) && read_command(P, out);
 }
 
 static bool cmnd_member(struct parser *P, struct buf *out)
