@@ -345,79 +345,84 @@ static void jrule_publish(struct jrule *r, const struct line *l)
 	r->pub.group_by = r->group_by;
 }
 
-/* [!]journal NAME [FIELD=VALUE...] [message=/RE/] [threshold=N] [window=S] [group_by=X]
- * [severity=L]; the keyword has been read. */
-int parse_journal(struct line *l, bool disable)
+/* !journal NAME: switches rule OLD (named NAME) off. */
+static int jrule_disable(struct line *l, struct jrule *old, const struct tok *name)
 {
-	struct policy *p = l->ps->p;
-	struct jrule nr = {.pub = {.severity = -1}}, *old;
-	size_t rpos = 0, gpos = 0;
-	struct jword w;
-	struct tok name;
 	int r;
 
-	if (!lex_next_word(l, &name))
-		return lex_fail(l, l->pos, -EINVAL, "missing rule name after 'journal'");
-	if (!valid_jrule_name(&name))
-		return lex_fail(l, name.pos, -EINVAL,
-		                "invalid journal rule name '%s' (letters, digits, '_', '.', '-')",
-		                QTOK(&name));
-	/* the name of the watcher's notices about forged senders */
-	if (lex_tok_is(&name, "unverified-sender"))
-		return lex_fail(l, name.pos, -EINVAL, "journal rule name '%s' is reserved",
-		                QTOK(&name));
-	old = jrule_find(p, &name);
-	if (disable) {
-		if (!old)
-			return lex_fail(l, name.pos, -EINVAL, "no journal rule '%s' to switch off",
-			                QTOK(&name));
-		r = lex_expect_end(l);
-		if (r == 0) {
-			old->pub.flags |= JRULE_DISABLED;
-			old->pub.file = l->src->name;
-			old->pub.line = l->no;
-		}
-		return r;
+	if (!old)
+		return lex_fail(l, name->pos, -EINVAL, "no journal rule '%s' to switch off",
+		                QTOK(name));
+	r = lex_expect_end(l);
+	if (r == 0) {
+		old->pub.flags |= JRULE_DISABLED;
+		old->pub.file = l->src->name;
+		old->pub.line = l->no;
 	}
-	if (old && (old->pub.flags & JRULE_BUILTIN)) {
-		/* tuning: words apply on top of earlier tuning; validated on a copy */
-		struct jrule t = *old;
+	return r;
+}
 
-		while ((r = jword_next(l, &w)) > 0) {
-			r = jrule_word(l, &t, &w, true, &rpos, &gpos);
-			free(w.val);
-			if (r < 0)
-				return r;
-		}
-		if (r < 0)
-			return r;
-		t.pub.flags &= ~JRULE_DISABLED;
-		jrule_publish(&t, l);
-		*old = t;
-		return 0;
-	}
+/* journal NAME WORD... on built-in rule OLD: the words apply on top of earlier tuning, and are
+ * validated on a copy. */
+static int jrule_tune(struct line *l, struct jrule *old)
+{
+	struct jrule t = *old;
+	size_t rpos = 0, gpos = 0;
+	struct jword w;
+	int r;
+
 	while ((r = jword_next(l, &w)) > 0) {
-		r = jrule_word(l, &nr, &w, false, &rpos, &gpos);
+		r = jrule_word(l, &t, &w, true, &rpos, &gpos);
 		free(w.val);
 		if (r < 0)
-			break;
+			return r;
 	}
-	if (r == 0 && nr.pub.nfields == 0 && !nr.message)
-		r = lex_fail(l, name.pos, -EINVAL,
+	if (r < 0)
+		return r;
+	t.pub.flags &= ~JRULE_DISABLED;
+	jrule_publish(&t, l);
+	*old = t;
+	return 0;
+}
+
+/* Reads the words of rule NR (named NAME) and checks it is whole. */
+static int jrule_read(struct line *l, struct jrule *nr, const struct tok *name)
+{
+	size_t rpos = 0, gpos = 0;
+	struct jword w;
+	int r;
+
+	while ((r = jword_next(l, &w)) > 0) {
+		r = jrule_word(l, nr, &w, false, &rpos, &gpos);
+		free(w.val);
+		if (r < 0)
+			return r;
+	}
+	if (r == 0 && nr->pub.nfields == 0 && !nr->message)
+		r = lex_fail(l, name->pos, -EINVAL,
 		             "journal rule '%s' matches nothing: give FIELD=VALUE or message=",
-		             QTOK(&name));
-	if (r == 0 && nr.group_by && !nr.message &&
-	    !valid_field_name(nr.group_by, strlen(nr.group_by)))
+		             QTOK(name));
+	if (r == 0 && nr->group_by && !nr->message &&
+	    !valid_field_name(nr->group_by, strlen(nr->group_by)))
 		r = lex_fail(l, gpos, -EINVAL,
 		             "group_by '%s' is neither a FIELD name nor a capture of message=",
-		             QUOTE(nr.group_by, strlen(nr.group_by)));
-	if (r == 0 && nr.message)
-		r = jrule_check_regex(l, &nr, rpos, gpos);
-	if (r == 0 && !(nr.name = strndup(name.s, name.len)))
+		             QUOTE(nr->group_by, strlen(nr->group_by)));
+	if (r == 0 && nr->message)
+		r = jrule_check_regex(l, nr, rpos, gpos);
+	if (r == 0 && !(nr->name = strndup(name->s, name->len)))
 		r = lex_oom(l);
+	return r;
+}
+
+/* journal NAME WORD...: a new rule, or one that replaces rule OLD of the policy in its place. */
+static int jrule_define(struct line *l, struct jrule *old, const struct tok *name)
+{
+	struct jrule nr = {.pub = {.severity = -1}};
+	int r = jrule_read(l, &nr, name);
+
 	if (r == 0) {
 		jrule_publish(&nr, l);
-		if (old) { /* a redefinition replaces the rule in its place */
+		if (old) {
 			jrule_clear(old);
 			free(old->name);
 			*old = nr;
@@ -430,6 +435,31 @@ int parse_journal(struct line *l, bool disable)
 		free(nr.name);
 	}
 	return r;
+}
+
+/* [!]journal NAME [FIELD=VALUE...] [message=/RE/] [threshold=N] [window=S] [group_by=X]
+ * [severity=L]; the keyword has been read. */
+int parse_journal(struct line *l, bool disable)
+{
+	struct jrule *old;
+	struct tok name;
+
+	if (!lex_next_word(l, &name))
+		return lex_fail(l, l->pos, -EINVAL, "missing rule name after 'journal'");
+	if (!valid_jrule_name(&name))
+		return lex_fail(l, name.pos, -EINVAL,
+		                "invalid journal rule name '%s' (letters, digits, '_', '.', '-')",
+		                QTOK(&name));
+	/* the name of the watcher's notices about forged senders */
+	if (lex_tok_is(&name, "unverified-sender"))
+		return lex_fail(l, name.pos, -EINVAL, "journal rule name '%s' is reserved",
+		                QTOK(&name));
+	old = jrule_find(l->ps->p, &name);
+	if (disable)
+		return jrule_disable(l, old, &name);
+	if (old && (old->pub.flags & JRULE_BUILTIN))
+		return jrule_tune(l, old);
+	return jrule_define(l, old, &name);
 }
 
 size_t policy_journal_rule_count(const struct policy *p)
