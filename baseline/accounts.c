@@ -516,122 +516,141 @@ static void report_odd(const struct collect_ctx *ctx, const struct table *t, con
 	}
 }
 
-/* Reports malformed, irregular and duplicate entries in file order; quotes
- * nothing of a secret file. */
-static void table_report(const struct collect_ctx *ctx, const struct table *t)
+/* An entry glibc uses: one cut to ACCOUNTS_MAX_ENTRY, and one whose name came before. */
+static void report_kept(const struct collect_ctx *ctx, const struct table *t, const struct entry *e)
 {
 	const struct format *fmt = t->fmt;
 	char q[QUOTE_BYTES];
 
+	if (e->cut && !e->dup && fmt->secret)
+		collect_problem(ctx, t->path, e->line, -E2BIG,
+		                "line of %" PRIu64 " bytes, longer than %u: glibc reads "
+		                "it, fim only its first bytes; what they do not hold is "
+		                "not recorded",
+		                e->len, ACCOUNTS_MAX_ENTRY);
+	else if (e->cut && !e->dup)
+		collect_problem(ctx, t->path, e->line, -E2BIG,
+		                "line of %" PRIu64 " bytes, longer than %u: glibc reads "
+		                "it, fim only its first bytes; %s '%s' is recorded "
+		                "without field %u and those after it",
+		                e->len, ACCOUNTS_MAX_ENTRY, fmt->noun,
+		                accounts_quote(e->f[0], q, sizeof(q)), e->known + 1);
+	if (!e->dup)
+		return;
+	if (fmt->secret)
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "duplicate %s entry: the first one, on line %u, is "
+		                "in force",
+		                fmt->noun, e->first);
+	else
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "duplicate %s '%s': the first entry, on line %u, "
+		                "is in force",
+		                fmt->noun, accounts_quote(e->f[0], q, sizeof(q)), e->first);
+}
+
+/* A line cut to ACCOUNTS_MAX_ENTRY that fim cannot interpret. */
+static void report_cut(const struct collect_ctx *ctx, const struct table *t, const struct entry *e)
+{
+	const struct format *fmt = t->fmt;
+	char q[QUOTE_BYTES];
+
+	if (e->dup) /* glibc reads the first line of the name only */
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "duplicate %s entry, longer than %u bytes: the "
+		                "first one, on line %u, is in force",
+		                fmt->noun, ACCOUNTS_MAX_ENTRY, e->first);
+	else if (e->known > 0 && !fmt->secret && e->f[0].n <= OBJ_MAX_ID)
+		collect_problem(ctx, t->path, e->line, -E2BIG,
+		                "line of %" PRIu64 " bytes, longer than %u: glibc "
+		                "reads it, fim cannot interpret it; %s '%s' is not "
+		                "recorded",
+		                e->len, ACCOUNTS_MAX_ENTRY, fmt->noun,
+		                accounts_quote(e->f[0], q, sizeof(q)));
+	else
+		collect_problem(ctx, t->path, e->line, -E2BIG,
+		                "line of %" PRIu64 " bytes, longer than %u: glibc "
+		                "reads it, fim cannot interpret it; what it defines "
+		                "is not recorded",
+		                e->len, ACCOUNTS_MAX_ENTRY);
+}
+
+/* A line glibc ignores, or that fim cannot record. */
+static void report_bad(const struct collect_ctx *ctx, const struct table *t, const struct entry *e)
+{
+	const struct format *fmt = t->fmt;
+	const char *id = fmt->nids ? fmt->idname[e->bad_id] : "";
+
+	switch ((enum bad)e->bad) {
+	case BAD_NONE:
+	case BAD_CUT:
+		break;
+	case BAD_NUL:
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "line starts with a NUL byte: glibc ignores it");
+		break;
+	case BAD_FIELDS: /* shadow only */
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "%u field%s where glibc needs 9, or 8 with an expiry date: "
+		                "it ignores the line",
+		                e->nf, e->nf == 1 ? "" : "s");
+		break;
+	case BAD_NAME_EMPTY:
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "empty %s name: glibc may use the line, fim cannot record it",
+		                fmt->noun);
+		break;
+	case BAD_NAME_NIS:
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "NIS compatibility entry (name starts with '+' or '-'): "
+		                "glibc's files backend does not resolve it; not evaluated");
+		break;
+	case BAD_NAME_LONG:
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "%s name longer than %u bytes: glibc may use the line, fim "
+		                "cannot record it",
+		                fmt->noun, OBJ_MAX_ID);
+		break;
+	case BAD_ID_EMPTY:
+		collect_problem(ctx, t->path, e->line, -EBADMSG, "empty %s: glibc ignores the line",
+		                id);
+		break;
+	case BAD_ID_CHAR:
+		if (!fmt->nids)
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "field %u is not a number: glibc ignores the line",
+			                e->bad_id + 1);
+		else
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "%s is not a decimal number: glibc ignores the line", id);
+		break;
+	case BAD_ID_RANGE:
+		if (!fmt->nids)
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "field %u is out of range: glibc ignores the line",
+			                e->bad_id + 1);
+		else
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "%s is out of range (at most %" PRIu32
+			                "): glibc ignores the line",
+			                id, UINT32_MAX);
+		break;
+	}
+}
+
+/* Reports malformed, irregular and duplicate entries in file order; quotes
+ * nothing of a secret file. */
+static void table_report(const struct collect_ctx *ctx, const struct table *t)
+{
 	for (size_t i = 0; i < t->n; i++) {
 		const struct entry *e = &t->e[i];
-		const char *id = fmt->nids ? fmt->idname[e->bad_id] : "";
 
-		switch ((enum bad)e->bad) {
-		case BAD_NONE:
-			if (e->cut && !e->dup && fmt->secret)
-				collect_problem(
-				        ctx, t->path, e->line, -E2BIG,
-				        "line of %" PRIu64 " bytes, longer than %u: glibc reads "
-				        "it, fim only its first bytes; what they do not hold is "
-				        "not recorded",
-				        e->len, ACCOUNTS_MAX_ENTRY);
-			else if (e->cut && !e->dup)
-				collect_problem(
-				        ctx, t->path, e->line, -E2BIG,
-				        "line of %" PRIu64 " bytes, longer than %u: glibc reads "
-				        "it, fim only its first bytes; %s '%s' is recorded "
-				        "without field %u and those after it",
-				        e->len, ACCOUNTS_MAX_ENTRY, fmt->noun,
-				        accounts_quote(e->f[0], q, sizeof(q)), e->known + 1);
-			if (!e->dup)
-				break;
-			if (fmt->secret)
-				collect_problem(ctx, t->path, e->line, -EBADMSG,
-				                "duplicate %s entry: the first one, on line %u, is "
-				                "in force",
-				                fmt->noun, e->first);
-			else
-				collect_problem(ctx, t->path, e->line, -EBADMSG,
-				                "duplicate %s '%s': the first entry, on line %u, "
-				                "is in force",
-				                fmt->noun, accounts_quote(e->f[0], q, sizeof(q)),
-				                e->first);
-			break;
-		case BAD_CUT:
-			if (e->dup) /* glibc reads the first line of the name only */
-				collect_problem(ctx, t->path, e->line, -EBADMSG,
-				                "duplicate %s entry, longer than %u bytes: the "
-				                "first one, on line %u, is in force",
-				                fmt->noun, ACCOUNTS_MAX_ENTRY, e->first);
-			else if (e->known > 0 && !fmt->secret && e->f[0].n <= OBJ_MAX_ID)
-				collect_problem(ctx, t->path, e->line, -E2BIG,
-				                "line of %" PRIu64 " bytes, longer than %u: glibc "
-				                "reads it, fim cannot interpret it; %s '%s' is not "
-				                "recorded",
-				                e->len, ACCOUNTS_MAX_ENTRY, fmt->noun,
-				                accounts_quote(e->f[0], q, sizeof(q)));
-			else
-				collect_problem(
-				        ctx, t->path, e->line, -E2BIG,
-				        "line of %" PRIu64 " bytes, longer than %u: glibc "
-				        "reads it, fim cannot interpret it; what it defines "
-				        "is not recorded",
-				        e->len, ACCOUNTS_MAX_ENTRY);
-			break;
-		case BAD_NUL:
-			collect_problem(ctx, t->path, e->line, -EBADMSG,
-			                "line starts with a NUL byte: glibc ignores it");
-			break;
-		case BAD_FIELDS: /* shadow only */
-			collect_problem(ctx, t->path, e->line, -EBADMSG,
-			                "%u field%s where glibc needs 9, or 8 with an expiry date: "
-			                "it ignores the line",
-			                e->nf, e->nf == 1 ? "" : "s");
-			break;
-		case BAD_NAME_EMPTY:
-			collect_problem(
-			        ctx, t->path, e->line, -EBADMSG,
-			        "empty %s name: glibc may use the line, fim cannot record it",
-			        fmt->noun);
-			break;
-		case BAD_NAME_NIS:
-			collect_problem(ctx, t->path, e->line, -EBADMSG,
-			                "NIS compatibility entry (name starts with '+' or '-'): "
-			                "glibc's files backend does not resolve it; not evaluated");
-			break;
-		case BAD_NAME_LONG:
-			collect_problem(ctx, t->path, e->line, -EBADMSG,
-			                "%s name longer than %u bytes: glibc may use the line, fim "
-			                "cannot record it",
-			                fmt->noun, OBJ_MAX_ID);
-			break;
-		case BAD_ID_EMPTY:
-			collect_problem(ctx, t->path, e->line, -EBADMSG,
-			                "empty %s: glibc ignores the line", id);
-			break;
-		case BAD_ID_CHAR:
-			if (!fmt->nids)
-				collect_problem(ctx, t->path, e->line, -EBADMSG,
-				                "field %u is not a number: glibc ignores the line",
-				                e->bad_id + 1);
-			else
-				collect_problem(
-				        ctx, t->path, e->line, -EBADMSG,
-				        "%s is not a decimal number: glibc ignores the line", id);
-			break;
-		case BAD_ID_RANGE:
-			if (!fmt->nids)
-				collect_problem(ctx, t->path, e->line, -EBADMSG,
-				                "field %u is out of range: glibc ignores the line",
-				                e->bad_id + 1);
-			else
-				collect_problem(ctx, t->path, e->line, -EBADMSG,
-				                "%s is out of range (at most %" PRIu32
-				                "): glibc ignores the line",
-				                id, UINT32_MAX);
-			break;
-		}
+		if (e->bad == BAD_NONE)
+			report_kept(ctx, t, e);
+		else if (e->bad == BAD_CUT)
+			report_cut(ctx, t, e);
+		else
+			report_bad(ctx, t, e);
 		report_odd(ctx, t, e);
 	}
 	table_report_truncated(ctx, t);
