@@ -28,19 +28,21 @@ static int load(struct parser *ps, const char *name, struct policy **ret)
 	int r;
 
 	ps->p = calloc(1, sizeof(*ps->p));
-	if (!ps->p || groups_init(ps) < 0 || jrules_init(ps->p) < 0)
-		return parser_fail(ps, name, -ENOMEM, "out of memory");
-	r = source_get(ps, name, &idx);
+	if (!ps->p || policy_groups_init(ps) < 0 || policy_jrules_init(ps->p) < 0)
+		return policy_parser_fail(ps, name, -ENOMEM, "out of memory");
+	r = policy_source_get(ps, name, &idx);
 	if (r < 0)
-		return parser_fail(ps, name, r, "%s", source_error(r, buf, sizeof(buf)));
-	if (ident_start(ps, idx) < 0)
-		return parser_fail(ps, name, -ENOMEM, "out of memory");
+		return policy_parser_fail(ps, name, r, "%s",
+		                          policy_source_error(r, buf, sizeof(buf)));
+	if (policy_ident_start(ps, idx) < 0)
+		return policy_parser_fail(ps, name, -ENOMEM, "out of memory");
 	ps->stack[0] = idx;
-	r = parse_source(ps, idx);
+	r = policy_parse_source(ps, idx);
 	if (r < 0)
 		return r;
-	if (ident_finish(ps) < 0 || roots_build(ps->p) < 0 || ix_build(ps->p) < 0)
-		return parser_fail(ps, name, -ENOMEM, "out of memory");
+	if (policy_ident_finish(ps) < 0 || policy_roots_build(ps->p) < 0 ||
+	    policy_ix_build(ps->p) < 0)
+		return policy_parser_fail(ps, name, -ENOMEM, "out of memory");
 	*ret = TAKE_PTR(ps->p);
 	return 0;
 }
@@ -60,7 +62,7 @@ int policy_load_bundle(const void *buf, size_t len, struct policy **ret, struct 
 {
 	struct policy_error dummy;
 	struct parser ps = {.err = err ? err : &dummy};
-	int r = bundle_parse(&ps, buf, len);
+	int r = policy_bundle_parse(&ps, buf, len);
 
 	if (r == 0)
 		r = load(&ps, ps.bundle[0].name, ret);
@@ -74,16 +76,16 @@ void policy_free(struct policy *p)
 	if (!p)
 		return;
 	for (size_t i = 0; i < p->nsrcs; i++)
-		source_free(p->srcs[i]);
+		policy_source_free(p->srcs[i]);
 	free(p->srcs);
 	for (size_t i = 0; i < p->nrules; i++)
-		rule_clear(&p->rules[i]);
+		policy_rule_clear(&p->rules[i]);
 	free(p->rules);
 	for (size_t i = 0; i < p->norules; i++)
 		free(p->orules[i].glob);
 	free(p->orules);
 	for (size_t i = 0; i < p->njrules; i++) {
-		jrule_clear(&p->jrules[i]);
+		policy_jrule_clear(&p->jrules[i]);
 		free(p->jrules[i].name);
 	}
 	free(p->jrules);
@@ -92,7 +94,7 @@ void policy_free(struct policy *p)
 	for (size_t i = 0; i < p->nroots; i++)
 		free(p->roots[i]);
 	free(p->roots);
-	ix_free(&p->ix);
+	policy_ix_free(&p->ix);
 	free(p);
 }
 

@@ -33,30 +33,31 @@ static int ident_put(struct parser *ps, char what, unsigned line, const uint8_t 
 }
 
 /* Source IDX is entered from line LINE of the source being parsed (0 for the main file). */
-int ident_enter(struct parser *ps, unsigned line, size_t idx)
+int policy_ident_enter(struct parser *ps, unsigned line, size_t idx)
 {
 	return ident_put(ps, 'E', line, ps->p->srcs[idx]->sum);
 }
 
-int ident_leave(struct parser *ps)
+int policy_ident_leave(struct parser *ps)
 {
 	return ident_put(ps, 'L', 0, NULL);
 }
 
 /* Starts the digest with the main file, source IDX. Returns 0 or -ENOMEM. */
-int ident_start(struct parser *ps, size_t idx)
+int policy_ident_start(struct parser *ps, size_t idx)
 {
 	ps->ident = hash_new(HASH_SHA256);
 	if (!ps->ident || hash_init(ps->ident) < 0 ||
-	    hash_update(ps->ident, IDENT_TAG, sizeof(IDENT_TAG)) < 0 || ident_enter(ps, 0, idx) < 0)
+	    hash_update(ps->ident, IDENT_TAG, sizeof(IDENT_TAG)) < 0 ||
+	    policy_ident_enter(ps, 0, idx) < 0)
 		return -ENOMEM;
 	return 0;
 }
 
 /* Leaves the main file and writes the digest into the policy. Returns 0 or -ENOMEM. */
-int ident_finish(struct parser *ps)
+int policy_ident_finish(struct parser *ps)
 {
-	return ident_leave(ps) < 0 || hash_final(ps->ident, ps->p->digest) < 0 ? -ENOMEM : 0;
+	return policy_ident_leave(ps) < 0 || hash_final(ps->ident, ps->p->digest) < 0 ? -ENOMEM : 0;
 }
 
 /* --- bundles --- */
@@ -114,7 +115,7 @@ static bool get_span(const uint8_t *buf, size_t len, size_t *pos, size_t max, si
 
 static int bundle_fail(struct parser *ps, const char *why)
 {
-	return parser_fail(ps, "", -EBADMSG, "corrupt policy bundle: %s", why);
+	return policy_parser_fail(ps, "", -EBADMSG, "corrupt policy bundle: %s", why);
 }
 
 /* Reads one "name, content" pair at *POS into E. Returns NULL or the complaint. */
@@ -145,7 +146,7 @@ static int cmp_entry(const void *a, const void *b)
 }
 
 /* Checks BUF[0..len) and points ps->bundle at its files. Returns 0, -EBADMSG or -ENOMEM. */
-int bundle_parse(struct parser *ps, const uint8_t *buf, size_t len)
+int policy_bundle_parse(struct parser *ps, const uint8_t *buf, size_t len)
 {
 	struct bundle_file *e;
 	const char *why;
@@ -158,7 +159,7 @@ int bundle_parse(struct parser *ps, const uint8_t *buf, size_t len)
 	ps->bundle = e = calloc(n, sizeof(*e));
 	ps->sorted = calloc(n, sizeof(*ps->sorted));
 	if (!e || !ps->sorted)
-		return parser_fail(ps, "", -ENOMEM, "out of memory");
+		return policy_parser_fail(ps, "", -ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		ps->nbundle++;
 		why = bundle_entry(buf, len, &pos, &e[i]);

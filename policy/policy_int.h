@@ -157,59 +157,59 @@ struct tok {
 
 /* Record an error in ps->err (about FILE, no line) or at byte POS of line L; return R. */
 int __attribute__((format(printf, 4, 5)))
-parser_fail(struct parser *ps, const char *file, int r, const char *fmt, ...);
+policy_parser_fail(struct parser *ps, const char *file, int r, const char *fmt, ...);
 int __attribute__((format(printf, 4, 5)))
-lex_fail(const struct line *l, size_t pos, int r, const char *fmt, ...);
-int lex_oom(const struct line *l);
-const char *lex_quote(char buf[static QUOTE_MAX * 4 + 4], const char *s, size_t n);
+policy_lex_fail(const struct line *l, size_t pos, int r, const char *fmt, ...);
+int policy_lex_oom(const struct line *l);
+const char *policy_lex_quote(char buf[static QUOTE_MAX * 4 + 4], const char *s, size_t n);
 
-#define QUOTE(s, n) lex_quote((char[QUOTE_MAX * 4 + 4]){0}, (s), (n))
+#define QUOTE(s, n) policy_lex_quote((char[QUOTE_MAX * 4 + 4]){0}, (s), (n))
 #define QTOK(t)     QUOTE((t)->s, (t)->len)
 
 void *policy_grow(void *arr, size_t *cap, size_t n, size_t size);
 int policy_cmp_str(const void *a, const void *b);
 
-bool lex_tok_is(const struct tok *t, const char *word);
-bool lex_has_prefix(const struct tok *t, const char *prefix);
-bool lex_is_glob_char(char c);
-bool lex_has_glob(const char *s, size_t n);
-bool lex_blank(char c);
-bool lex_at_end(struct line *l);
-bool lex_next_word(struct line *l, struct tok *t);
-int lex_next_pattern(struct line *l, struct tok *t, const char *prefixes);
-struct tok lex_pattern_body(const struct tok *t, const char *prefixes);
-int lex_expect_end(struct line *l);
-int lex_expect_equals(struct line *l, const struct tok *name);
+bool policy_lex_tok_is(const struct tok *t, const char *word);
+bool policy_lex_has_prefix(const struct tok *t, const char *prefix);
+bool policy_lex_is_glob_char(char c);
+bool policy_lex_has_glob(const char *s, size_t n);
+bool policy_lex_blank(char c);
+bool policy_lex_at_end(struct line *l);
+bool policy_lex_next_word(struct line *l, struct tok *t);
+int policy_lex_next_pattern(struct line *l, struct tok *t, const char *prefixes);
+struct tok policy_lex_pattern_body(const struct tok *t, const char *prefixes);
+int policy_lex_expect_end(struct line *l);
+int policy_lex_expect_equals(struct line *l, const struct tok *name);
 
 /* --- policy_parse.c: groups, settings, rules, lines --- */
 
-int groups_init(struct parser *ps);
-void rule_clear(struct rule *r);
-int parse_source(struct parser *ps, size_t idx);
+int policy_groups_init(struct parser *ps);
+void policy_rule_clear(struct rule *r);
+int policy_parse_source(struct parser *ps, size_t idx);
 
 /* --- policy_journal.c --- */
 
-int jrules_init(struct policy *p);
-void jrule_clear(struct jrule *r);
-int parse_journal(struct line *l, bool disable);
+int policy_jrules_init(struct policy *p);
+void policy_jrule_clear(struct jrule *r);
+int policy_parse_journal(struct line *l, bool disable);
 
 /* --- policy_source.c: reading sources, include --- */
 
-void source_free(struct source *s);
-int source_get(struct parser *ps, const char *name, size_t *ret_idx);
-const char *source_error(int r, char *buf, size_t size);
-int parse_include(struct line *l);
+void policy_source_free(struct source *s);
+int policy_source_get(struct parser *ps, const char *name, size_t *ret_idx);
+const char *policy_source_error(int r, char *buf, size_t size);
+int policy_parse_include(struct line *l);
 
 /* --- policy_bundle.c: the stored bundle and the policy's identity --- */
 
-int bundle_parse(struct parser *ps, const uint8_t *buf, size_t len);
-int ident_start(struct parser *ps, size_t idx);
-int ident_enter(struct parser *ps, unsigned line, size_t idx);
-int ident_leave(struct parser *ps);
-int ident_finish(struct parser *ps);
+int policy_bundle_parse(struct parser *ps, const uint8_t *buf, size_t len);
+int policy_ident_start(struct parser *ps, size_t idx);
+int policy_ident_enter(struct parser *ps, unsigned line, size_t idx);
+int policy_ident_leave(struct parser *ps);
+int policy_ident_finish(struct parser *ps);
 
 /* --- policy_match.c: roots and the rule index --- */
 
-int roots_build(struct policy *p);
-int ix_build(struct policy *p);
-void ix_free(struct rule_index *ix);
+int policy_roots_build(struct policy *p);
+int policy_ix_build(struct policy *p);
+void policy_ix_free(struct rule_index *ix);

@@ -22,7 +22,7 @@ const char *const policy_journal_builtins[] = {
         "accounts", "privilege", "privilege-failure", "services", "ssh-bruteforce", NULL,
 };
 
-void jrule_clear(struct jrule *r)
+void policy_jrule_clear(struct jrule *r)
 {
 	for (size_t i = 0; i < r->pub.nfields; i++) {
 		free((char *)r->fields[i].name);
@@ -38,7 +38,7 @@ void jrule_clear(struct jrule *r)
 	r->pub.message = r->pub.group_by = NULL;
 }
 
-int jrules_init(struct policy *p)
+int policy_jrules_init(struct policy *p)
 {
 	size_t n = 0;
 
@@ -61,7 +61,7 @@ int jrules_init(struct policy *p)
 static struct jrule *jrule_find(struct policy *p, const struct tok *name)
 {
 	for (size_t i = 0; i < p->njrules; i++)
-		if (lex_tok_is(name, p->jrules[i].name))
+		if (policy_lex_tok_is(name, p->jrules[i].name))
 			return &p->jrules[i];
 	return NULL;
 }
@@ -111,14 +111,14 @@ static int jword_quoted(struct line *l, struct jword *w)
 
 	w->val = o = malloc(l->len - l->pos + 1);
 	if (!o)
-		return lex_oom(l);
+		return policy_lex_oom(l);
 	while (l->pos < l->len && l->s[l->pos] != '"') {
 		if (l->s[l->pos] == '\\' && l->pos + 1 < l->len)
 			l->pos++;
 		*o++ = l->s[l->pos++];
 	}
 	if (l->pos == l->len)
-		return lex_fail(l, open, -EINVAL, "unterminated quote");
+		return policy_lex_fail(l, open, -EINVAL, "unterminated quote");
 	l->pos++;
 	*o = '\0';
 	w->vlen = (size_t)(o - w->val);
@@ -133,18 +133,18 @@ static int jword_regex(struct line *l, struct jword *w)
 	while (l->pos < l->len && l->s[l->pos] != '/')
 		l->pos += l->s[l->pos] == '\\' && l->pos + 1 < l->len ? 2 : 1;
 	if (l->pos >= l->len)
-		return lex_fail(l, open, -EINVAL, "regular expression without closing '/'");
+		return policy_lex_fail(l, open, -EINVAL, "regular expression without closing '/'");
 	w->vpos = start;
 	w->vlen = l->pos - start;
 	w->val = strndup(l->s + start, w->vlen);
 	if (!w->val)
-		return lex_oom(l);
-	for (l->pos++; l->pos < l->len && !lex_blank(l->s[l->pos]) && l->s[l->pos] != '#';
+		return policy_lex_oom(l);
+	for (l->pos++; l->pos < l->len && !policy_lex_blank(l->s[l->pos]) && l->s[l->pos] != '#';
 	     l->pos++) {
 		if (l->s[l->pos] != 'i')
-			return lex_fail(l, l->pos, -EINVAL,
-			                "unknown regular expression flag '%s' (only 'i')",
-			                QUOTE(l->s + l->pos, 1));
+			return policy_lex_fail(l, l->pos, -EINVAL,
+			                       "unknown regular expression flag '%s' (only 'i')",
+			                       QUOTE(l->s + l->pos, 1));
 		w->caseless = true;
 	}
 	return 0;
@@ -157,38 +157,40 @@ static int jword_next(struct line *l, struct jword *w)
 	int r;
 
 	*w = (struct jword){0};
-	if (lex_at_end(l))
+	if (policy_lex_at_end(l))
 		return 0;
 	w->key.s = l->s + l->pos;
 	w->key.pos = l->pos;
-	while (l->pos < l->len && l->s[l->pos] != '=' && !lex_blank(l->s[l->pos]) &&
+	while (l->pos < l->len && l->s[l->pos] != '=' && !policy_lex_blank(l->s[l->pos]) &&
 	       l->s[l->pos] != '#')
 		l->pos++;
 	w->key.len = l->pos - w->key.pos;
 	if (l->pos == l->len || l->s[l->pos] != '=' || w->key.len == 0) {
 		l->pos = w->key.pos;
-		lex_next_word(l, &t);
-		return lex_fail(l, t.pos, -EINVAL,
-		                "expected FIELD=VALUE or a keyword=value, not '%s'", QTOK(&t));
+		policy_lex_next_word(l, &t);
+		return policy_lex_fail(l, t.pos, -EINVAL,
+		                       "expected FIELD=VALUE or a keyword=value, not '%s'",
+		                       QTOK(&t));
 	}
 	l->pos++;
 	w->vpos = l->pos;
-	if (lex_tok_is(&w->key, "message")) {
+	if (policy_lex_tok_is(&w->key, "message")) {
 		if (l->pos == l->len || l->s[l->pos] != '/')
-			return lex_fail(l, l->pos, -EINVAL, "expected /REGEX/ after 'message='");
+			return policy_lex_fail(l, l->pos, -EINVAL,
+			                       "expected /REGEX/ after 'message='");
 		r = jword_regex(l, w);
 	} else if (l->pos < l->len && l->s[l->pos] == '"') {
 		r = jword_quoted(l, w);
 	} else {
-		while (l->pos < l->len && !lex_blank(l->s[l->pos]) && l->s[l->pos] != '#')
+		while (l->pos < l->len && !policy_lex_blank(l->s[l->pos]) && l->s[l->pos] != '#')
 			l->pos++;
 		w->vlen = l->pos - w->vpos;
 		w->val = strndup(l->s + w->vpos, w->vlen);
-		r = w->val ? 0 : lex_oom(l);
+		r = w->val ? 0 : policy_lex_oom(l);
 	}
-	if (r == 0 && l->pos < l->len && !lex_blank(l->s[l->pos]) && l->s[l->pos] != '#')
-		r = lex_fail(l, l->pos, -EINVAL, "unexpected '%s' after the value",
-		             QUOTE(l->s + l->pos, 1));
+	if (r == 0 && l->pos < l->len && !policy_lex_blank(l->s[l->pos]) && l->s[l->pos] != '#')
+		r = policy_lex_fail(l, l->pos, -EINVAL, "unexpected '%s' after the value",
+		                    QUOTE(l->s + l->pos, 1));
 	if (r < 0) {
 		free(w->val);
 		w->val = NULL;
@@ -203,13 +205,14 @@ static int jword_number(struct line *l, const struct jword *w, unsigned max, uns
 
 	for (size_t i = 0; i < w->vlen; i++) {
 		if (w->val[i] < '0' || w->val[i] > '9' || v > max)
-			return lex_fail(l, w->vpos, -EINVAL, "%s must be a number from 1 to %u",
-			                QTOK(&w->key), max);
+			return policy_lex_fail(l, w->vpos, -EINVAL,
+			                       "%s must be a number from 1 to %u", QTOK(&w->key),
+			                       max);
 		v = v * 10 + (unsigned)(w->val[i] - '0');
 	}
 	if (w->vlen == 0 || v == 0 || v > max)
-		return lex_fail(l, w->vpos, -EINVAL, "%s must be a number from 1 to %u",
-		                QTOK(&w->key), max);
+		return policy_lex_fail(l, w->vpos, -EINVAL, "%s must be a number from 1 to %u",
+		                       QTOK(&w->key), max);
 	*ret = (unsigned)v;
 	return 0;
 }
@@ -227,14 +230,16 @@ static int jrule_check_regex(struct line *l, const struct jrule *r, size_t rpos,
 	                     r->pub.caseless ? PCRE2_CASELESS : 0, &err, &off, NULL);
 	if (!code) {
 		pcre2_get_error_message(err, msg, sizeof(msg));
-		return lex_fail(l, rpos + off, -EINVAL, "bad regular expression: %s", (char *)msg);
+		return policy_lex_fail(l, rpos + off, -EINVAL, "bad regular expression: %s",
+		                       (char *)msg);
 	}
 	if (r->group_by && !valid_field_name(r->group_by, strlen(r->group_by)) &&
 	    pcre2_substring_number_from_name(code, (PCRE2_SPTR)r->group_by) < 0) {
 		pcre2_code_free(code);
-		return lex_fail(l, gpos, -EINVAL,
-		                "group_by '%s' is neither a FIELD name nor a capture of message=",
-		                QUOTE(r->group_by, strlen(r->group_by)));
+		return policy_lex_fail(
+		        l, gpos, -EINVAL,
+		        "group_by '%s' is neither a FIELD name nor a capture of message=",
+		        QUOTE(r->group_by, strlen(r->group_by)));
 	}
 	pcre2_code_free(code);
 	return 0;
@@ -245,23 +250,25 @@ static int jrule_add_field(struct line *l, struct jrule *r, struct jword *w)
 	struct policy_jfield *nf;
 
 	if (!valid_field_name(w->key.s, w->key.len))
-		return lex_fail(l, w->key.pos, -EINVAL,
-		                "unknown word '%s' (journal fields are upper case: FIELD=VALUE)",
-		                QTOK(&w->key));
+		return policy_lex_fail(
+		        l, w->key.pos, -EINVAL,
+		        "unknown word '%s' (journal fields are upper case: FIELD=VALUE)",
+		        QTOK(&w->key));
 	if (r->pub.nfields >= JOURNAL_MAX_FIELDS)
-		return lex_fail(l, w->key.pos, -EINVAL, "more than %d fields in one rule",
-		                JOURNAL_MAX_FIELDS);
+		return policy_lex_fail(l, w->key.pos, -EINVAL, "more than %d fields in one rule",
+		                       JOURNAL_MAX_FIELDS);
 	if (w->vlen > JOURNAL_MAX_VALUE || memchr(w->val, '\0', w->vlen))
-		return lex_fail(l, w->vpos, -EINVAL, "field value too long or with a NUL byte");
+		return policy_lex_fail(l, w->vpos, -EINVAL,
+		                       "field value too long or with a NUL byte");
 	nf = reallocarray(r->fields, r->pub.nfields + 1, sizeof(*nf));
 	if (!nf)
-		return lex_oom(l);
+		return policy_lex_oom(l);
 	r->fields = nf;
 	nf[r->pub.nfields].name = strndup(w->key.s, w->key.len);
 	nf[r->pub.nfields].value = TAKE_PTR(w->val);
 	if (!nf[r->pub.nfields].name) {
 		free((char *)nf[r->pub.nfields].value);
-		return lex_oom(l);
+		return policy_lex_oom(l);
 	}
 	r->pub.nfields++;
 	return 0;
@@ -273,43 +280,45 @@ static int jrule_word(struct line *l, struct jrule *r, struct jword *w, bool bui
                       size_t *gpos)
 {
 	static const char tune[] = "threshold= window= severity=";
-	bool tunable = lex_tok_is(&w->key, "threshold") || lex_tok_is(&w->key, "window") ||
-	               lex_tok_is(&w->key, "severity");
+	bool tunable = policy_lex_tok_is(&w->key, "threshold") ||
+	               policy_lex_tok_is(&w->key, "window") ||
+	               policy_lex_tok_is(&w->key, "severity");
 
 	if (builtin && !tunable)
-		return lex_fail(l, w->key.pos, -EINVAL,
-		                "'%s=' cannot change the built-in journal rule '%s' (only %s)",
-		                QTOK(&w->key), r->name, tune);
-	if (lex_tok_is(&w->key, "threshold"))
+		return policy_lex_fail(
+		        l, w->key.pos, -EINVAL,
+		        "'%s=' cannot change the built-in journal rule '%s' (only %s)",
+		        QTOK(&w->key), r->name, tune);
+	if (policy_lex_tok_is(&w->key, "threshold"))
 		return jword_number(l, w, POLICY_JOURNAL_MAX_THRESHOLD, &r->pub.threshold);
-	if (lex_tok_is(&w->key, "window"))
+	if (policy_lex_tok_is(&w->key, "window"))
 		return jword_number(l, w, POLICY_JOURNAL_MAX_WINDOW, &r->pub.window);
-	if (lex_tok_is(&w->key, "severity")) {
+	if (policy_lex_tok_is(&w->key, "severity")) {
 		for (int s = SEV_LOW; s <= SEV_CRITICAL; s++)
 			if (strcmp(w->val, severity_name((enum severity)s)) == 0) {
 				r->pub.severity = s;
 				return 0;
 			}
-		return lex_fail(l, w->vpos, -EINVAL,
-		                "unknown severity '%s' (use low, medium, high or critical)",
-		                QUOTE(w->val, w->vlen));
+		return policy_lex_fail(l, w->vpos, -EINVAL,
+		                       "unknown severity '%s' (use low, medium, high or critical)",
+		                       QUOTE(w->val, w->vlen));
 	}
-	if (lex_tok_is(&w->key, "message")) {
+	if (policy_lex_tok_is(&w->key, "message")) {
 		if (r->message)
-			return lex_fail(l, w->key.pos, -EINVAL, "message= given twice");
+			return policy_lex_fail(l, w->key.pos, -EINVAL, "message= given twice");
 		if (w->vlen == 0 || w->vlen > JOURNAL_MAX_REGEX)
-			return lex_fail(l, w->vpos, -EINVAL,
-			                "a regular expression needs 1 to %d bytes",
-			                JOURNAL_MAX_REGEX);
+			return policy_lex_fail(l, w->vpos, -EINVAL,
+			                       "a regular expression needs 1 to %d bytes",
+			                       JOURNAL_MAX_REGEX);
 		r->message = TAKE_PTR(w->val);
 		r->pub.caseless = w->caseless;
 		*rpos = w->vpos;
 		return 0;
 	}
-	if (lex_tok_is(&w->key, "group_by")) {
+	if (policy_lex_tok_is(&w->key, "group_by")) {
 		if (w->vlen == 0 || w->vlen > JOURNAL_MAX_NAME || memchr(w->val, '\0', w->vlen))
-			return lex_fail(l, w->vpos, -EINVAL,
-			                "group_by needs a field or capture name");
+			return policy_lex_fail(l, w->vpos, -EINVAL,
+			                       "group_by needs a field or capture name");
 		free(r->group_by);
 		r->group_by = TAKE_PTR(w->val);
 		*gpos = w->vpos;
@@ -324,11 +333,11 @@ static int jrule_push(struct line *l, struct jrule *r)
 	struct jrule *nr;
 
 	if (p->njrules >= JOURNAL_MAX_RULES)
-		return lex_fail(l, 0, -E2BIG, "too many journal rules (more than %d)",
-		                JOURNAL_MAX_RULES);
+		return policy_lex_fail(l, 0, -E2BIG, "too many journal rules (more than %d)",
+		                       JOURNAL_MAX_RULES);
 	nr = policy_grow(p->jrules, &p->jrules_cap, p->njrules, sizeof(*nr));
 	if (!nr)
-		return lex_oom(l);
+		return policy_lex_oom(l);
 	p->jrules = nr;
 	p->jrules[p->njrules++] = *r;
 	return 0;
@@ -351,9 +360,9 @@ static int jrule_disable(struct line *l, struct jrule *old, const struct tok *na
 	int r;
 
 	if (!old)
-		return lex_fail(l, name->pos, -EINVAL, "no journal rule '%s' to switch off",
-		                QTOK(name));
-	r = lex_expect_end(l);
+		return policy_lex_fail(l, name->pos, -EINVAL, "no journal rule '%s' to switch off",
+		                       QTOK(name));
+	r = policy_lex_expect_end(l);
 	if (r == 0) {
 		old->pub.flags |= JRULE_DISABLED;
 		old->pub.file = l->src->name;
@@ -399,18 +408,20 @@ static int jrule_read(struct line *l, struct jrule *nr, const struct tok *name)
 			return r;
 	}
 	if (r == 0 && nr->pub.nfields == 0 && !nr->message)
-		r = lex_fail(l, name->pos, -EINVAL,
-		             "journal rule '%s' matches nothing: give FIELD=VALUE or message=",
-		             QTOK(name));
+		r = policy_lex_fail(
+		        l, name->pos, -EINVAL,
+		        "journal rule '%s' matches nothing: give FIELD=VALUE or message=",
+		        QTOK(name));
 	if (r == 0 && nr->group_by && !nr->message &&
 	    !valid_field_name(nr->group_by, strlen(nr->group_by)))
-		r = lex_fail(l, gpos, -EINVAL,
-		             "group_by '%s' is neither a FIELD name nor a capture of message=",
-		             QUOTE(nr->group_by, strlen(nr->group_by)));
+		r = policy_lex_fail(
+		        l, gpos, -EINVAL,
+		        "group_by '%s' is neither a FIELD name nor a capture of message=",
+		        QUOTE(nr->group_by, strlen(nr->group_by)));
 	if (r == 0 && nr->message)
 		r = jrule_check_regex(l, nr, rpos, gpos);
 	if (r == 0 && !(nr->name = strndup(name->s, name->len)))
-		r = lex_oom(l);
+		r = policy_lex_oom(l);
 	return r;
 }
 
@@ -423,7 +434,7 @@ static int jrule_define(struct line *l, struct jrule *old, const struct tok *nam
 	if (r == 0) {
 		jrule_publish(&nr, l);
 		if (old) {
-			jrule_clear(old);
+			policy_jrule_clear(old);
 			free(old->name);
 			*old = nr;
 			return 0;
@@ -431,7 +442,7 @@ static int jrule_define(struct line *l, struct jrule *old, const struct tok *nam
 		r = jrule_push(l, &nr);
 	}
 	if (r < 0) {
-		jrule_clear(&nr);
+		policy_jrule_clear(&nr);
 		free(nr.name);
 	}
 	return r;
@@ -439,21 +450,22 @@ static int jrule_define(struct line *l, struct jrule *old, const struct tok *nam
 
 /* [!]journal NAME [FIELD=VALUE...] [message=/RE/] [threshold=N] [window=S] [group_by=X]
  * [severity=L]; the keyword has been read. */
-int parse_journal(struct line *l, bool disable)
+int policy_parse_journal(struct line *l, bool disable)
 {
 	struct jrule *old;
 	struct tok name;
 
-	if (!lex_next_word(l, &name))
-		return lex_fail(l, l->pos, -EINVAL, "missing rule name after 'journal'");
+	if (!policy_lex_next_word(l, &name))
+		return policy_lex_fail(l, l->pos, -EINVAL, "missing rule name after 'journal'");
 	if (!valid_jrule_name(&name))
-		return lex_fail(l, name.pos, -EINVAL,
-		                "invalid journal rule name '%s' (letters, digits, '_', '.', '-')",
-		                QTOK(&name));
+		return policy_lex_fail(
+		        l, name.pos, -EINVAL,
+		        "invalid journal rule name '%s' (letters, digits, '_', '.', '-')",
+		        QTOK(&name));
 	/* the name of the watcher's notices about forged senders */
-	if (lex_tok_is(&name, "unverified-sender"))
-		return lex_fail(l, name.pos, -EINVAL, "journal rule name '%s' is reserved",
-		                QTOK(&name));
+	if (policy_lex_tok_is(&name, "unverified-sender"))
+		return policy_lex_fail(l, name.pos, -EINVAL, "journal rule name '%s' is reserved",
+		                       QTOK(&name));
 	old = jrule_find(l->ps->p, &name);
 	if (disable)
 		return jrule_disable(l, old, &name);

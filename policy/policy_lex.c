@@ -22,7 +22,7 @@ verror(struct policy_error *e, const char *file, unsigned lineno, size_t col, co
 
 /* Records an error not tied to a line (LINE and COL 0) about FILE ("" for none), returns R. */
 int __attribute__((format(printf, 4, 5)))
-parser_fail(struct parser *ps, const char *file, int r, const char *fmt, ...)
+policy_parser_fail(struct parser *ps, const char *file, int r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -34,7 +34,7 @@ parser_fail(struct parser *ps, const char *file, int r, const char *fmt, ...)
 
 /* Records an error at byte offset POS of line L and returns R. */
 int __attribute__((format(printf, 4, 5)))
-lex_fail(const struct line *l, size_t pos, int r, const char *fmt, ...)
+policy_lex_fail(const struct line *l, size_t pos, int r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -46,7 +46,7 @@ lex_fail(const struct line *l, size_t pos, int r, const char *fmt, ...)
 
 /* Printable form of S[0..n) for a message: bytes outside printable ASCII become \xHH (so a
  * hostile policy cannot send escape sequences to a terminal), long tokens are cut. */
-const char *lex_quote(char buf[static QUOTE_MAX * 4 + 4], const char *s, size_t n)
+const char *policy_lex_quote(char buf[static QUOTE_MAX * 4 + 4], const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	char *o = buf;
@@ -69,9 +69,9 @@ const char *lex_quote(char buf[static QUOTE_MAX * 4 + 4], const char *s, size_t 
 	return buf;
 }
 
-int lex_oom(const struct line *l)
+int policy_lex_oom(const struct line *l)
 {
-	return lex_fail(l, l->pos, -ENOMEM, "out of memory");
+	return policy_lex_fail(l, l->pos, -ENOMEM, "out of memory");
 }
 
 /* --- small helpers --- */
@@ -91,30 +91,30 @@ void *policy_grow(void *arr, size_t *cap, size_t n, size_t size)
 	return na;
 }
 
-bool lex_tok_is(const struct tok *t, const char *word)
+bool policy_lex_tok_is(const struct tok *t, const char *word)
 {
 	return strlen(word) == t->len && memcmp(t->s, word, t->len) == 0;
 }
 
-bool lex_has_prefix(const struct tok *t, const char *prefix)
+bool policy_lex_has_prefix(const struct tok *t, const char *prefix)
 {
 	size_t n = strlen(prefix);
 
 	return t->len >= n && memcmp(t->s, prefix, n) == 0;
 }
 
-bool lex_is_glob_char(char c)
+bool policy_lex_is_glob_char(char c)
 {
 	return c == '*' || c == '?' || c == '[';
 }
 
 /* True when S has an unescaped wildcard. */
-bool lex_has_glob(const char *s, size_t n)
+bool policy_lex_has_glob(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '\\')
 			i++;
-		else if (lex_is_glob_char(s[i]))
+		else if (policy_lex_is_glob_char(s[i]))
 			return true;
 	}
 	return false;
@@ -122,26 +122,26 @@ bool lex_has_glob(const char *s, size_t n)
 
 /* --- lexer --- */
 
-bool lex_blank(char c)
+bool policy_lex_blank(char c)
 {
 	return c == ' ' || c == '\t';
 }
 
 /* Skips blanks; true at the end of the statement (end of line or a comment). */
-bool lex_at_end(struct line *l)
+bool policy_lex_at_end(struct line *l)
 {
-	while (l->pos < l->len && lex_blank(l->s[l->pos]))
+	while (l->pos < l->len && policy_lex_blank(l->s[l->pos]))
 		l->pos++;
 	return l->pos == l->len || l->s[l->pos] == '#';
 }
 
 /* Next word: blank-separated, ended by '#'. Returns false at the end of the statement. */
-bool lex_next_word(struct line *l, struct tok *t)
+bool policy_lex_next_word(struct line *l, struct tok *t)
 {
-	if (lex_at_end(l))
+	if (policy_lex_at_end(l))
 		return false;
 	t->pos = l->pos;
-	while (l->pos < l->len && !lex_blank(l->s[l->pos]) && l->s[l->pos] != '#')
+	while (l->pos < l->len && !policy_lex_blank(l->s[l->pos]) && l->s[l->pos] != '#')
 		l->pos++;
 	t->s = l->s + t->pos;
 	t->len = l->pos - t->pos;
@@ -162,23 +162,24 @@ static int skip_quoted(struct line *l)
 		l->pos++;
 		if (c != '"')
 			continue;
-		if (l->pos < l->len && !lex_blank(l->s[l->pos]))
-			return lex_fail(l, l->pos, -EINVAL, "unexpected '%s' after closing quote",
-			                QUOTE(l->s + l->pos, 1));
+		if (l->pos < l->len && !policy_lex_blank(l->s[l->pos]))
+			return policy_lex_fail(l, l->pos, -EINVAL,
+			                       "unexpected '%s' after closing quote",
+			                       QUOTE(l->s + l->pos, 1));
 		return 0;
 	}
-	return lex_fail(l, open, -EINVAL, "unterminated quote");
+	return policy_lex_fail(l, open, -EINVAL, "unterminated quote");
 }
 
 static int skip_unquoted(struct line *l)
 {
-	while (l->pos < l->len && !lex_blank(l->s[l->pos])) {
+	while (l->pos < l->len && !policy_lex_blank(l->s[l->pos])) {
 		if (l->s[l->pos] != '\\') {
 			l->pos++;
 			continue;
 		}
 		if (l->pos + 1 == l->len)
-			return lex_fail(l, l->pos, -EINVAL, "backslash at end of line");
+			return policy_lex_fail(l, l->pos, -EINVAL, "backslash at end of line");
 		l->pos += 2;
 	}
 	return 0;
@@ -187,11 +188,11 @@ static int skip_unquoted(struct line *l)
 /* Next pattern-like token: '#' inside it is not a comment, a backslash escapes the next byte, and
  * after one optional byte of PREFIXES it may be double-quoted to contain blanks. Returns 1, 0 at
  * the end of the statement, or a negative errno. */
-int lex_next_pattern(struct line *l, struct tok *t, const char *prefixes)
+int policy_lex_next_pattern(struct line *l, struct tok *t, const char *prefixes)
 {
 	int r;
 
-	if (lex_at_end(l))
+	if (policy_lex_at_end(l))
 		return 0;
 	t->pos = l->pos;
 	if (prefixes && strchr(prefixes, l->s[l->pos]))
@@ -208,7 +209,7 @@ int lex_next_pattern(struct line *l, struct tok *t, const char *prefixes)
 }
 
 /* The text of a pattern token without its prefix and quotes; escapes are kept. */
-struct tok lex_pattern_body(const struct tok *t, const char *prefixes)
+struct tok policy_lex_pattern_body(const struct tok *t, const char *prefixes)
 {
 	struct tok b = *t;
 
@@ -223,22 +224,22 @@ struct tok lex_pattern_body(const struct tok *t, const char *prefixes)
 	return b;
 }
 
-int lex_expect_end(struct line *l)
+int policy_lex_expect_end(struct line *l)
 {
 	struct tok t;
 
-	if (lex_next_word(l, &t))
-		return lex_fail(l, t.pos, -EINVAL, "unexpected '%s'", QTOK(&t));
+	if (policy_lex_next_word(l, &t))
+		return policy_lex_fail(l, t.pos, -EINVAL, "unexpected '%s'", QTOK(&t));
 	return 0;
 }
 
-int lex_expect_equals(struct line *l, const struct tok *name)
+int policy_lex_expect_equals(struct line *l, const struct tok *name)
 {
 	struct tok t;
 
-	if (!lex_next_word(l, &t))
-		return lex_fail(l, l->pos, -EINVAL, "expected '=' after '%s'", QTOK(name));
-	if (!lex_tok_is(&t, "="))
-		return lex_fail(l, t.pos, -EINVAL, "expected '=' after '%s'", QTOK(name));
+	if (!policy_lex_next_word(l, &t))
+		return policy_lex_fail(l, l->pos, -EINVAL, "expected '=' after '%s'", QTOK(name));
+	if (!policy_lex_tok_is(&t, "="))
+		return policy_lex_fail(l, t.pos, -EINVAL, "expected '=' after '%s'", QTOK(name));
 	return 0;
 }

@@ -56,7 +56,7 @@ static char *rule_root(const struct rule *r)
 	return root;
 }
 
-int roots_build(struct policy *p)
+int policy_roots_build(struct policy *p)
 {
 	size_t n = 0, kept = 0;
 
@@ -111,7 +111,7 @@ static void free_nothing(void *edge)
 	/* the edges live in ix->edges */
 }
 
-void ix_free(struct rule_index *ix)
+void policy_ix_free(struct rule_index *ix)
 {
 	tdestroy(ix->tree, free_nothing);
 	free(ix->nodes);
@@ -134,7 +134,7 @@ static size_t literal_prefix(const struct rule *r)
 
 /* Builds p->ix from p->rules: a node per distinct literal prefix (and per prefix of one), each
  * rule on the node of its own. Returns 0 or -ENOMEM (policy_free() frees what was built). */
-int ix_build(struct policy *p)
+int policy_ix_build(struct policy *p)
 {
 	struct rule_index *ix = &p->ix;
 	_cleanup_free_ size_t *home = calloc(p->nrules + 1, sizeof(size_t));

@@ -70,7 +70,7 @@ static int group_set(struct parser *ps, const char *name, size_t n, attrset_t se
 	return 0;
 }
 
-int groups_init(struct parser *ps)
+int policy_groups_init(struct parser *ps)
 {
 	const attrset_t perms = ATTR_BIT(ATTR_TYPE) | ATTR_BIT(ATTR_MODE) | ATTR_BIT(ATTR_UID) |
 	                        ATTR_BIT(ATTR_GID) | ATTR_BIT(ATTR_ACL) | ATTR_BIT(ATTR_XATTRS) |
@@ -112,10 +112,10 @@ static int apply_attr_word(struct line *l, enum fim_kind kind, const struct tok 
 	if (kind != KIND_FILE) {
 		/* attribute groups are lists of file attributes; ALL and NONE mean the same
 		 * for every kind */
-		if (a < 0 && !lex_tok_is(&name, "ALL") && !lex_tok_is(&name, "NONE"))
-			return lex_fail(l, t->pos, -EINVAL, "unknown %s attribute '%s'",
-			                kind_name(kind), QTOK(&name));
-		bits = a >= 0 ? ATTR_BIT(a) : lex_tok_is(&name, "ALL") ? attr_all(kind) : 0;
+		if (a < 0 && !policy_lex_tok_is(&name, "ALL") && !policy_lex_tok_is(&name, "NONE"))
+			return policy_lex_fail(l, t->pos, -EINVAL, "unknown %s attribute '%s'",
+			                       kind_name(kind), QTOK(&name));
+		bits = a >= 0 ? ATTR_BIT(a) : policy_lex_tok_is(&name, "ALL") ? attr_all(kind) : 0;
 		if (first && op)
 			*set = attr_all(kind);
 		if (op == '-')
@@ -126,7 +126,8 @@ static int apply_attr_word(struct line *l, enum fim_kind kind, const struct tok 
 	}
 	g = a < 0 ? group_find(l->ps, name.s, name.len) : NULL;
 	if (a < 0 && !g)
-		return lex_fail(l, t->pos, -EINVAL, "unknown attribute or group '%s'", QTOK(&name));
+		return policy_lex_fail(l, t->pos, -EINVAL, "unknown attribute or group '%s'",
+		                       QTOK(&name));
 	bits = a >= 0 ? ATTR_BIT(a) : g->set;
 	if (first && op)
 		*set = content_set(l->ps);
@@ -156,23 +157,24 @@ static int parse_define(struct line *l)
 	struct tok name, t;
 	int r;
 
-	if (!lex_next_word(l, &name))
-		return lex_fail(l, l->pos, -EINVAL, "missing group name after 'define'");
+	if (!policy_lex_next_word(l, &name))
+		return policy_lex_fail(l, l->pos, -EINVAL, "missing group name after 'define'");
 	if (!valid_group_name(&name))
-		return lex_fail(l, name.pos, -EINVAL, "invalid group name '%s'", QTOK(&name));
+		return policy_lex_fail(l, name.pos, -EINVAL, "invalid group name '%s'",
+		                       QTOK(&name));
 	if (attr_lookup(KIND_FILE, name.s, name.len) >= 0)
-		return lex_fail(l, name.pos, -EINVAL, "'%s' is an attribute, not a group name",
-		                QTOK(&name));
-	r = lex_expect_equals(l, &name);
-	for (bool first = true; r == 0 && lex_next_word(l, &t); first = false)
+		return policy_lex_fail(l, name.pos, -EINVAL,
+		                       "'%s' is an attribute, not a group name", QTOK(&name));
+	r = policy_lex_expect_equals(l, &name);
+	for (bool first = true; r == 0 && policy_lex_next_word(l, &t); first = false)
 		r = apply_attr_word(l, KIND_FILE, &t, &set, first);
 	if (r < 0)
 		return r;
 	r = group_set(l->ps, name.s, name.len, set);
 	if (r == -E2BIG)
-		return lex_fail(l, name.pos, r, "too many groups (more than %d)",
-		                POLICY_MAX_GROUPS);
-	return r < 0 ? lex_oom(l) : 0;
+		return policy_lex_fail(l, name.pos, r, "too many groups (more than %d)",
+		                       POLICY_MAX_GROUPS);
+	return r < 0 ? policy_lex_oom(l) : 0;
 }
 
 /* --- settings --- */
@@ -181,8 +183,9 @@ static int check_hash(const struct line *l, const struct tok *t, const char *val
 {
 	if (hash_lookup(value) != HASH_NONE)
 		return 0;
-	return lex_fail(l, t->pos, -EINVAL,
-	                "unknown hash algorithm '%s' (use sha256, sha512 or blake2b)", QTOK(t));
+	return policy_lex_fail(l, t->pos, -EINVAL,
+	                       "unknown hash algorithm '%s' (use sha256, sha512 or blake2b)",
+	                       QTOK(t));
 }
 
 /* Paths in settings name files of the host fim runs on, not under --root. */
@@ -190,7 +193,7 @@ static int check_path(const struct line *l, const struct tok *t, const char *val
 {
 	if (value[0] == '/')
 		return 0;
-	return lex_fail(l, t->pos, -EINVAL, "'%s' is not an absolute path", QTOK(t));
+	return policy_lex_fail(l, t->pos, -EINVAL, "'%s' is not an absolute path", QTOK(t));
 }
 
 /* Watcher settings (fim watch). */
@@ -198,7 +201,7 @@ static int check_yesno(const struct line *l, const struct tok *t, const char *va
 {
 	if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0)
 		return 0;
-	return lex_fail(l, t->pos, -EINVAL, "'%s' is not yes or no", QTOK(t));
+	return policy_lex_fail(l, t->pos, -EINVAL, "'%s' is not yes or no", QTOK(t));
 }
 
 static int check_facility(const struct line *l, const struct tok *t, const char *value)
@@ -210,18 +213,19 @@ static int check_facility(const struct line *l, const struct tok *t, const char 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (strcmp(value, names[i]) == 0)
 			return 0;
-	return lex_fail(l, t->pos, -EINVAL,
-	                "'%s' is not a syslog facility (authpriv, auth, daemon, user, local0 to "
-	                "local7)",
-	                QTOK(t));
+	return policy_lex_fail(
+	        l, t->pos, -EINVAL,
+	        "'%s' is not a syslog facility (authpriv, auth, daemon, user, local0 to "
+	        "local7)",
+	        QTOK(t));
 }
 
 static int check_backend(const struct line *l, const struct tok *t, const char *value)
 {
 	if (strcmp(value, "inotify") == 0 || strcmp(value, "fanotify") == 0)
 		return 0;
-	return lex_fail(l, t->pos, -EINVAL, "'%s' is not a watch backend (inotify or fanotify)",
-	                QTOK(t));
+	return policy_lex_fail(l, t->pos, -EINVAL,
+	                       "'%s' is not a watch backend (inotify or fanotify)", QTOK(t));
 }
 
 static int check_seconds(const struct line *l, const struct tok *t, const char *value)
@@ -231,14 +235,14 @@ static int check_seconds(const struct line *l, const struct tok *t, const char *
 
 	if (value[0] >= '0' && value[0] <= '9' && !*end && n >= 1 && n <= 604800)
 		return 0;
-	return lex_fail(l, t->pos, -EINVAL, "'%s' is not a number of seconds from 1 to 604800",
-	                QTOK(t));
+	return policy_lex_fail(l, t->pos, -EINVAL,
+	                       "'%s' is not a number of seconds from 1 to 604800", QTOK(t));
 }
 
 static int setting_index(const struct tok *key)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(setting_defs); i++)
-		if (lex_tok_is(key, setting_defs[i].key))
+		if (policy_lex_tok_is(key, setting_defs[i].key))
 			return (int)i;
 	return -ENOENT;
 }
@@ -250,22 +254,23 @@ static int parse_set(struct line *l)
 	char *value;
 	int i, r;
 
-	if (!lex_next_word(l, &key))
-		return lex_fail(l, l->pos, -EINVAL, "missing setting name after 'set'");
+	if (!policy_lex_next_word(l, &key))
+		return policy_lex_fail(l, l->pos, -EINVAL, "missing setting name after 'set'");
 	i = setting_index(&key);
 	if (i < 0)
-		return lex_fail(l, key.pos, -EINVAL, "unknown setting '%s'", QTOK(&key));
-	r = lex_expect_equals(l, &key);
+		return policy_lex_fail(l, key.pos, -EINVAL, "unknown setting '%s'", QTOK(&key));
+	r = policy_lex_expect_equals(l, &key);
 	if (r < 0)
 		return r;
-	if (!lex_next_word(l, &val))
-		return lex_fail(l, l->pos, -EINVAL, "missing value for '%s'", setting_defs[i].key);
-	r = lex_expect_end(l);
+	if (!policy_lex_next_word(l, &val))
+		return policy_lex_fail(l, l->pos, -EINVAL, "missing value for '%s'",
+		                       setting_defs[i].key);
+	r = policy_lex_expect_end(l);
 	if (r < 0)
 		return r;
 	value = strndup(val.s, val.len);
 	if (!value)
-		return lex_oom(l);
+		return policy_lex_oom(l);
 	r = setting_defs[i].check(l, &val, value);
 	if (r < 0) {
 		free(value);
@@ -278,7 +283,7 @@ static int parse_set(struct line *l)
 
 /* --- patterns --- */
 
-void rule_clear(struct rule *r)
+void policy_rule_clear(struct rule *r)
 {
 	free(r->comps);
 	free(r->text);
@@ -330,7 +335,7 @@ static int pattern_compile(struct rule *r, const char *pat, size_t n, const char
 			if (pat[i] == '\\')
 				i++;
 			else
-				wild |= lex_is_glob_char(pat[i]);
+				wild |= policy_lex_is_glob_char(pat[i]);
 			out[len] = pat[i++];
 		}
 		if (wild) {
@@ -373,12 +378,13 @@ static int parse_severity(struct line *l, const struct tok *t, enum severity *re
 	struct tok v = {.s = t->s + 9, .len = t->len - 9, .pos = t->pos + 9};
 
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
-		if (lex_tok_is(&v, severity_name(all[i]))) {
+		if (policy_lex_tok_is(&v, severity_name(all[i]))) {
 			*ret = all[i];
 			return 0;
 		}
-	return lex_fail(l, v.pos, -EINVAL,
-	                "unknown severity '%s' (use low, medium, high or critical)", QTOK(&v));
+	return policy_lex_fail(l, v.pos, -EINVAL,
+	                       "unknown severity '%s' (use low, medium, high or critical)",
+	                       QTOK(&v));
 }
 
 /* Reads what follows a pattern: attribute words, severity=, growing. */
@@ -387,21 +393,22 @@ static int parse_rule_words(struct line *l, bool exclude, struct rule_words *w)
 	struct tok t;
 	int r = 0;
 
-	while (r == 0 && lex_next_word(l, &t)) {
-		if (lex_has_prefix(&t, "severity=")) {
+	while (r == 0 && policy_lex_next_word(l, &t)) {
+		if (policy_lex_has_prefix(&t, "severity=")) {
 			if (exclude)
-				return lex_fail(l, t.pos, -EINVAL,
-				                "an exclude rule takes no severity");
+				return policy_lex_fail(l, t.pos, -EINVAL,
+				                       "an exclude rule takes no severity");
 			r = parse_severity(l, &t, &w->severity);
-		} else if (lex_tok_is(&t, "growing")) {
+		} else if (policy_lex_tok_is(&t, "growing")) {
 			if (exclude)
-				return lex_fail(l, t.pos, -EINVAL,
-				                "'growing' is not allowed on an exclude rule");
+				return policy_lex_fail(
+				        l, t.pos, -EINVAL,
+				        "'growing' is not allowed on an exclude rule");
 			w->growing = true;
 		} else {
 			if (exclude)
-				return lex_fail(l, t.pos, -EINVAL,
-				                "an exclude rule takes no attributes");
+				return policy_lex_fail(l, t.pos, -EINVAL,
+				                       "an exclude rule takes no attributes");
 			r = apply_attr_word(l, KIND_FILE, &t, &w->attrs, !w->have_attrs);
 			w->have_attrs = true;
 		}
@@ -415,10 +422,11 @@ static int rule_push(struct line *l, struct rule *rule)
 	struct rule *nr;
 
 	if (p->nrules >= POLICY_MAX_RULES)
-		return lex_fail(l, 0, -E2BIG, "too many rules (more than %d)", POLICY_MAX_RULES);
+		return policy_lex_fail(l, 0, -E2BIG, "too many rules (more than %d)",
+		                       POLICY_MAX_RULES);
 	nr = policy_grow(p->rules, &p->rules_cap, p->nrules, sizeof(*nr));
 	if (!nr)
-		return lex_oom(l);
+		return policy_lex_oom(l);
 	p->rules = nr;
 	p->rules[p->nrules++] = *rule;
 	return 0;
@@ -433,17 +441,17 @@ static int parse_rule(struct line *l)
 	struct tok t, body;
 	int r;
 
-	r = lex_next_pattern(l, &t, "!=");
+	r = policy_lex_next_pattern(l, &t, "!=");
 	if (r < 0)
 		return r;
-	body = lex_pattern_body(&t, "!=");
+	body = policy_lex_pattern_body(&t, "!=");
 	if (body.len == 0 || body.s[0] != '/')
-		return lex_fail(l, t.pos, -EINVAL, "pattern must be an absolute path");
+		return policy_lex_fail(l, t.pos, -EINVAL, "pattern must be an absolute path");
 	rule.pub.flags = t.s[0] == '!' ? RULE_EXCLUDE : t.s[0] == '=' ? RULE_THIS_ONLY : 0;
 	r = pattern_compile(&rule, body.s, body.len, &why);
 	if (r < 0) {
-		rule_clear(&rule);
-		return lex_fail(l, t.pos, r, "%s", why);
+		policy_rule_clear(&rule);
+		return policy_lex_fail(l, t.pos, r, "%s", why);
 	}
 	r = parse_rule_words(l, rule.pub.flags & RULE_EXCLUDE, &w);
 	if (r == 0) {
@@ -459,7 +467,7 @@ static int parse_rule(struct line *l)
 		r = rule_push(l, &rule);
 	}
 	if (r < 0)
-		rule_clear(&rule);
+		policy_rule_clear(&rule);
 	return r;
 }
 
@@ -469,10 +477,11 @@ static int orule_push(struct line *l, struct orule *rule)
 	struct orule *nr;
 
 	if (p->nrules + p->norules >= POLICY_MAX_RULES)
-		return lex_fail(l, 0, -E2BIG, "too many rules (more than %d)", POLICY_MAX_RULES);
+		return policy_lex_fail(l, 0, -E2BIG, "too many rules (more than %d)",
+		                       POLICY_MAX_RULES);
 	nr = policy_grow(p->orules, &p->orules_cap, p->norules, sizeof(*nr));
 	if (!nr)
-		return lex_oom(l);
+		return policy_lex_oom(l);
 	p->orules = nr;
 	p->orules[p->norules++] = *rule;
 	return 0;
@@ -483,7 +492,7 @@ static bool peek_prefix(struct line *l, const char *word)
 {
 	size_t n = strlen(word);
 
-	while (l->pos < l->len && lex_blank(l->s[l->pos]))
+	while (l->pos < l->len && policy_lex_blank(l->s[l->pos]))
 		l->pos++;
 	if (l->len - l->pos < n || memcmp(l->s + l->pos, word, n) != 0)
 		return false;
@@ -502,30 +511,32 @@ static int parse_obj_rule(struct line *l, enum fim_kind kind, bool exclude)
 
 	rule.pub.flags = exclude ? RULE_EXCLUDE : 0;
 	if (peek_prefix(l, "name=")) {
-		r = lex_next_pattern(l, &t, NULL);
+		r = policy_lex_next_pattern(l, &t, NULL);
 		if (r < 0)
 			return r;
-		if (r == 0 || (body = lex_pattern_body(&t, NULL)).len == 0)
-			return lex_fail(l, l->pos, -EINVAL, "missing name pattern after 'name='");
+		if (r == 0 || (body = policy_lex_pattern_body(&t, NULL)).len == 0)
+			return policy_lex_fail(l, l->pos, -EINVAL,
+			                       "missing name pattern after 'name='");
 		rule.glob = strndup(body.s, body.len);
 		r = 0;
 	} else {
 		rule.glob = strdup("*");
 	}
 	if (!rule.glob)
-		return lex_oom(l);
-	while (r >= 0 && lex_next_word(l, &t)) {
-		if (lex_has_prefix(&t, "severity=")) {
-			r = exclude ? lex_fail(l, t.pos, -EINVAL,
-			                       "an exclude rule takes no severity")
+		return policy_lex_oom(l);
+	while (r >= 0 && policy_lex_next_word(l, &t)) {
+		if (policy_lex_has_prefix(&t, "severity=")) {
+			r = exclude ? policy_lex_fail(l, t.pos, -EINVAL,
+			                              "an exclude rule takes no severity")
 			            : parse_severity(l, &t, &rule.pub.severity);
-		} else if (lex_has_prefix(&t, "name=")) {
-			r = lex_fail(l, t.pos, -EINVAL, "'name=' must come right after '%s'",
-			             kind_plural(kind));
-		} else if (lex_tok_is(&t, "growing")) {
-			r = lex_fail(l, t.pos, -EINVAL, "'growing' applies to files only");
+		} else if (policy_lex_has_prefix(&t, "name=")) {
+			r = policy_lex_fail(l, t.pos, -EINVAL, "'name=' must come right after '%s'",
+			                    kind_plural(kind));
+		} else if (policy_lex_tok_is(&t, "growing")) {
+			r = policy_lex_fail(l, t.pos, -EINVAL, "'growing' applies to files only");
 		} else if (exclude) {
-			r = lex_fail(l, t.pos, -EINVAL, "an exclude rule takes no attributes");
+			r = policy_lex_fail(l, t.pos, -EINVAL,
+			                    "an exclude rule takes no attributes");
 		} else {
 			r = apply_attr_word(l, kind, &t, &attrs, !have_attrs);
 			have_attrs = true;
@@ -547,7 +558,7 @@ static int parse_obj_rule(struct line *l, enum fim_kind kind, bool exclude)
 static bool looks_like_pattern(const struct tok *t)
 {
 	for (size_t i = 0; i < t->len; i++)
-		if (t->s[i] == '/' || lex_is_glob_char(t->s[i]))
+		if (t->s[i] == '/' || policy_lex_is_glob_char(t->s[i]))
 			return true;
 	return false;
 }
@@ -559,20 +570,20 @@ static int parse_line(struct line *l)
 	char c;
 
 	if (nul)
-		return lex_fail(l, (size_t)(nul - l->s), -EINVAL, "NUL byte in policy");
-	if (lex_at_end(l))
+		return policy_lex_fail(l, (size_t)(nul - l->s), -EINVAL, "NUL byte in policy");
+	if (policy_lex_at_end(l))
 		return 0;
 	c = l->s[l->pos];
-	if (c == '!' && l->pos + 1 < l->len && !lex_blank(l->s[l->pos + 1])) {
+	if (c == '!' && l->pos + 1 < l->len && !policy_lex_blank(l->s[l->pos + 1])) {
 		struct line peek = *l;
 		bool word;
 		int kind;
 
 		peek.pos++;
-		word = lex_next_word(&peek, &t); /* false for "!#...": t is not set then */
-		if (word && lex_tok_is(&t, "journal")) {
+		word = policy_lex_next_word(&peek, &t); /* false for "!#...": t is not set then */
+		if (word && policy_lex_tok_is(&t, "journal")) {
 			*l = peek;
-			return parse_journal(l, true);
+			return policy_parse_journal(l, true);
 		}
 		kind = word ? kind_lookup(t.s, t.len) : -ENOENT;
 		if (kind > KIND_FILE) {
@@ -582,28 +593,28 @@ static int parse_line(struct line *l)
 	}
 	if (c == '/' || c == '!' || c == '=' || c == '"')
 		return parse_rule(l);
-	lex_next_word(l, &t);
+	policy_lex_next_word(l, &t);
 	{
 		int kind = kind_lookup(t.s, t.len);
 
 		if (kind > KIND_FILE)
 			return parse_obj_rule(l, kind, false);
 	}
-	if (lex_tok_is(&t, "journal"))
-		return parse_journal(l, false);
-	if (lex_tok_is(&t, "set"))
+	if (policy_lex_tok_is(&t, "journal"))
+		return policy_parse_journal(l, false);
+	if (policy_lex_tok_is(&t, "set"))
 		return parse_set(l);
-	if (lex_tok_is(&t, "define"))
+	if (policy_lex_tok_is(&t, "define"))
 		return parse_define(l);
-	if (lex_tok_is(&t, "include"))
-		return parse_include(l);
+	if (policy_lex_tok_is(&t, "include"))
+		return policy_parse_include(l);
 	if (looks_like_pattern(&t))
-		return lex_fail(l, t.pos, -EINVAL, "pattern must be an absolute path");
-	return lex_fail(l, t.pos, -EINVAL, "unknown keyword '%s'", QTOK(&t));
+		return policy_lex_fail(l, t.pos, -EINVAL, "pattern must be an absolute path");
+	return policy_lex_fail(l, t.pos, -EINVAL, "unknown keyword '%s'", QTOK(&t));
 }
 
 /* Parses every line of source IDX; CRLF line ends are accepted. */
-int parse_source(struct parser *ps, size_t idx)
+int policy_parse_source(struct parser *ps, size_t idx)
 {
 	const struct source *src = ps->p->srcs[idx];
 	const char *s = src->data, *end = s + src->len;

@@ -15,7 +15,7 @@
 
 /* --- sources --- */
 
-void source_free(struct source *s)
+void policy_source_free(struct source *s)
 {
 	if (!s)
 		return;
@@ -145,7 +145,7 @@ static int source_add(struct parser *ps, const char *name, size_t *ret_idx)
 	if (r == 0 && hash_buffer(HASH_SHA256, s->data, s->len, s->sum) < 0)
 		r = -ENOMEM;
 	if (r < 0) {
-		source_free(s);
+		policy_source_free(s);
 		return r;
 	}
 	ps->total += s->len;
@@ -156,7 +156,7 @@ static int source_add(struct parser *ps, const char *name, size_t *ret_idx)
 
 /* Index of source NAME, read now if it was not read before: a file included twice is read
  * once, so the bundle holds each name once and both includes see the same bytes. */
-int source_get(struct parser *ps, const char *name, size_t *ret_idx)
+int policy_source_get(struct parser *ps, const char *name, size_t *ret_idx)
 {
 	for (size_t i = 0; i < ps->p->nsrcs; i++)
 		if (strcmp(ps->p->srcs[i]->name, name) == 0) {
@@ -166,8 +166,8 @@ int source_get(struct parser *ps, const char *name, size_t *ret_idx)
 	return source_add(ps, name, ret_idx);
 }
 
-/* Why source_get() failed with R, in words. */
-const char *source_error(int r, char *buf, size_t size)
+/* Why policy_source_get() failed with R, in words. */
+const char *policy_source_error(int r, char *buf, size_t size)
 {
 	switch (r) {
 	case -EINVAL:
@@ -209,22 +209,22 @@ static int include_one(struct line *l, size_t pos, const char *name)
 	size_t idx;
 	int r;
 
-	r = source_get(ps, name, &idx);
+	r = policy_source_get(ps, name, &idx);
 	if (r < 0)
-		return lex_fail(l, pos, r, "cannot open %s: %s", name,
-		                source_error(r, buf, sizeof(buf)));
+		return policy_lex_fail(l, pos, r, "cannot open %s: %s", name,
+		                       policy_source_error(r, buf, sizeof(buf)));
 	if (in_stack(ps, idx))
-		return lex_fail(l, pos, -ELOOP, "include cycle through %s", name);
+		return policy_lex_fail(l, pos, -ELOOP, "include cycle through %s", name);
 	if (ps->depth + 1 > FIM_MAX_POLICY_DEPTH)
-		return lex_fail(l, pos, -ELOOP, "includes nested deeper than %d levels",
-		                FIM_MAX_POLICY_DEPTH);
-	if (ident_enter(ps, l->no, idx) < 0)
-		return lex_oom(l);
+		return policy_lex_fail(l, pos, -ELOOP, "includes nested deeper than %d levels",
+		                       FIM_MAX_POLICY_DEPTH);
+	if (policy_ident_enter(ps, l->no, idx) < 0)
+		return policy_lex_oom(l);
 	ps->stack[++ps->depth] = idx;
-	r = parse_source(ps, idx);
+	r = policy_parse_source(ps, idx);
 	ps->depth--;
-	if (r == 0 && ident_leave(ps) < 0)
-		return lex_oom(l);
+	if (r == 0 && policy_ident_leave(ps) < 0)
+		return policy_lex_oom(l);
 	return r;
 }
 
@@ -243,8 +243,9 @@ static int include_glob_fs(struct line *l, size_t pos, const char *pattern)
 		return 0;
 	if (r != 0) {
 		globfree(&g);
-		return r == GLOB_NOSPACE ? lex_oom(l)
-		                         : lex_fail(l, pos, -EIO, "cannot expand %s", pattern);
+		return r == GLOB_NOSPACE
+		               ? policy_lex_oom(l)
+		               : policy_lex_fail(l, pos, -EIO, "cannot expand %s", pattern);
 	}
 	qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), policy_cmp_str);
 	for (size_t i = 0; r == 0 && i < g.gl_pathc; i++)
@@ -269,7 +270,7 @@ static int include_glob_bundle(struct line *l, size_t pos, const char *pattern)
 static char *escape_glob(char *out, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (lex_is_glob_char(s[i]) || s[i] == '\\')
+		if (policy_lex_is_glob_char(s[i]) || s[i] == '\\')
 			*out++ = '\\';
 		*out++ = s[i];
 	}
@@ -305,24 +306,24 @@ static void unescape(char *s)
 }
 
 /* include GLOB */
-int parse_include(struct line *l)
+int policy_parse_include(struct line *l)
 {
 	_cleanup_free_ char *pattern = NULL;
 	struct tok t, arg;
 	int r;
 
-	r = lex_next_pattern(l, &t, NULL);
+	r = policy_lex_next_pattern(l, &t, NULL);
 	if (r == 0)
-		return lex_fail(l, l->pos, -EINVAL, "missing file name after 'include'");
-	if (r < 0 || (r = lex_expect_end(l)) < 0)
+		return policy_lex_fail(l, l->pos, -EINVAL, "missing file name after 'include'");
+	if (r < 0 || (r = policy_lex_expect_end(l)) < 0)
 		return r;
-	arg = lex_pattern_body(&t, NULL);
+	arg = policy_lex_pattern_body(&t, NULL);
 	if (arg.len == 0)
-		return lex_fail(l, t.pos, -EINVAL, "empty file name");
+		return policy_lex_fail(l, t.pos, -EINVAL, "empty file name");
 	pattern = include_pattern(l->src->name, &arg);
 	if (!pattern)
-		return lex_oom(l);
-	if (lex_has_glob(pattern, strlen(pattern)))
+		return policy_lex_oom(l);
+	if (policy_lex_has_glob(pattern, strlen(pattern)))
 		return l->ps->bundle ? include_glob_bundle(l, t.pos, pattern)
 		                     : include_glob_fs(l, t.pos, pattern);
 	unescape(pattern);
