@@ -160,15 +160,22 @@ int __attribute__((format(printf, 4, 5)))
 policy_parser_fail(struct parser *ps, const char *file, int r, const char *fmt, ...);
 int __attribute__((format(printf, 4, 5)))
 policy_lex_fail(const struct line *l, size_t pos, int r, const char *fmt, ...);
+/* An "out of memory" error at the lexer's position; returns -ENOMEM. */
 int policy_lex_oom(const struct line *l);
+/* Printable form of S[0..n) for a message, in BUF: non-ASCII bytes as \xHH, cut at QUOTE_MAX. */
 const char *policy_lex_quote(char buf[static QUOTE_MAX * 4 + 4], const char *s, size_t n);
 
 #define QUOTE(s, n) policy_lex_quote((char[QUOTE_MAX * 4 + 4]){0}, (s), (n))
 #define QTOK(t)     QUOTE((t)->s, (t)->len)
 
+/* ARR (N used of *CAP elements of SIZE) with room for one more: the same or a new array, or
+ * NULL when out of memory (ARR is then untouched). */
 void *policy_grow(void *arr, size_t *cap, size_t n, size_t size);
+/* qsort(3) order of char * elements, byte by byte. */
 int policy_cmp_str(const void *a, const void *b);
 
+/* Tokens of line L: each call reads from l->pos on; false or a negative errno (the error
+ * recorded) at the end of the statement or on bad input. See policy_lex.c. */
 bool policy_lex_tok_is(const struct tok *t, const char *word);
 bool policy_lex_has_prefix(const struct tok *t, const char *prefix);
 bool policy_lex_is_glob_char(char c);
@@ -183,26 +190,37 @@ int policy_lex_expect_equals(struct line *l, const struct tok *name);
 
 /* --- policy_parse.c: groups, settings, rules, lines --- */
 
+/* The built-in attribute groups; 0 or -ENOMEM. */
 int policy_groups_init(struct parser *ps);
+/* Frees what file rule R owns. */
 void policy_rule_clear(struct rule *r);
+/* Parses every line of source IDX; 0 or a negative errno with ps->err filled. */
 int policy_parse_source(struct parser *ps, size_t idx);
 
 /* --- policy_journal.c --- */
 
+/* The built-in journal rules; 0 or -ENOMEM. */
 int policy_jrules_init(struct policy *p);
 void policy_jrule_clear(struct jrule *r);
+/* The journal statement (DISABLE: "!journal"), its keyword read; 0 or a recorded error. */
 int policy_parse_journal(struct line *l, bool disable);
 
 /* --- policy_source.c: reading sources, include --- */
 
 void policy_source_free(struct source *s);
+/* Index of source NAME in *RET_IDX, read now if it was not read before. 0 or a negative
+ * errno; policy_source_error() says it in words. */
 int policy_source_get(struct parser *ps, const char *name, size_t *ret_idx);
 const char *policy_source_error(int r, char *buf, size_t size);
+/* The include statement, its keyword read; 0 or a recorded error. */
 int policy_parse_include(struct line *l);
 
 /* --- policy_bundle.c: the stored bundle and the policy's identity --- */
 
+/* Checks bundle BUF[0..len) and points ps->bundle at its files; 0, -EBADMSG or -ENOMEM. */
 int policy_bundle_parse(struct parser *ps, const uint8_t *buf, size_t len);
+/* The policy digest: started with the main file (IDX), a source entered from LINE of the one
+ * being parsed, left, and finished into ps->p->digest. 0 or -ENOMEM. */
 int policy_ident_start(struct parser *ps, size_t idx);
 int policy_ident_enter(struct parser *ps, unsigned line, size_t idx);
 int policy_ident_leave(struct parser *ps);
@@ -210,6 +228,7 @@ int policy_ident_finish(struct parser *ps);
 
 /* --- policy_match.c: roots and the rule index --- */
 
+/* After parsing: the roots to walk and the rule index. 0 or -ENOMEM. */
 int policy_roots_build(struct policy *p);
 int policy_ix_build(struct policy *p);
 void policy_ix_free(struct rule_index *ix);
