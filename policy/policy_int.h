@@ -174,8 +174,9 @@ void *policy_grow(void *arr, size_t *cap, size_t n, size_t size);
 /* qsort(3) order of char * elements, byte by byte. */
 int policy_cmp_str(const void *a, const void *b);
 
-/* Tokens of line L: each call reads from l->pos on; false or a negative errno (the error
- * recorded) at the end of the statement or on bad input. See policy_lex.c. */
+/* Tokens, and the lexer proper (see policy_lex.c): the readers take line L on from l->pos and
+ * return false (or a negative errno, the error recorded) at the end of the statement or on bad
+ * input. */
 bool policy_lex_tok_is(const struct tok *t, const char *word);
 bool policy_lex_has_prefix(const struct tok *t, const char *prefix);
 bool policy_lex_is_glob_char(char c);
