@@ -407,7 +407,7 @@ static bool is_lead(char c)
 /* Splits TEXT into entries, as table_read does a file. Returns 0 or -ENOMEM. */
 static int table_parse(const struct format *fmt, const struct accounts_text *text, struct table *t)
 {
-	const char *p = text->p, *end = text->p + text->n;
+	const char *p = text->p, *end = p ? p + text->n : NULL; /* no text: no offset to NULL */
 	unsigned lineno = 0;
 	int r;
 
