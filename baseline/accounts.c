@@ -1,16 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /* Users and groups collector: passwd, shadow, group, gshadow and the SSH keys that let users in. */
-#include <fnmatch.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
-#include "fim/core/endian.h"
-#include "fim/core/hash.h"
 #include "baseline/accounts.h"
+#include "baseline/accounts_int.h"
 #include "baseline/rootfs.h"
 #include "fim/core/utf8.h"
 #include "fim/core/error.h"
@@ -18,33 +15,6 @@
 #define MAX_FIELDS  9   /* fields kept per entry (more are only counted) */
 #define QUOTE_BYTES 100 /* a name quoted in a problem message */
 #define DIGEST_HEX  16  /* bytes of the password digest shown, as hex */
-
-struct span {
-	const char *p;
-	size_t n;
-};
-
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static int span_cmp(struct span a, struct span b)
-{
-	int c = memcmp(a.p, b.p, a.n < b.n ? a.n : b.n);
-
-	return c ? c : (a.n > b.n) - (a.n < b.n);
-}
-
-static bool span_is(struct span a, const char *s)
-{
-	return a.n == strlen(s) && memcmp(a.p, s, a.n) == 0;
-}
 
 /* ---------- account files: one entry per line ---------- */
 
@@ -437,7 +407,7 @@ static bool is_lead(char c)
 /* Splits TEXT into entries, as table_read does a file. Returns 0 or -ENOMEM. */
 static int table_parse(const struct format *fmt, const struct accounts_text *text, struct table *t)
 {
-	const char *p = text->p, *end = text->p + text->n;
+	const char *p = text->p, *end = p ? p + text->n : NULL; /* no text: no offset to NULL */
 	unsigned lineno = 0;
 	int r;
 
@@ -478,7 +448,7 @@ static const struct entry *table_find(const struct table *t, struct span name)
 	return NULL;
 }
 
-static const char *quote(struct span s, char *buf, size_t size)
+const char *accounts_quote(struct span s, char *buf, size_t size)
 {
 	return utf8_quote(s.p, s.n, buf, size);
 }
@@ -530,13 +500,14 @@ static void report_odd(const struct collect_ctx *ctx, const struct table *t, con
 	else if (e->odd & ODD_NAME)
 		collect_problem(ctx, t->path, e->line, -EBADMSG,
 		                "%s name '%s' contains '/' or whitespace", fmt->noun,
-		                quote(e->f[0], q, sizeof(q)));
+		                accounts_quote(e->f[0], q, sizeof(q)));
 	for (unsigned k = 0; k < fmt->nids; k++) {
 		if (e->odd & (ODD_FORM << k))
 			collect_problem(ctx, t->path, e->line, -EBADMSG,
 			                "%s '%s' is not plain decimal: read as glibc does, as "
 			                "%" PRIu32,
-			                fmt->idname[k], quote(e->f[fmt->idfield[k]], q, sizeof(q)),
+			                fmt->idname[k],
+			                accounts_quote(e->f[fmt->idfield[k]], q, sizeof(q)),
 			                e->id[k]);
 		if (e->odd & (ODD_NOID << k))
 			collect_problem(ctx, t->path, e->line, -EBADMSG,
@@ -545,121 +516,141 @@ static void report_odd(const struct collect_ctx *ctx, const struct table *t, con
 	}
 }
 
-/* Reports malformed, irregular and duplicate entries in file order; quotes
- * nothing of a secret file. */
-static void table_report(const struct collect_ctx *ctx, const struct table *t)
+/* An entry glibc uses: one cut to ACCOUNTS_MAX_ENTRY, and one whose name came before. */
+static void report_kept(const struct collect_ctx *ctx, const struct table *t, const struct entry *e)
 {
 	const struct format *fmt = t->fmt;
 	char q[QUOTE_BYTES];
 
+	if (e->cut && !e->dup && fmt->secret)
+		collect_problem(ctx, t->path, e->line, -E2BIG,
+		                "line of %" PRIu64 " bytes, longer than %u: glibc reads "
+		                "it, fim only its first bytes; what they do not hold is "
+		                "not recorded",
+		                e->len, ACCOUNTS_MAX_ENTRY);
+	else if (e->cut && !e->dup)
+		collect_problem(ctx, t->path, e->line, -E2BIG,
+		                "line of %" PRIu64 " bytes, longer than %u: glibc reads "
+		                "it, fim only its first bytes; %s '%s' is recorded "
+		                "without field %u and those after it",
+		                e->len, ACCOUNTS_MAX_ENTRY, fmt->noun,
+		                accounts_quote(e->f[0], q, sizeof(q)), e->known + 1);
+	if (!e->dup)
+		return;
+	if (fmt->secret)
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "duplicate %s entry: the first one, on line %u, is "
+		                "in force",
+		                fmt->noun, e->first);
+	else
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "duplicate %s '%s': the first entry, on line %u, "
+		                "is in force",
+		                fmt->noun, accounts_quote(e->f[0], q, sizeof(q)), e->first);
+}
+
+/* A line cut to ACCOUNTS_MAX_ENTRY that fim cannot interpret. */
+static void report_cut(const struct collect_ctx *ctx, const struct table *t, const struct entry *e)
+{
+	const struct format *fmt = t->fmt;
+	char q[QUOTE_BYTES];
+
+	if (e->dup) /* glibc reads the first line of the name only */
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "duplicate %s entry, longer than %u bytes: the "
+		                "first one, on line %u, is in force",
+		                fmt->noun, ACCOUNTS_MAX_ENTRY, e->first);
+	else if (e->known > 0 && !fmt->secret && e->f[0].n <= OBJ_MAX_ID)
+		collect_problem(ctx, t->path, e->line, -E2BIG,
+		                "line of %" PRIu64 " bytes, longer than %u: glibc "
+		                "reads it, fim cannot interpret it; %s '%s' is not "
+		                "recorded",
+		                e->len, ACCOUNTS_MAX_ENTRY, fmt->noun,
+		                accounts_quote(e->f[0], q, sizeof(q)));
+	else
+		collect_problem(ctx, t->path, e->line, -E2BIG,
+		                "line of %" PRIu64 " bytes, longer than %u: glibc "
+		                "reads it, fim cannot interpret it; what it defines "
+		                "is not recorded",
+		                e->len, ACCOUNTS_MAX_ENTRY);
+}
+
+/* A line glibc ignores, or that fim cannot record. */
+static void report_bad(const struct collect_ctx *ctx, const struct table *t, const struct entry *e)
+{
+	const struct format *fmt = t->fmt;
+	const char *id = fmt->nids ? fmt->idname[e->bad_id] : "";
+
+	switch ((enum bad)e->bad) {
+	case BAD_NONE:
+	case BAD_CUT:
+		break;
+	case BAD_NUL:
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "line starts with a NUL byte: glibc ignores it");
+		break;
+	case BAD_FIELDS: /* shadow only */
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "%u field%s where glibc needs 9, or 8 with an expiry date: "
+		                "it ignores the line",
+		                e->nf, e->nf == 1 ? "" : "s");
+		break;
+	case BAD_NAME_EMPTY:
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "empty %s name: glibc may use the line, fim cannot record it",
+		                fmt->noun);
+		break;
+	case BAD_NAME_NIS:
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "NIS compatibility entry (name starts with '+' or '-'): "
+		                "glibc's files backend does not resolve it; not evaluated");
+		break;
+	case BAD_NAME_LONG:
+		collect_problem(ctx, t->path, e->line, -EBADMSG,
+		                "%s name longer than %u bytes: glibc may use the line, fim "
+		                "cannot record it",
+		                fmt->noun, OBJ_MAX_ID);
+		break;
+	case BAD_ID_EMPTY:
+		collect_problem(ctx, t->path, e->line, -EBADMSG, "empty %s: glibc ignores the line",
+		                id);
+		break;
+	case BAD_ID_CHAR:
+		if (!fmt->nids)
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "field %u is not a number: glibc ignores the line",
+			                e->bad_id + 1);
+		else
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "%s is not a decimal number: glibc ignores the line", id);
+		break;
+	case BAD_ID_RANGE:
+		if (!fmt->nids)
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "field %u is out of range: glibc ignores the line",
+			                e->bad_id + 1);
+		else
+			collect_problem(ctx, t->path, e->line, -EBADMSG,
+			                "%s is out of range (at most %" PRIu32
+			                "): glibc ignores the line",
+			                id, UINT32_MAX);
+		break;
+	}
+}
+
+/* Reports malformed, irregular and duplicate entries in file order; quotes
+ * nothing of a secret file. */
+static void table_report(const struct collect_ctx *ctx, const struct table *t)
+{
 	for (size_t i = 0; i < t->n; i++) {
 		const struct entry *e = &t->e[i];
-		const char *id = fmt->nids ? fmt->idname[e->bad_id] : "";
 
-		switch ((enum bad)e->bad) {
-		case BAD_NONE:
-			if (e->cut && !e->dup && fmt->secret)
-				collect_problem(
-				        ctx, t->path, e->line, -E2BIG,
-				        "line of %" PRIu64 " bytes, longer than %u: glibc reads "
-				        "it, fim only its first bytes; what they do not hold is "
-				        "not recorded",
-				        e->len, ACCOUNTS_MAX_ENTRY);
-			else if (e->cut && !e->dup)
-				collect_problem(ctx, t->path, e->line, -E2BIG,
-				                "line of %" PRIu64
-				                " bytes, longer than %u: glibc reads "
-				                "it, fim only its first bytes; %s '%s' is recorded "
-				                "without field %u and those after it",
-				                e->len, ACCOUNTS_MAX_ENTRY, fmt->noun,
-				                quote(e->f[0], q, sizeof(q)), e->known + 1);
-			if (!e->dup)
-				break;
-			if (fmt->secret)
-				collect_problem(ctx, t->path, e->line, -EBADMSG,
-				                "duplicate %s entry: the first one, on line %u, is "
-				                "in force",
-				                fmt->noun, e->first);
-			else
-				collect_problem(ctx, t->path, e->line, -EBADMSG,
-				                "duplicate %s '%s': the first entry, on line %u, "
-				                "is in force",
-				                fmt->noun, quote(e->f[0], q, sizeof(q)), e->first);
-			break;
-		case BAD_CUT:
-			if (e->dup) /* glibc reads the first line of the name only */
-				collect_problem(ctx, t->path, e->line, -EBADMSG,
-				                "duplicate %s entry, longer than %u bytes: the "
-				                "first one, on line %u, is in force",
-				                fmt->noun, ACCOUNTS_MAX_ENTRY, e->first);
-			else if (e->known > 0 && !fmt->secret && e->f[0].n <= OBJ_MAX_ID)
-				collect_problem(ctx, t->path, e->line, -E2BIG,
-				                "line of %" PRIu64 " bytes, longer than %u: glibc "
-				                "reads it, fim cannot interpret it; %s '%s' is not "
-				                "recorded",
-				                e->len, ACCOUNTS_MAX_ENTRY, fmt->noun,
-				                quote(e->f[0], q, sizeof(q)));
-			else
-				collect_problem(
-				        ctx, t->path, e->line, -E2BIG,
-				        "line of %" PRIu64 " bytes, longer than %u: glibc "
-				        "reads it, fim cannot interpret it; what it defines "
-				        "is not recorded",
-				        e->len, ACCOUNTS_MAX_ENTRY);
-			break;
-		case BAD_NUL:
-			collect_problem(ctx, t->path, e->line, -EBADMSG,
-			                "line starts with a NUL byte: glibc ignores it");
-			break;
-		case BAD_FIELDS: /* shadow only */
-			collect_problem(ctx, t->path, e->line, -EBADMSG,
-			                "%u field%s where glibc needs 9, or 8 with an expiry date: "
-			                "it ignores the line",
-			                e->nf, e->nf == 1 ? "" : "s");
-			break;
-		case BAD_NAME_EMPTY:
-			collect_problem(
-			        ctx, t->path, e->line, -EBADMSG,
-			        "empty %s name: glibc may use the line, fim cannot record it",
-			        fmt->noun);
-			break;
-		case BAD_NAME_NIS:
-			collect_problem(ctx, t->path, e->line, -EBADMSG,
-			                "NIS compatibility entry (name starts with '+' or '-'): "
-			                "glibc's files backend does not resolve it; not evaluated");
-			break;
-		case BAD_NAME_LONG:
-			collect_problem(ctx, t->path, e->line, -EBADMSG,
-			                "%s name longer than %u bytes: glibc may use the line, fim "
-			                "cannot record it",
-			                fmt->noun, OBJ_MAX_ID);
-			break;
-		case BAD_ID_EMPTY:
-			collect_problem(ctx, t->path, e->line, -EBADMSG,
-			                "empty %s: glibc ignores the line", id);
-			break;
-		case BAD_ID_CHAR:
-			if (!fmt->nids)
-				collect_problem(ctx, t->path, e->line, -EBADMSG,
-				                "field %u is not a number: glibc ignores the line",
-				                e->bad_id + 1);
-			else
-				collect_problem(
-				        ctx, t->path, e->line, -EBADMSG,
-				        "%s is not a decimal number: glibc ignores the line", id);
-			break;
-		case BAD_ID_RANGE:
-			if (!fmt->nids)
-				collect_problem(ctx, t->path, e->line, -EBADMSG,
-				                "field %u is out of range: glibc ignores the line",
-				                e->bad_id + 1);
-			else
-				collect_problem(ctx, t->path, e->line, -EBADMSG,
-				                "%s is out of range (at most %" PRIu32
-				                "): glibc ignores the line",
-				                id, UINT32_MAX);
-			break;
-		}
+		if (e->bad == BAD_NONE)
+			report_kept(ctx, t, e);
+		else if (e->bad == BAD_CUT)
+			report_cut(ctx, t, e);
+		else
+			report_bad(ctx, t, e);
 		report_odd(ctx, t, e);
 	}
 	table_report_truncated(ctx, t);
@@ -697,8 +688,8 @@ static int add_list(struct obj_set *out, unsigned attr, struct span l)
 	return r;
 }
 
-static void report_read(const struct collect_ctx *ctx, const char *path, int err,
-                        const char *consequence)
+void accounts_report_read(const struct collect_ctx *ctx, const char *path, int err,
+                          const char *consequence)
 {
 	const char *what;
 	char cause[160];
@@ -722,528 +713,6 @@ static void report_read(const struct collect_ctx *ctx, const char *path, int err
 	}
 	collect_problem(ctx, path, 0, err, "%s%s%s", what, consequence ? "; " : "",
 	                consequence ? consequence : "");
-}
-
-/* ---------- sshd_config: where the keys are ---------- */
-
-static const char *const default_keyfiles[] = {".ssh/authorized_keys", ".ssh/authorized_keys2"};
-
-void accounts_keycfg_free(struct accounts_keycfg *cfg)
-{
-	for (unsigned i = 0; i < cfg->n; i++)
-		free(cfg->file[i]);
-	*cfg = (struct accounts_keycfg){0};
-}
-
-/*
- * Next argument of L from *pos, dequoted into OUT (room for L.n + 1
- * bytes), the way sshd splits arguments: blanks separate, single or
- * double quotes group, a backslash escapes a quote, a backslash or (outside
- * quotes) a space, and a word starting with '#' ends the line. Returns 1,
- * 0 at the end, or -EBADMSG for an unterminated quote.
- */
-static int next_arg(struct span l, size_t *pos, char *out)
-{
-	size_t i = *pos, o = 0;
-	char q = 0;
-
-	while (i < l.n && is_blank(l.p[i]))
-		i++;
-	if (i == l.n || l.p[i] == '#') {
-		*pos = l.n;
-		return 0;
-	}
-	for (; i < l.n; i++) {
-		char c = l.p[i], d = i + 1 < l.n ? l.p[i + 1] : '\0';
-
-		if (c == '\\' && (d == '\'' || d == '"' || d == '\\' || (!q && d == ' ')))
-			out[o++] = l.p[++i];
-		else if (!q && is_blank(c))
-			break;
-		else if (!q && (c == '"' || c == '\''))
-			q = c;
-		else if (q && c == q)
-			q = 0;
-		else
-			out[o++] = c;
-	}
-	if (q)
-		return -EBADMSG;
-	out[o] = '\0';
-	*pos = i;
-	return 1;
-}
-
-/* True when the %-tokens of PATH are ones sshd expands for AuthorizedKeysFile. */
-static bool tokens_ok(const char *path)
-{
-	for (const char *p = path; *p; p++) {
-		if (*p != '%')
-			continue;
-		p++;
-		if (*p != 'h' && *p != 'u' && *p != 'U' && *p != '%')
-			return false;
-	}
-	return true;
-}
-
-static int keycfg_add(struct accounts_keycfg *cfg, const char *path)
-{
-	if (cfg->n == ACCOUNTS_MAX_KEYFILES)
-		return -E2BIG;
-	cfg->file[cfg->n] = strdup(path);
-	if (!cfg->file[cfg->n])
-		return -ENOMEM;
-	cfg->n++;
-	return 0;
-}
-
-static int keycfg_file(const struct collect_ctx *ctx, struct accounts_keycfg *cfg, const char *path,
-                       unsigned depth);
-
-static int keycfg_include(const struct collect_ctx *ctx, struct accounts_keycfg *cfg,
-                          const char *from, unsigned line, const char *arg, unsigned depth)
-{
-	char full[PATH_MAX], *slash, **names = NULL;
-	const char *dir, *base;
-	size_t n = 0;
-	int w, r;
-
-	if (depth + 1 >= ACCOUNTS_MAX_DEPTH) {
-		collect_problem(ctx, from, line, -ELOOP,
-		                "Include nested more than %u deep: not followed",
-		                ACCOUNTS_MAX_DEPTH);
-		return 0;
-	}
-	w = snprintf(full, sizeof(full), "%s%s", arg[0] == '/' ? "" : "/etc/ssh/", arg);
-	if (w < 0 || (size_t)w >= sizeof(full)) {
-		collect_problem(ctx, from, line, -ENAMETOOLONG,
-		                "Include path too long: not followed");
-		return 0;
-	}
-	slash = strrchr(full, '/');
-	base = slash + 1;
-	if (!strpbrk(full, "*?["))
-		return keycfg_file(ctx, cfg, full, depth + 1);
-	*slash = '\0';
-	dir = full[0] ? full : "/";
-	if (strpbrk(dir, "*?[")) {
-		collect_problem(ctx, from, line, -EOPNOTSUPP,
-		                "Include with wildcards in a directory name: not followed");
-		return 0;
-	}
-	r = rootfs_list(ctx->rootfd, dir, &names, &n);
-	if (r == -ENOENT || r == -ENOTDIR)
-		return 0;
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0) {
-		collect_problem(ctx, dir, 0, r, "Include directory cannot be listed: %s",
-		                err_cause(r));
-		return 0;
-	}
-	r = 0;
-	for (size_t i = 0; r == 0 && i < n && !cfg->stop; i++) {
-		char one[PATH_MAX];
-
-		if (fnmatch(base, names[i], FNM_PERIOD) != 0)
-			continue;
-		w = snprintf(one, sizeof(one), "%s/%s", strcmp(dir, "/") ? dir : "", names[i]);
-		if (w < 0 || (size_t)w >= sizeof(one))
-			continue;
-		r = keycfg_file(ctx, cfg, one, depth + 1);
-	}
-	rootfs_names_free(names, n);
-	return r;
-}
-
-static int keycfg_keyfiles(const struct collect_ctx *ctx, struct accounts_keycfg *cfg,
-                           const char *path, unsigned line, struct span l, size_t pos, char *arg)
-{
-	size_t p = pos;
-	unsigned count = 0;
-	int r;
-
-	/* sshd refuses a line it cannot split: check it whole before taking it */
-	while ((r = next_arg(l, &p, arg)) > 0)
-		count++;
-	if (r < 0) {
-		collect_problem(ctx, path, line, -EBADMSG, "unterminated quote: line ignored");
-		return 0;
-	}
-	if (count == 0) {
-		collect_problem(ctx, path, line, -EBADMSG,
-		                "AuthorizedKeysFile without a value: line ignored");
-		return 0;
-	}
-	cfg->set = true;
-	cfg->stop = true; /* the first value is the one sshd uses */
-	while (next_arg(l, &pos, arg) > 0) {
-		if (arg[0] == '\0' || strcasecmp(arg, "none") == 0)
-			continue;
-		if (!tokens_ok(arg)) {
-			collect_problem(
-			        ctx, path, line, -EBADMSG,
-			        "AuthorizedKeysFile path with an unknown %%-token: ignored");
-			continue;
-		}
-		r = keycfg_add(cfg, arg);
-		if (r == -E2BIG) {
-			collect_problem(
-			        ctx, path, line, -E2BIG,
-			        "more than %u AuthorizedKeysFile paths: the rest is ignored",
-			        ACCOUNTS_MAX_KEYFILES);
-			return 0;
-		}
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-static int keycfg_line(const struct collect_ctx *ctx, struct accounts_keycfg *cfg, const char *path,
-                       unsigned line, struct span l, char *arg, unsigned depth)
-{
-	struct span kw;
-	size_t i = 0;
-	int r;
-
-	while (i < l.n && is_space(l.p[i]))
-		i++;
-	if (i == l.n || l.p[i] == '#')
-		return 0;
-	kw.p = l.p + i;
-	while (i < l.n && !is_space(l.p[i]) && l.p[i] != '=')
-		i++;
-	kw.n = (size_t)(l.p + i - kw.p);
-	while (i < l.n && is_blank(l.p[i]))
-		i++;
-	if (i < l.n && l.p[i] == '=')
-		i++;
-	if (kw.n == 5 && strncasecmp(kw.p, "match", 5) == 0) {
-		cfg->stop = true; /* what follows is not global */
-		return 0;
-	}
-	if (kw.n == 18 && strncasecmp(kw.p, "authorizedkeysfile", 18) == 0)
-		return keycfg_keyfiles(ctx, cfg, path, line, l, i, arg);
-	if (kw.n != 7 || strncasecmp(kw.p, "include", 7) != 0)
-		return 0;
-	/* sshd refuses a line it cannot split, before following any of it */
-	for (size_t p = i; (r = next_arg(l, &p, arg)) > 0;)
-		;
-	if (r < 0) {
-		collect_problem(ctx, path, line, -EBADMSG, "unterminated quote: line ignored");
-		return 0;
-	}
-	/* a nested file is parsed with its own argument buffer */
-	while (!cfg->stop && next_arg(l, &i, arg) > 0) {
-		r = keycfg_include(ctx, cfg, path, line, arg, depth);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-static int keycfg_parse(const struct collect_ctx *ctx, const char *path, const char *buf,
-                        size_t len, struct accounts_keycfg *cfg, unsigned depth)
-{
-	_cleanup_free_ char *arg = NULL;
-	const char *line;
-	size_t pos = 0, n;
-	unsigned lineno = 0;
-	int r = 0;
-
-	arg = malloc(ACCOUNTS_MAX_LINE + 1);
-	if (!arg)
-		return -ENOMEM;
-	while (r == 0 && !cfg->stop && rootfs_next_line(buf, len, &pos, &line, &n, &lineno)) {
-		if (n > ACCOUNTS_MAX_LINE) {
-			collect_problem(ctx, path, lineno, -EBADMSG, "line longer than %u bytes",
-			                ACCOUNTS_MAX_LINE);
-			continue;
-		}
-		if (memchr(line, '\0', n)) {
-			collect_problem(ctx, path, lineno, -EBADMSG, "line contains a NUL byte");
-			continue;
-		}
-		r = keycfg_line(ctx, cfg, path, lineno, (struct span){line, n}, arg, depth);
-	}
-	return r;
-}
-
-int accounts_keycfg_parse(const struct collect_ctx *ctx, const char *path, const char *buf,
-                          size_t len, struct accounts_keycfg *cfg)
-{
-	return keycfg_parse(ctx, path, buf, len, cfg, 0);
-}
-
-static int keycfg_file(const struct collect_ctx *ctx, struct accounts_keycfg *cfg, const char *path,
-                       unsigned depth)
-{
-	char *buf = NULL;
-	size_t len;
-	int r;
-
-	if (cfg->files == ACCOUNTS_MAX_INCLUDES) {
-		collect_problem(ctx, path, 0, -E2BIG,
-		                "more than %u sshd configuration files: the rest is not read",
-		                ACCOUNTS_MAX_INCLUDES);
-		cfg->stop = true;
-		return 0;
-	}
-	cfg->files++;
-	r = rootfs_read(ctx->rootfd, path, ROOTFS_MAX_FILE, &buf, &len, NULL);
-	if (r == -ENOENT || r == -ENOTDIR)
-		return 0; /* sshd treats a missing file, like an empty glob, as nothing */
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0) {
-		report_read(ctx, path, r, "users' AuthorizedKeysFile may be wrong");
-		return 0;
-	}
-	r = keycfg_parse(ctx, path, buf, len, cfg, depth);
-	free(buf);
-	return r;
-}
-
-int accounts_keycfg_load(const struct collect_ctx *ctx, struct accounts_keycfg *cfg)
-{
-	int r = keycfg_file(ctx, cfg, "/etc/ssh/sshd_config", 0);
-
-	for (unsigned i = 0; r == 0 && !cfg->set && i < ARRAY_SIZE(default_keyfiles); i++)
-		r = keycfg_add(cfg, default_keyfiles[i]);
-	return r;
-}
-
-/* ---------- authorized_keys ---------- */
-
-struct keytype {
-	const char *name;
-	unsigned strings;  /* SSH strings in a plain key's blob; 0 = certificate (type checked) */
-	const char *curve; /* the blob's second string, for ECDSA */
-	unsigned pklen;    /* length of an Ed25519 key (the second string) */
-};
-
-static const struct keytype keytypes[] = {
-        {"ssh-rsa", 3, NULL, 0},
-        {"ssh-dss", 5, NULL, 0},
-        {"ssh-ed25519", 2, NULL, 32},
-        {"ecdsa-sha2-nistp256", 3, "nistp256", 0},
-        {"ecdsa-sha2-nistp384", 3, "nistp384", 0},
-        {"ecdsa-sha2-nistp521", 3, "nistp521", 0},
-        {"sk-ssh-ed25519@openssh.com", 3, NULL, 32},
-        {"sk-ecdsa-sha2-nistp256@openssh.com", 4, "nistp256", 0},
-        {"ssh-rsa-cert-v01@openssh.com", 0, NULL, 0},
-        {"ssh-dss-cert-v01@openssh.com", 0, NULL, 0},
-        {"ssh-ed25519-cert-v01@openssh.com", 0, NULL, 0},
-        {"ecdsa-sha2-nistp256-cert-v01@openssh.com", 0, NULL, 0},
-        {"ecdsa-sha2-nistp384-cert-v01@openssh.com", 0, NULL, 0},
-        {"ecdsa-sha2-nistp521-cert-v01@openssh.com", 0, NULL, 0},
-        {"sk-ssh-ed25519-cert-v01@openssh.com", 0, NULL, 0},
-        {"sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", 0, NULL, 0},
-};
-
-static const struct keytype *keytype_find(struct span name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(keytypes); i++)
-		if (span_is(name, keytypes[i].name))
-			return &keytypes[i];
-	return NULL;
-}
-
-/* What is wrong with the decoded key BLOB of type KT, or NULL. */
-static const char *blob_check(const struct keytype *kt, const uint8_t *b, size_t n)
-{
-	struct span s[5];
-	size_t pos = 0;
-	unsigned count = 0;
-
-	while (pos < n) {
-		uint32_t len;
-
-		if (n - pos < 4)
-			return "malformed key data";
-		len = get_be32(b + pos);
-		pos += 4;
-		if (len > n - pos)
-			return "malformed key data";
-		if (count < ARRAY_SIZE(s))
-			s[count] = (struct span){(const char *)b + pos, len};
-		count++;
-		pos += len;
-		if (kt->strings == 0)
-			break; /* a certificate: only its type is checked */
-	}
-	if (count == 0)
-		return "malformed key data";
-	if (!span_is(s[0], kt->name))
-		return "the key data is of another type than the line says";
-	if (kt->strings == 0)
-		return NULL;
-	if (count != kt->strings)
-		return "malformed key data";
-	if (kt->curve && !span_is(s[1], kt->curve))
-		return "the key data is for another curve than the line says";
-	if (kt->pklen && s[1].n != kt->pklen)
-		return "malformed key data";
-	return NULL;
-}
-
-static struct span next_word(struct span l, size_t *i)
-{
-	size_t start;
-
-	while (*i < l.n && is_blank(l.p[*i]))
-		(*i)++;
-	start = *i;
-	while (*i < l.n && !is_blank(l.p[*i]))
-		(*i)++;
-	return (struct span){l.p + start, *i - start};
-}
-
-/* The element "SHA256:fp type[ options=...][ comment=...]" for one key line
- * appended to LIST; what is not a key gets a reason in *why. Returns 0,
- * -EBADMSG (*why set), -ENOMEM or -E2BIG. */
-static int key_line(struct span l, struct buf *list, const char **why)
-{
-	_cleanup_free_ uint8_t *blob = NULL;
-	uint8_t md[32];
-	char fp[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL_NO_PADDING)];
-	struct span opts = {NULL, 0}, type, b64, comment;
-	const struct keytype *kt;
-	const char *end;
-	size_t i = 0, bn, need;
-	int r;
-
-	type = next_word(l, &i);
-	kt = keytype_find(type);
-	if (!kt) {
-		/* options first: they end at a blank outside double quotes */
-		bool q = false;
-
-		for (i = 0; i < l.n && (q || !is_blank(l.p[i])); i++) {
-			if (l.p[i] == '\\' && i + 1 < l.n && l.p[i + 1] == '"')
-				i++;
-			else if (l.p[i] == '"')
-				q = !q;
-		}
-		if (q) {
-			*why = "unterminated quote in the options";
-			return -EBADMSG;
-		}
-		opts = (struct span){l.p, i};
-		type = next_word(l, &i);
-		if (type.n == 0) {
-			*why = "no key type";
-			return -EBADMSG;
-		}
-		kt = keytype_find(type);
-		if (!kt) {
-			*why = "unknown key type";
-			return -EBADMSG;
-		}
-	}
-	b64 = next_word(l, &i);
-	if (b64.n == 0) {
-		*why = "no key data after the key type";
-		return -EBADMSG;
-	}
-	while (i < l.n && is_blank(l.p[i]))
-		i++;
-	comment = (struct span){l.p + i, l.n - i};
-	while (comment.n && is_blank(comment.p[comment.n - 1]))
-		comment.n--;
-
-	blob = malloc(b64.n / 4 * 3 + 3);
-	if (!blob)
-		return -ENOMEM;
-	if (sodium_base642bin(blob, b64.n / 4 * 3 + 3, b64.p, b64.n, NULL, &bn, &end,
-	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    end != b64.p + b64.n) {
-		*why = "the key data is not valid base64";
-		return -EBADMSG;
-	}
-	*why = blob_check(kt, blob, bn);
-	if (*why)
-		return -EBADMSG;
-	r = hash_buffer(HASH_SHA256, blob, bn, md);
-	if (r < 0)
-		return r == -ENOMEM ? r : -EIO;
-	sodium_bin2base64(fp, sizeof(fp), md, sizeof(md),
-	                  sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
-
-	need = 7 + strlen(fp) + 1 + type.n + (opts.n ? 9 + opts.n : 0) +
-	       (comment.n ? 9 + comment.n : 0);
-	if (list->n + 1 + need > OBJ_MAX_VALUE)
-		return -E2BIG;
-	r = list->n ? buf_append(list, "\n", 1) : 0;
-	if (r == 0)
-		r = buf_append(list, "SHA256:", 7);
-	if (r == 0)
-		r = buf_append(list, fp, strlen(fp));
-	if (r == 0)
-		r = buf_append(list, " ", 1);
-	if (r == 0)
-		r = buf_append(list, type.p, type.n);
-	if (r == 0 && opts.n)
-		r = buf_append(list, " options=", 9);
-	if (r == 0 && opts.n)
-		r = buf_append(list, opts.p, opts.n);
-	if (r == 0 && comment.n)
-		r = buf_append(list, " comment=", 9);
-	if (r == 0 && comment.n)
-		r = buf_append(list, comment.p, comment.n);
-	return r;
-}
-
-int accounts_parse_keys(const struct collect_ctx *ctx, const char *path, const char *buf,
-                        size_t len, struct buf *list)
-{
-	const char *line, *why;
-	size_t pos = 0, n;
-	unsigned lineno = 0, keys = 0;
-	int r;
-
-	while (rootfs_next_line(buf, len, &pos, &line, &n, &lineno)) {
-		struct span l = {line, n};
-
-		while (l.n && is_blank(l.p[0])) {
-			l.p++;
-			l.n--;
-		}
-		if (l.n == 0 || l.p[0] == '#')
-			continue;
-		if (l.n > ACCOUNTS_MAX_KEY_LINE) {
-			collect_problem(ctx, path, lineno, -EBADMSG,
-			                "line longer than %u bytes: not read as a key",
-			                ACCOUNTS_MAX_KEY_LINE);
-			continue;
-		}
-		if (memchr(l.p, '\0', l.n)) {
-			collect_problem(ctx, path, lineno, -EBADMSG, "line contains a NUL byte");
-			continue;
-		}
-		if (keys == ACCOUNTS_MAX_KEYS) {
-			collect_problem(ctx, path, lineno, -E2BIG,
-			                "more than %u keys: the user's keys are not recorded",
-			                ACCOUNTS_MAX_KEYS);
-			return -E2BIG;
-		}
-		r = key_line(l, list, &why);
-		if (r == -EBADMSG) {
-			collect_problem(ctx, path, lineno, -EBADMSG, "not a key: %s", why);
-			continue;
-		}
-		if (r == -E2BIG)
-			collect_problem(ctx, path, lineno, -E2BIG,
-			                "the keys take more than %u bytes: the user's keys are not "
-			                "recorded",
-			                OBJ_MAX_VALUE);
-		if (r < 0)
-			return r;
-		keys++;
-	}
-	return 0;
 }
 
 /* ---------- users ---------- */
@@ -1333,7 +802,7 @@ static int user_groups(const struct collect_ctx *ctx, const struct members *m, s
 		collect_problem(ctx, m->path, 0, -E2BIG,
 		                "user '%s' is listed in too many groups: their groups are not "
 		                "recorded",
-		                quote(user, q, sizeof(q)));
+		                accounts_quote(user, q, sizeof(q)));
 		return 0;
 	}
 	r = obj_list_touch(out, UA_GROUPS);
@@ -1481,7 +950,7 @@ static int user_keys(const struct collect_ctx *ctx, const struct accounts_keycfg
 
 			collect_problem(ctx, "/etc/passwd", u->line, r,
 			                "user '%s': an AuthorizedKeysFile path cannot be made: %s",
-			                quote(u->f[0], q, sizeof(q)), err_cause(r));
+			                accounts_quote(u->f[0], q, sizeof(q)), err_cause(r));
 			failed = true;
 			continue;
 		}
@@ -1491,7 +960,7 @@ static int user_keys(const struct collect_ctx *ctx, const struct accounts_keycfg
 		if (r == -ENOMEM)
 			goto out;
 		if (r < 0) {
-			report_read(ctx, path, r, "the user's keys are not recorded");
+			accounts_report_read(ctx, path, r, "the user's keys are not recorded");
 			failed = true;
 			continue;
 		}
@@ -1577,7 +1046,7 @@ static int user_record(const struct collect_ctx *ctx, const struct table *pw, co
 	if (r < 0)
 		/* the cause is added by whoever reports the problem, once */
 		collect_problem(ctx, pw->path, u->line, r, "user '%s' cannot be recorded",
-		                quote(u->f[0], q, sizeof(q)));
+		                accounts_quote(u->f[0], q, sizeof(q)));
 	return 0;
 }
 
@@ -1675,7 +1144,7 @@ static int groups_build(const struct collect_ctx *ctx, const struct table *gr,
 			return r;
 		if (r < 0)
 			collect_problem(ctx, gr->path, g->line, r, "group '%s' cannot be recorded",
-			                quote(g->f[0], q, sizeof(q)));
+			                accounts_quote(g->f[0], q, sizeof(q)));
 		r = 0;
 	}
 	obj_set_sort(out);
@@ -1720,7 +1189,7 @@ static int table_read(const struct collect_ctx *ctx, const struct format *fmt, c
 	if (r < 0) {
 		t->err = r;
 		if (r != -ENOENT || required)
-			report_read(ctx, path, r, consequence);
+			accounts_report_read(ctx, path, r, consequence);
 		return 0;
 	}
 	t->present = true;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Cuts a JSON event to a byte budget: its longest lists and texts first, marked as cut. */
 #include <stdbool.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -158,9 +159,14 @@ static size_t cut_list(json_t *arr, size_t need)
 	return count;
 }
 
-static int unhex(char c)
+/* Decodes the first N bytes of the hex text X (a KEY_hex sibling, as jbytes_hex writes it) into
+ * RAW; returns how many were decoded, fewer only when X is not hex. */
+static size_t unhex(uint8_t *raw, size_t n, const char *x)
 {
-	return c >= 'a' ? c - 'a' + 10 : c - '0';
+	size_t got = 0;
+
+	sodium_hex2bin(raw, n, x, 2 * n, NULL, &got, NULL);
+	return got;
 }
 
 /* Dumped bytes of RAW[0..n) as jbytes_set writes it: the text, and its hex
@@ -192,8 +198,7 @@ static size_t cut_text(json_t *obj, const char *key, size_t need, size_t min_kee
 		raw = malloc(len + 1);
 		if (!raw)
 			return 0;
-		for (size_t i = 0; i < len; i++)
-			raw[i] = (uint8_t)(unhex(x[2 * i]) << 4 | unhex(x[2 * i + 1]));
+		len = unhex(raw, len, x);
 	} else {
 		len = json_string_length(v);
 		raw = malloc(len + 1);
@@ -255,9 +260,7 @@ static void cut_all(json_t *ev)
 		size_t n = json_string_length(v) / 2;
 		const char *x = json_string_value(v);
 
-		n = n < sizeof(raw) ? n : sizeof(raw);
-		for (size_t i = 0; i < n; i++)
-			raw[i] = (uint8_t)(unhex(x[2 * i]) << 4 | unhex(x[2 * i + 1]));
+		n = unhex(raw, n < sizeof(raw) ? n : sizeof(raw), x);
 		jbytes_set(keep, "id", raw, n);
 	} else if (json_is_string(v = json_object_get(fim, "id"))) {
 		const char *s = json_string_value(v);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Report backend table and the null sink. */
 #include <string.h>
+#include <syslog.h>
 
 #include "fim/report/report.h"
 
@@ -61,6 +62,20 @@ int report_severity_score(enum severity s)
 		return 99;
 	}
 	return 47;
+}
+
+int report_severity_level(enum severity s)
+{
+	switch (s) {
+	case SEV_CRITICAL:
+		return LOG_CRIT;
+	case SEV_HIGH:
+		return LOG_ERR;
+	case SEV_MEDIUM:
+		return LOG_WARNING;
+	default:
+		return LOG_NOTICE;
+	}
 }
 
 enum severity drift_severity(const struct drift *d)

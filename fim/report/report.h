@@ -130,3 +130,6 @@ int report_json_message(FILE *out, const char *level, const char *text, size_t m
 
 /* Numeric ECS event.severity for a policy severity. */
 int report_severity_score(enum severity s);
+
+/* The syslog(3) level (LOG_CRIT ... LOG_NOTICE) that events of severity S are sent with. */
+int report_severity_level(enum severity s);

@@ -154,20 +154,6 @@ static json_t *ecs_file(struct bytes id, const struct file_rec *r)
 }
 
 /* The syslog level a line is prefixed with: as the alert sinks rank drift. */
-static int sev_level(enum severity s)
-{
-	switch (s) {
-	case SEV_CRITICAL:
-		return LOG_CRIT;
-	case SEV_HIGH:
-		return LOG_ERR;
-	case SEV_MEDIUM:
-		return LOG_WARNING;
-	default:
-		return LOG_NOTICE;
-	}
-}
-
 /*
  * Writes event O (consumed) to OUT as one line, cut to MAX bytes, with
  * "<LEVEL>" in front when PREFIX. The line is written under the stream's
@@ -416,7 +402,7 @@ static int json_obj_drift(struct report *r, const struct drift *d)
 	if (d->note)
 		json_object_set_new(fim, "note", json_string(d->note));
 	json_object_set_new(o, "fim", fim);
-	return emit(r, o, sev_level(sev));
+	return emit(r, o, report_severity_level(sev));
 }
 
 static int json_problem(struct report *r, enum fim_kind kind, enum severity sev, const char *path,
@@ -496,7 +482,7 @@ static int json_drift(struct report *r, const struct drift *d)
 	if (d->note)
 		json_object_set_new(fim, "note", json_string(d->note));
 	json_object_set_new(o, "fim", fim);
-	return emit(r, o, sev_level(sev));
+	return emit(r, o, report_severity_level(sev));
 }
 
 static int json_error(struct report *r, struct bytes id, int err)

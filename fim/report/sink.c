@@ -14,6 +14,7 @@
 #include <systemd/sd-journal.h>
 
 #include "fim/core/common.h"
+#include "fim/report/report.h"
 #include "fim/report/sink.h"
 #include "fim/trust/trail.h"
 #include "fim/core/utf8.h"
@@ -58,15 +59,13 @@ static const char *jstr(const json_t *ev, const char *obj, const char *key)
 	return s ? s : "";
 }
 
-static int priority_of(const char *severity)
+/* The syslog level of an event whose fim.severity is NAME ("" when it has none). */
+static int priority_of(const char *name)
 {
-	if (strcmp(severity, "critical") == 0)
-		return LOG_CRIT;
-	if (strcmp(severity, "high") == 0)
-		return LOG_ERR;
-	if (strcmp(severity, "medium") == 0)
-		return LOG_WARNING;
-	return LOG_NOTICE;
+	for (enum severity s = SEV_LOW; s <= SEV_CRITICAL; s++)
+		if (strcmp(name, severity_name(s)) == 0)
+			return report_severity_level(s);
+	return report_severity_level(SEV_LOW);
 }
 
 /* The bytes of a UTF-8 sequence that lead byte C starts (0: none). */

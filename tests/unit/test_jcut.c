@@ -195,6 +195,43 @@ static void test_last_resort(void **state)
 	json_decref(ev);
 }
 
+/* The last resort keeps the first JCUT_ID_KEEP bytes of a raw name, exact in its hex twin. */
+static void test_last_resort_raw_id(void **state)
+{
+	char big[9000];
+	uint8_t raw[1000], back[JCUT_ID_KEEP];
+	json_t *ev, *fim = json_object(), *j, *f, *again;
+	const char *hex;
+	char *s;
+
+	memset(big, 'h', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (size_t i = 0; i < sizeof(raw); i++)
+		raw[i] = (uint8_t)(i % 5 ? 'a' + i % 26 : 0x80 + i % 128);
+	json_object_set_new(fim, "object", json_string("file"));
+	json_object_set_new(fim, "severity", json_string("high"));
+	jbytes_set(fim, "id", raw, sizeof(raw));
+	ev = json_pack("{s:s, s:{s:s}, s:{s:s}, s:o}", "@timestamp", "t", "event", "kind", "alert",
+	               "host", "name", big, "fim", fim);
+	s = jcut_dumps(ev, 4096);
+	assert_non_null(s);
+	j = reparse(s);
+	f = json_object_get(j, "fim");
+	assert_string_equal(json_string_value(json_object_get(f, "dropped")), "*");
+	hex = json_string_value(json_object_get(f, "id_hex"));
+	assert_non_null(hex);
+	assert_int_equal(strlen(hex), 2 * JCUT_ID_KEEP);
+	for (size_t i = 0; i < JCUT_ID_KEEP; i++)
+		assert_int_equal(sscanf(hex + 2 * i, "%2hhx", &back[i]), 1);
+	assert_memory_equal(back, raw, JCUT_ID_KEEP);
+	again = jbytes_new(raw, JCUT_ID_KEEP);
+	assert_string_equal(json_string_value(json_object_get(f, "id")), json_string_value(again));
+	json_decref(again);
+	json_decref(j);
+	free(s);
+	json_decref(ev);
+}
+
 /* A budget below the minimum is the minimum. */
 static void test_budget_floor(void **state)
 {
@@ -217,6 +254,7 @@ int main(void)
 	        cmocka_unit_test(test_hex_twin_cut_together),
 	        cmocka_unit_test(test_text_cut_whole_characters),
 	        cmocka_unit_test(test_last_resort),
+	        cmocka_unit_test(test_last_resort_raw_id),
 	        cmocka_unit_test(test_budget_floor),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

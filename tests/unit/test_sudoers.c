@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Unit tests for baseline/sudoers.c: rules, Defaults, aliases and includes of fake roots. */
+/* Unit tests for baseline/sudoers*.c: rules, Defaults, aliases and includes of fake roots. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
