@@ -90,7 +90,7 @@ mutants: $(DEPS_OK)
 
 format:
 	clang-format -i $(wildcard */*.[ch] fim/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
-format-check:
+format-check: test-deps
 	clang-format --dry-run --Werror $(wildcard */*.[ch] fim/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
 
 # Installation: make install [DESTDIR=...] [PREFIX=/usr]. The policy, the
