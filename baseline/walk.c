@@ -164,11 +164,10 @@ static int dirlist_add(struct dirlist *l, const char *name, unsigned char type)
 	return 0;
 }
 
-static const char *sort_arena;
-static int dent_cmp(const void *a, const void *b)
+static int dent_cmp(const void *a, const void *b, void *arena)
 {
-	return strcmp(sort_arena + ((const struct dent *)a)->off,
-	              sort_arena + ((const struct dent *)b)->off);
+	return strcmp((const char *)arena + ((const struct dent *)a)->off,
+	              (const char *)arena + ((const struct dent *)b)->off);
 }
 
 /* Reads all names of directory FD (the fd itself stays open and usable). */
@@ -202,10 +201,8 @@ static int dirlist_read(int fd, struct dirlist *l)
 			break;
 	}
 	closedir(d);
-	/* qsort has no context argument; the walk is single-threaded. */
-	sort_arena = l->arena;
 	if (l->n > 1)
-		qsort(l->v, l->n, sizeof(*l->v), dent_cmp);
+		qsort_r(l->v, l->n, sizeof(*l->v), dent_cmp, l->arena);
 	return r;
 }
 
