@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: ISC
-# What the one-engine redesign must not have changed: behaviour the old
-# commands had and a side-by-side run of old and new binaries showed lost.
+# What a side-by-side run of the binaries before and after the one-engine
+# redesign showed: behaviour it lost (restored here), and the one difference
+# it was meant to make (a warning said once), held in place.
 
 load helpers
 
@@ -67,4 +68,25 @@ draws() {
 	fimrun -v accept --all --reason "not a terminal"
 	assert_rc 0
 	assert_not_contains "$err" "fim check:" "stderr off a terminal"
+}
+
+@test "accept --all on a signed baseline others could write warns once, not once per opening" {
+	mkdir -p "$ROOT/etc"
+	printf 'a\n' >"$ROOT/etc/a"
+	policy <<<'/etc CONTENT'
+	age_tree "$ROOT"
+	export FIM_PASSPHRASE='correct horse battery staple'
+	fimraw key generate --out "$T/keys" </dev/null
+	assert_rc 0
+	fimrun baseline --sign-key "$T/keys/fim.key"
+	assert_rc 0
+	chmod 0777 "$DB"
+	printf 'changed\n' >>"$ROOT/etc/a"
+	fimrun accept --all --reason "CHG-5" --sign-key "$T/keys/fim.key" \
+		--verify-key "$T/keys/fim.pub"
+	assert_rc 0
+	assert_eq "fim: warning: $DB: writable by every user: another user could replace or change this baseline; it is used only because its signature is checked" \
+		"$err" "stderr"
+	assert_eq "accepted: changed /etc/a: size mtime ctime hash
+fim accept: 1 objects accepted into $DB, signed" "$out"
 }
