@@ -120,6 +120,7 @@ static int targets_from_check(struct accept_run *a)
 	struct report_info info = {.command = "check"};
 	struct report_summary sum = {0};
 	struct fim_err err = {0};
+	struct progress pg;
 	char hash[32];
 	struct check_args c = {.p = a->p,
 	                       .s = a->s,
@@ -135,6 +136,7 @@ static int targets_from_check(struct accept_run *a)
 		log_error("%s: the baseline names an unknown hash algorithm '%s'", a->o->db, hash);
 		return FIM_EXIT_BASELINE;
 	}
+	cmd_check_progress(&c, &pg, a->s, a->o);
 	r = check_run(&c, &rep, &info, &sum, &err);
 	if (err.msg[0])
 		log_error("%s", err.msg);

@@ -144,16 +144,18 @@ static void progress_done(void *ctx)
 	progress_end(ctx);
 }
 
-/* The progress line, sized by the baseline's own counts. */
-static void start_progress(struct check_cmd *c)
+void cmd_check_progress(struct check_args *a, struct progress *pg, struct store *s,
+                        const struct fim_opts *o)
 {
 	uint64_t files = 0, bytes = 0;
 	struct bytes v;
 
-	if (store_meta(c->s, META_STATS, &v) == 0)
+	if (store_meta(s, META_STATS, &v) == 0)
 		progress_parse_stats(v.p, v.n, &files, &bytes);
-	progress_init(&c->progress, "check", c->o->verbose > 0 && isatty(STDERR_FILENO), files,
-	              bytes);
+	progress_init(pg, "check", o->verbose > 0 && isatty(STDERR_FILENO), files, bytes);
+	a->file_done = progress_file;
+	a->tree_done = progress_done;
+	a->progress_ctx = pg;
 }
 
 /* The exit status of an engine run that returned R with SUM. */
@@ -244,12 +246,9 @@ int cmd_check(struct fim_opts *o, int argc, char **argv)
 		                       .quick = o->quick,
 		                       .jobs = o->jobs,
 		                       .keep_cache = o->keep_cache,
-		                       .file_done = progress_file,
-		                       .tree_done = progress_done,
-		                       .progress_ctx = &c.progress,
 		                       .say = &cmd_say_problems,
 		                       .t0 = t0};
-		start_progress(&c);
+		cmd_check_progress(&a, &c.progress, c.s, o);
 		ret = run_status(&c, check_run(&a, &c.rep, &c.info, &sum, &err), &sum, &err);
 	}
 	ret = close_trail(&c, ret);
