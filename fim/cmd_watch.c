@@ -3,7 +3,6 @@
  * errors said, the watcher run, its exit status picked. */
 #include <fcntl.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -77,26 +76,19 @@ fail:
 	return r;
 }
 
-/* The check moved on (called from any of its threads): the watchdog sees
- * progress. CTX is the watcher's check_delay_ms, or NULL. */
-static void dog_tick(void *ctx)
-{
-	if (ctx)
-		watch_tick(
-		        (struct watcher *)((char *)ctx - offsetof(struct watcher, check_delay_ms)));
-}
-
-/* The check's tick: -ECANCELED once SIGTERM or SIGINT waits to be read
- * from the signalfd (they are blocked, so they stay pending until then). */
+/* The check's tick (called from any of its threads; CTX is the watcher, or
+ * NULL): the watchdog sees progress, and -ECANCELED once SIGTERM or SIGINT
+ * waits to be read from the signalfd (they are blocked, so they stay
+ * pending until then). */
 static int stop_pending(void *ctx)
 {
-	const unsigned *delay_ms = ctx;
+	struct watcher *w = ctx;
 	sigset_t set;
 
-	dog_tick(ctx);
+	watch_tick(w);
 	/* FIM_TEST_CHECK_DELAY_MS: the tests' long reconcile without gigabytes */
-	if (delay_ms && *delay_ms)
-		usleep(*delay_ms * 1000u);
+	if (w && w->check_delay_ms)
+		usleep(w->check_delay_ms * 1000u);
 	if (sigpending(&set) == 0 && (sigismember(&set, SIGTERM) || sigismember(&set, SIGINT)))
 		return -ECANCELED;
 	return 0;
@@ -113,7 +105,7 @@ static int reconcile_status(struct watcher *w, int r, const struct report_summar
 		return trust_verify_key_path(opts(w), w->p) ? FIM_EXIT_INTEGRITY
 		                                            : FIM_EXIT_BASELINE;
 	}
-	if (r < 0 && stop_pending(&w->check_delay_ms) == r)
+	if (r < 0 && stop_pending(w) == r)
 		return FIM_EXIT_IO; /* stopped: the caller says so */
 	if (r < 0) {
 		log_error("check: %s", strerror(-r));
@@ -142,7 +134,7 @@ static int reconcile(struct watcher *w, bool quick)
 	                       .jobs = o->jobs,
 	                       .keep_cache = o->keep_cache,
 	                       .tick = stop_pending,
-	                       .tick_ctx = &w->check_delay_ms,
+	                       .tick_ctx = w,
 	                       .say = &cmd_say_problems};
 	int r;
 
@@ -299,11 +291,10 @@ static void reject_at_start(struct watcher *w, int status, bool force_syslog, bo
 	explicit_bzero(key, sizeof(key));
 }
 
-static int setup(struct watcher *w, bool force_syslog, bool force_journald)
+/* The policy, the verified baseline and its own policy. Returns 0 or an
+ * exit status (reported; a refused baseline also alerted). */
+static int setup_baseline(struct watcher *w, bool force_syslog, bool force_journald)
 {
-	struct sink_conf sc = {0};
-	uint8_t key[TRAIL_KEY_BYTES];
-	struct report_info info = {.command = "watch"};
 	int r;
 
 	r = cli_load_policy(opts(w), &w->p);
@@ -321,6 +312,15 @@ static int setup(struct watcher *w, bool force_syslog, bool force_journald)
 		          opts(w)->db);
 		return FIM_EXIT_BASELINE;
 	}
+	return 0;
+}
+
+/* The root, its absolute path, and what reading files there needs (the
+ * scratch, the hash worker). Returns 0 or an exit status (reported). */
+static int setup_root(struct watcher *w)
+{
+	int r;
+
 	w->rootfd = cli_open_root(opts(w));
 	if (w->rootfd < 0)
 		return FIM_EXIT_IO;
@@ -348,21 +348,37 @@ static int setup(struct watcher *w, bool force_syslog, bool force_journald)
 		log_error("watch: cannot start the hash worker: %s", strerror(-r));
 		return FIM_EXIT_IO;
 	}
-	r = state_open(opts(w)->db, &w->state);
-	if (r < 0) {
-		if (r == -EBUSY)
-			log_error("%s/state: another fim watch is running on this baseline",
-			          opts(w)->db);
-		else if (r == -EBADMSG)
-			log_error(
-			        "%s/state: the watcher's state is corrupt; move it away to start "
-			        "afresh (the journal is then read again from the baseline's time)",
-			        opts(w)->db);
-		else
-			log_error("%s/state: cannot open the watcher's state: %s", opts(w)->db,
-			          strerror(-r));
-		return FIM_EXIT_IO;
-	}
+	return 0;
+}
+
+/* The watcher's state next to the baseline. Returns 0 or FIM_EXIT_IO (reported). */
+static int setup_state(struct watcher *w)
+{
+	int r = state_open(opts(w)->db, &w->state);
+
+	if (r == 0)
+		return 0;
+	if (r == -EBUSY)
+		log_error("%s/state: another fim watch is running on this baseline", opts(w)->db);
+	else if (r == -EBADMSG)
+		log_error("%s/state: the watcher's state is corrupt; move it away to start "
+		          "afresh (the journal is then read again from the baseline's time)",
+		          opts(w)->db);
+	else
+		log_error("%s/state: cannot open the watcher's state: %s", opts(w)->db,
+		          strerror(-r));
+	return FIM_EXIT_IO;
+}
+
+/* The sinks the policy names and the JSON report whose lines go to them.
+ * Returns 0 or an exit status (reported). */
+static int setup_alerts(struct watcher *w, bool force_syslog, bool force_journald)
+{
+	struct sink_conf sc = {0};
+	uint8_t key[TRAIL_KEY_BYTES];
+	struct report_info info = {.command = "watch"};
+	int r;
+
 	r = sink_conf(w, &sc, key, force_syslog, force_journald);
 	if (r == 0) {
 		r = sinks_open(&sc, &w->sinks);
@@ -382,6 +398,22 @@ static int setup(struct watcher *w, bool force_syslog, bool force_journald)
 	w->rep = (struct report){.ops = &watch_report_ops, .user = w};
 	if (report_json.begin(&w->json, &info) < 0)
 		return FIM_EXIT_IO;
+	return 0;
+}
+
+/* Everything the watcher needs before it arms. Returns 0 or an exit status (reported). */
+static int setup(struct watcher *w, bool force_syslog, bool force_journald)
+{
+	int r = setup_baseline(w, force_syslog, force_journald);
+
+	if (r == 0)
+		r = setup_root(w);
+	if (r == 0)
+		r = setup_state(w);
+	if (r == 0)
+		r = setup_alerts(w, force_syslog, force_journald);
+	if (r)
+		return r;
 	if (gethostname(w->host, sizeof(w->host) - 1) < 0)
 		strcpy(w->host, "localhost");
 	r = wfiles_open(w, policy_get(w->p, "watch.backend"), &w->files);
