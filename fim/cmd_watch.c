@@ -126,6 +126,7 @@ static int reconcile(struct watcher *w, bool quick)
 	struct report_info info = {.command = "check", .policy_changed = w->old != NULL};
 	struct report_summary sum = {0};
 	struct fim_err err = {0};
+	struct progress pg;
 	char hash[32];
 	struct check_args a = {.p = w->p,
 	                       .old = w->old,
@@ -151,6 +152,8 @@ static int reconcile(struct watcher *w, bool quick)
 		         o->policy);
 	a.rootfd = a.algo == HASH_NONE ? -1 : cli_open_root(o);
 	if (a.rootfd >= 0) {
+		/* fim -v watch on a terminal shows the reconcile's progress, as fim check */
+		cmd_check_progress(&a, &pg, w->s, o);
 		r = check_run(&a, &rep, &info, &sum, &err);
 		r = reconcile_status(w, r, &sum, &err);
 		close(a.rootfd);
