@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Operator messages ("fim: OBJECT: CAUSE") and safe quoting of raw bytes. */
+/* Operator messages on stderr ("fim: OBJECT: CAUSE"), or as JSON events on a shared stream. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Report backend table and the null sink. */
+/* Report backends for check results: the table, the null backend, the tee, severities. */
 #include <string.h>
 #include <syslog.h>
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Report sinks for check results: human, JSON Lines, and a null sink for tests. */
+/* Report backends for check results: human, JSON Lines, a null one for tests, and a tee. */
 #pragma once
 
 #include <stdbool.h>
