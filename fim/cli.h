@@ -46,11 +46,11 @@ struct fim_opts {
 	size_t max_line;    /* longest JSON line on stdout (--max-line) */
 	/* command options (accepted anywhere on the line) */
 	const char *sign_key;        /* baseline, accept: sign with this secret key */
-	const char *verify_key;      /* check, show, verify, accept: require this signer */
+	const char *verify_key;      /* every command that reads a baseline: require this signer */
 	const char *passphrase_file; /* key generate, baseline, accept */
 	const char *out;             /* key generate: directory */
-	const char *alerts;          /* check: append drift to this alert trail */
-	const char *alerts_key;      /* check, log verify: key of the trail's chain */
+	const char *alerts;          /* check, watch: append drift to this alert trail */
+	const char *alerts_key;      /* check, watch, log verify: key of the trail's chain */
 	const char *reason;          /* accept: why */
 	const char *kind;            /* accept: every drifted object of this kind */
 	bool all;                    /* accept: everything that drifted */
