@@ -9,7 +9,6 @@
 #include <sys/un.h>
 #include <syslog.h>
 #include <systemd/sd-daemon.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fim/cli.h"
@@ -20,7 +19,6 @@
 #include "fim/log.h"
 #include "fim/trust/trail.h"
 #include "fim/trust/trust.h"
-#include "fim/watch/journal.h"
 #include "fim/watch/watch.h"
 
 /* The options the watcher was started with. */
@@ -183,52 +181,6 @@ static int recheck_objects(struct watcher *w)
 	if (r == 0)
 		watch_prune(w);
 	return r;
-}
-
-/* When the baseline was taken, in CLOCK_REALTIME microseconds (0: unknown). */
-static uint64_t baseline_time(struct store *s)
-{
-	struct bytes v;
-	char text[64];
-	struct tm tm = {0};
-	char *end;
-
-	if (store_meta(s, META_CREATED, &v) < 0 || v.n >= sizeof(text))
-		return 0;
-	memcpy(text, v.p, v.n);
-	text[v.n] = '\0';
-	end = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!end)
-		return 0;
-	return (uint64_t)timegm(&tm) * 1000000u;
-}
-
-static int open_journal(struct watcher *w, const char *dir)
-{
-	char err[512] = "", *cursor = NULL;
-	int r;
-
-	r = journal_open(dir, w->p, w->host, &w->journal, err, sizeof(err));
-	if (r < 0) {
-		log_error("journal%s%s: %s", dir ? " " : "", dir ? dir : "",
-		          err[0] ? err : strerror(-r));
-		return r;
-	}
-	r = state_cursor(w->state, &cursor);
-	if (r < 0 && r != -ENOENT)
-		log_warn("%s/state: cannot read the journal cursor: %s", opts(w)->db, strerror(-r));
-	r = journal_seek(w->journal, cursor, baseline_time(w->s));
-	if (r == 1)
-		watch_meta(w, "journal_gap", "alert", SEV_MEDIUM,
-		           "the journal no longer holds the entry fim read last (rotated or "
-		           "vacuumed): reading on from the oldest entry after it",
-		           NULL);
-	free(cursor);
-	if (r < 0) {
-		log_error("journal: cannot seek: %s", strerror(-r));
-		return r;
-	}
-	return 0;
 }
 
 static int sink_conf(struct watcher *w, struct sink_conf *c, uint8_t *key, bool force_syslog,
@@ -523,7 +475,7 @@ int cmd_watch(struct fim_opts *o, int argc, char **argv)
 		goto out;
 	}
 	if (journal_dir || watch_setting_on(w.p, "watch.journal", true)) {
-		if (open_journal(&w, journal_dir) < 0)
+		if (watch_journal_open(&w, journal_dir) < 0)
 			goto out;
 	}
 	if (state_was_running(w.state))

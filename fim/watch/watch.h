@@ -138,6 +138,11 @@ void watch_notify_status(struct watcher *w, bool ready);
 /* Opens directory PATH[0..len) below the root without following any
  * symbolic link on the way. Returns the fd or a negative errno. */
 int watch_open_dir(struct watcher *w, const char *path, size_t len);
+/* Opens the journal (DIR: journal files there; NULL: the system's) and
+ * seeks past the entry the state names, or to the baseline's time; a
+ * cursor the journal no longer holds is alerted. Returns 0 or a negative
+ * errno (said through the say callback). */
+int watch_journal_open(struct watcher *w, const char *dir);
 /* Arms the watches of every start point and remembers what each is.
  * Returns 0 or a negative errno. */
 int watch_arm(struct watcher *w);

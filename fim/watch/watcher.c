@@ -11,6 +11,7 @@
 #include <sys/signalfd.h>
 #include <syslog.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fim/watch/journal.h"
@@ -210,6 +211,53 @@ static void reload_policy(struct watcher *w)
 	         wfiles_watched(w->files), wfiles_what(w->files));
 	watch_meta(w, "policy_reloaded", "alert", SEV_MEDIUM, msg, NULL);
 	watch_reconcile_again(w, false);
+}
+
+/* When the baseline was taken, in CLOCK_REALTIME microseconds (0: unknown). */
+static uint64_t baseline_time(struct store *s)
+{
+	struct bytes v;
+	char text[64];
+	struct tm tm = {0};
+	char *end;
+
+	if (store_meta(s, META_CREATED, &v) < 0 || v.n >= sizeof(text))
+		return 0;
+	memcpy(text, v.p, v.n);
+	text[v.n] = '\0';
+	end = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end)
+		return 0;
+	return (uint64_t)timegm(&tm) * 1000000u;
+}
+
+int watch_journal_open(struct watcher *w, const char *dir)
+{
+	char err[512] = "", *cursor = NULL;
+	int r;
+
+	r = journal_open(dir, w->p, w->host, &w->journal, err, sizeof(err));
+	if (r < 0) {
+		watch_say(w, LOG_ERR, "journal%s%s: %s", dir ? " " : "", dir ? dir : "",
+		          err[0] ? err : strerror(-r));
+		return r;
+	}
+	r = state_cursor(w->state, &cursor);
+	if (r < 0 && r != -ENOENT)
+		watch_say(w, LOG_WARNING, "%s/state: cannot read the journal cursor: %s", w->db,
+		          strerror(-r));
+	r = journal_seek(w->journal, cursor, baseline_time(w->s));
+	if (r == 1)
+		watch_meta(w, "journal_gap", "alert", SEV_MEDIUM,
+		           "the journal no longer holds the entry fim read last (rotated or "
+		           "vacuumed): reading on from the oldest entry after it",
+		           NULL);
+	free(cursor);
+	if (r < 0) {
+		watch_say(w, LOG_ERR, "journal: cannot seek: %s", strerror(-r));
+		return r;
+	}
+	return 0;
 }
 
 static int on_journal_alert(const struct journal_alert *a, void *arg)
