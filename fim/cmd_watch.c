@@ -478,13 +478,7 @@ int cmd_watch(struct fim_opts *o, int argc, char **argv)
 		if (watch_journal_open(&w, journal_dir) < 0)
 			goto out;
 	}
-	if (state_was_running(w.state))
-		watch_meta(&w, "unclean_stop", "alert", SEV_HIGH,
-		           "fim watch did not stop cleanly last time (killed, crashed or the host "
-		           "went down): the reconcile now checks what changed meanwhile",
-		           NULL);
-	state_set_running(w.state, true);
-	watch_meta(&w, "started", "event", SEV_LOW, "fim watch started: reconciling", NULL);
+	watch_started(&w);
 	/* The watches are armed: what changes from now on is queued. */
 	ret = reconcile(&w, false);
 	if (ret == FIM_EXIT_BASELINE || ret == FIM_EXIT_INTEGRITY)

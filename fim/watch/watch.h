@@ -155,6 +155,9 @@ int watch_arm(struct watcher *w);
  * negative errno (said through the say callback where no alert says it).
  */
 int watch_follow(struct watcher *w, int sfd);
+/* Alerts the start (and an unclean stop of the run before, which the
+ * state remembers) and records in the state that the watcher runs. */
+void watch_started(struct watcher *w);
 /* Says STOPPING=1 and alerts the stop (ERROR: on an error; otherwise the
  * state records a clean stop). */
 void watch_stopped(struct watcher *w, bool error);

@@ -448,6 +448,17 @@ int watch_follow(struct watcher *w, int sfd)
 	return r;
 }
 
+void watch_started(struct watcher *w)
+{
+	if (state_was_running(w->state))
+		watch_meta(w, "unclean_stop", "alert", SEV_HIGH,
+		           "fim watch did not stop cleanly last time (killed, crashed or the host "
+		           "went down): the reconcile now checks what changed meanwhile",
+		           NULL);
+	state_set_running(w->state, true);
+	watch_meta(w, "started", "event", SEV_LOW, "fim watch started: reconciling", NULL);
+}
+
 void watch_stopped(struct watcher *w, bool error)
 {
 	sd_notify(0, "STOPPING=1");
