@@ -11,7 +11,7 @@
 extern const struct objects_say cmd_say_problems;
 
 /*
- * Starts the "fim check" progress line (stderr a terminal and -v), sized by
+ * Starts the "fim check" progress line (stderr a terminal, not -q), sized by
  * the baseline S's own counts, and points A's file_done/tree_done at PG.
  * Every command that runs the check engine in front of an operator shows it.
  */

@@ -150,7 +150,7 @@ static int reconcile(struct watcher *w, bool quick)
 		         o->policy);
 	a.rootfd = a.algo == HASH_NONE ? -1 : cli_open_root(o);
 	if (a.rootfd >= 0) {
-		/* fim -v watch on a terminal shows the reconcile's progress, as fim check */
+		/* on a terminal (without -q) the reconcile shows its progress, as fim check */
 		cmd_check_progress(&a, &pg, w->s, o);
 		r = check_run(&a, &rep, &info, &sum, &err);
 		r = reconcile_status(w, r, &sum, &err);
