@@ -17,6 +17,7 @@
 #include "fim/core/jbytes.h"
 #include "fim/core/utf8.h"
 #include "fim/engine/check.h"
+#include "fim/engine/drift.h"
 #include "fim/engine/objects.h"
 #include "fim/log.h"
 #include "fim/store/store_policy.h"
@@ -254,12 +255,15 @@ static int accept_live_file(struct accept_run *a, const struct file_slot *f,
 	}
 	rec.flags |= REC_IN_SCOPE;
 	if (base) {
-		changed = rec_diff(base, &rec, rule->attrs | ATTR_BIT(ATTR_TYPE),
-		                   (rule->flags & RULE_GROWING) ? DIFF_GROWING : 0, false);
-		if (!changed) {
+		/* The drift check reports, content the baseline could not read
+		 * included: what it calls drift can be accepted. */
+		struct drift d = {.kind = KIND_FILE, .rule = rule};
+
+		if (drift_file(NULL, base, &rec, false, &d) == DRIFT_NONE) {
 			log_warn("%s: no drift to accept", f->q);
 			return 0;
 		}
+		changed = d.changed;
 	}
 	rec.dirid = 0;
 	if (rec.type == FT_DIR)

@@ -90,3 +90,31 @@ draws() {
 	assert_eq "accepted: changed /etc/a: size mtime ctime hash
 fim accept: 1 objects accepted into $DB, signed" "$out"
 }
+
+@test "accept takes content the baseline could not read, as check reports it" {
+	command -v setpriv >/dev/null || skip "setpriv is not installed"
+	policy <<<'/etc CONTENT'
+	mkdir -p "$ROOT/etc"
+	printf 's\n' >"$ROOT/etc/secret"
+	chmod 000 "$ROOT/etc/secret"
+	# root without the capabilities that override file modes: the content
+	# stays unread at baseline time
+	fimraw_nodac() {
+		rc=0
+		setpriv --bounding-set=-dac_override,-dac_read_search \
+			--inh-caps=-dac_override,-dac_read_search \
+			timeout "$FIM_TIMEOUT" "$FIM" -r "$ROOT" -d "$DB" -c "$POL" "$@" \
+			>"$T/out" 2>"$T/err" || rc=$?
+	}
+	fimraw_nodac baseline
+	assert_rc 8
+	fimrun check
+	assert_rc 4
+	assert_contains "$out" "note: the baseline could not read this file's content"
+	fimrun accept --reason "read at last" /etc/secret
+	assert_rc 0
+	assert_contains "$out" "accepted: changed /etc/secret: hash"
+	fimrun check
+	assert_rc 0
+	assert_contains "$out" "no drift"
+}
