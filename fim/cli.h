@@ -121,52 +121,52 @@ int cli_passphrase(const char *file, bool confirm, char *buf, size_t size, size_
 /* Loads the secret key named by --sign-key (asking for its passphrase)
  * before any work is done. Returns 0 (with *ret->sk NULL when no key was
  * asked for), or an exit status (reported). */
-int trust_load_signer(const struct fim_opts *o, struct sign_key *ret);
+int cli_trust_load_signer(const struct fim_opts *o, struct sign_key *ret);
 
 /* The verify key path in force: --verify-key, else "set verify_key" of P,
  * else NULL (verification optional). */
-const char *trust_verify_key_path(const struct fim_opts *o, const struct policy *p);
+const char *cli_trust_verify_key_path(const struct fim_opts *o, const struct policy *p);
 
 /*
  * Verifies the baseline S when a verify key is configured (see
- * trust_verify_key_path): the signature must be present, made by that key,
+ * cli_trust_verify_key_path): the signature must be present, made by that key,
  * and match the store's digest; with P not NULL, P must also be the
  * policy the baseline was signed with. Returns 0, or FIM_EXIT_INTEGRITY
  * with the reason logged ("...: the baseline is not signed").
  */
-int trust_verify(const struct fim_opts *o, const struct policy *p, struct store *s);
+int cli_trust_verify(const struct fim_opts *o, const struct policy *p, struct store *s);
 
 /*
  * For commands that read the baseline but do not apply a policy (show,
- * history): like trust_verify, with the verify key of --verify-key or of
+ * history): like cli_trust_verify, with the verify key of --verify-key or of
  * the policy file when there is one (a policy file that exists but cannot
  * be parsed is an error: it may be what requires the key). The policy in
  * force is not compared. Returns 0, FIM_EXIT_POLICY or FIM_EXIT_INTEGRITY
  * (reported).
  */
-int trust_verify_store(const struct fim_opts *o, struct store *s);
+int cli_trust_verify_store(const struct fim_opts *o, struct store *s);
 
 /*
  * trust_check_sig with the key K already loaded, or with the verify key
  * KEY_PATH: prints nothing; *why gets the cause on failure (valid until
  * the next check on this thread). Returns 0 or FIM_EXIT_INTEGRITY.
  */
-int trust_check_key(const struct sign_key *k, const struct policy *p, struct store *s,
-                    const char **why, char *signer, size_t size);
-int trust_check(const char *key_path, const struct policy *p, struct store *s, const char **why,
-                char *signer, size_t size);
+int cli_trust_check_key(const struct sign_key *k, const struct policy *p, struct store *s,
+                        const char **why, char *signer, size_t size);
+int cli_trust_check(const char *key_path, const struct policy *p, struct store *s, const char **why,
+                    char *signer, size_t size);
 
 /*
  * Opens the baseline of --db for a command that trusts it: refuses an
  * unsigned baseline that other users could replace (store_check_trust;
  * only a loud warning when a verify key is in force), and with a verify
- * key (KEY_PATH, or the one trust_verify_key_path finds for P) checks the
+ * key (KEY_PATH, or the one cli_trust_verify_key_path finds for P) checks the
  * signature of the data file's bytes before LMDB reads a byte of it.
- * Then call trust_verify as before for the signature of the records.
+ * Then call cli_trust_verify as before for the signature of the records.
  * Returns 0, FIM_EXIT_BASELINE or FIM_EXIT_INTEGRITY (reported).
  */
-int trust_open_key(const struct fim_opts *o, const char *key_path, struct store **ret);
-int trust_open(const struct fim_opts *o, const struct policy *p, struct store **ret);
-/* For show and history: trust_open and trust_verify_store in one, with the
+int cli_trust_open_key(const struct fim_opts *o, const char *key_path, struct store **ret);
+int cli_trust_open(const struct fim_opts *o, const struct policy *p, struct store **ret);
+/* For show and history: cli_trust_open and cli_trust_verify_store in one, with the
  * verify key of --verify-key or of the policy file. */
-int trust_open_store(const struct fim_opts *o, struct store **ret);
+int cli_trust_open_store(const struct fim_opts *o, struct store **ret);

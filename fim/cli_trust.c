@@ -236,7 +236,7 @@ int cli_passphrase(const char *file, bool confirm, char *buf, size_t size, size_
 	return pass_tty(confirm, buf, size, ret_len);
 }
 
-int trust_load_signer(const struct fim_opts *o, struct sign_key *ret)
+int cli_trust_load_signer(const struct fim_opts *o, struct sign_key *ret)
 {
 	char *pass;
 	size_t plen = 0;
@@ -282,7 +282,7 @@ int trust_load_signer(const struct fim_opts *o, struct sign_key *ret)
 	return 0;
 }
 
-const char *trust_verify_key_path(const struct fim_opts *o, const struct policy *p)
+const char *cli_trust_verify_key_path(const struct fim_opts *o, const struct policy *p)
 {
 	if (o->verify_key)
 		return o->verify_key;
@@ -300,16 +300,16 @@ static int said(const struct fim_err *e, const char **why)
 	return FIM_EXIT_INTEGRITY;
 }
 
-int trust_check_key(const struct sign_key *k, const struct policy *p, struct store *s,
-                    const char **why, char *signer, size_t size)
+int cli_trust_check_key(const struct sign_key *k, const struct policy *p, struct store *s,
+                        const char **why, char *signer, size_t size)
 {
 	struct fim_err e = {0};
 
 	return trust_check_sig(k, p, s, signer, size, &e) < 0 ? said(&e, why) : 0;
 }
 
-int trust_check(const char *key_path, const struct policy *p, struct store *s, const char **why,
-                char *signer, size_t size)
+int cli_trust_check(const char *key_path, const struct policy *p, struct store *s, const char **why,
+                    char *signer, size_t size)
 {
 	struct fim_err e = {0};
 	struct sign_key k;
@@ -318,7 +318,7 @@ int trust_check(const char *key_path, const struct policy *p, struct store *s, c
 		signer[0] = '\0';
 	if (trust_key_load(key_path, &k, &e) < 0)
 		return said(&e, why);
-	return trust_check_key(&k, p, s, why, signer, size);
+	return cli_trust_check_key(&k, p, s, why, signer, size);
 }
 
 /* Says why the baseline of O is not trusted with the verify key PATH. */
@@ -328,23 +328,23 @@ static int integrity_failure(const struct fim_opts *o, const char *path, const c
 	return FIM_EXIT_INTEGRITY;
 }
 
-int trust_verify(const struct fim_opts *o, const struct policy *p, struct store *s)
+int cli_trust_verify(const struct fim_opts *o, const struct policy *p, struct store *s)
 {
-	const char *path = trust_verify_key_path(o, p), *why = NULL;
+	const char *path = cli_trust_verify_key_path(o, p), *why = NULL;
 
 	if (!path)
 		return 0;
-	return trust_check(path, p, s, &why, NULL, 0) ? integrity_failure(o, path, why) : 0;
+	return cli_trust_check(path, p, s, &why, NULL, 0) ? integrity_failure(o, path, why) : 0;
 }
 
-/* The check of trust_verify_store with the policy P already read (or
+/* The check of cli_trust_verify_store with the policy P already read (or
  * NULL): its verify key, the policy in force not compared. */
-static int trust_verify_store_with(const struct fim_opts *o, const struct policy *p,
-                                   struct store *s)
+static int cli_trust_verify_store_with(const struct fim_opts *o, const struct policy *p,
+                                       struct store *s)
 {
-	const char *path = trust_verify_key_path(o, p), *why = NULL;
+	const char *path = cli_trust_verify_key_path(o, p), *why = NULL;
 
-	if (path && trust_check(path, NULL, s, &why, NULL, 0))
+	if (path && cli_trust_check(path, NULL, s, &why, NULL, 0))
 		return integrity_failure(o, path, why);
 	return 0;
 }
@@ -370,21 +370,21 @@ static int key_policy(const struct fim_opts *o, struct policy **ret)
 	return 0;
 }
 
-int trust_verify_store(const struct fim_opts *o, struct store *s)
+int cli_trust_verify_store(const struct fim_opts *o, struct store *s)
 {
 	struct policy *p = NULL;
 	int r = key_policy(o, &p);
 
 	if (r)
 		return r;
-	r = trust_verify_store_with(o, p, s);
+	r = cli_trust_verify_store_with(o, p, s);
 	policy_free(p);
 	return r;
 }
 
 /* Where the baseline lies: refused when unsigned, a loud warning when a
  * signature is checked anyway. Returns 0 or FIM_EXIT_BASELINE (reported). */
-static int trust_where(const struct fim_opts *o, bool signed_)
+static int cli_trust_where(const struct fim_opts *o, bool signed_)
 {
 	char why[PATH_MAX + 128];
 	int r = store_check_trust(o->db, why, sizeof(why));
@@ -407,7 +407,7 @@ static int trust_where(const struct fim_opts *o, bool signed_)
 	return FIM_EXIT_BASELINE;
 }
 
-/* trust_open_key without the check of where the baseline lies. */
+/* cli_trust_open_key without the check of where the baseline lies. */
 static int open_key(const struct fim_opts *o, const char *key_path, struct store **ret)
 {
 	struct fim_err e = {0};
@@ -440,13 +440,13 @@ static int open_key(const struct fim_opts *o, const char *key_path, struct store
 /* Where it lies is checked once it could be opened: a baseline that is
  * missing or unreadable is reported as such, and the unsigned one that is
  * refused was only read (under the store's guard), never used. */
-int trust_open_key(const struct fim_opts *o, const char *key_path, struct store **ret)
+int cli_trust_open_key(const struct fim_opts *o, const char *key_path, struct store **ret)
 {
 	int r = open_key(o, key_path, ret);
 
 	if (r)
 		return r;
-	r = trust_where(o, key_path != NULL);
+	r = cli_trust_where(o, key_path != NULL);
 	if (r) {
 		store_close(*ret);
 		*ret = NULL;
@@ -454,21 +454,21 @@ int trust_open_key(const struct fim_opts *o, const char *key_path, struct store 
 	return r;
 }
 
-int trust_open(const struct fim_opts *o, const struct policy *p, struct store **ret)
+int cli_trust_open(const struct fim_opts *o, const struct policy *p, struct store **ret)
 {
-	return trust_open_key(o, trust_verify_key_path(o, p), ret);
+	return cli_trust_open_key(o, cli_trust_verify_key_path(o, p), ret);
 }
 
-int trust_open_store(const struct fim_opts *o, struct store **ret)
+int cli_trust_open_store(const struct fim_opts *o, struct store **ret)
 {
 	struct policy *p = NULL;
 	int r = key_policy(o, &p);
 
 	if (r)
 		return r;
-	r = trust_open(o, p, ret);
+	r = cli_trust_open(o, p, ret);
 	if (r == 0)
-		r = trust_verify_store_with(o, p, *ret);
+		r = cli_trust_verify_store_with(o, p, *ret);
 	policy_free(p);
 	if (r) {
 		store_close(*ret);

@@ -143,7 +143,8 @@ static int targets_from_check(struct accept_run *a)
 		log_error("%s", err.msg);
 	if (r == -EBADMSG) {
 		log_error("%s: the baseline is corrupt: %s", a->o->db, strerror(-r));
-		return trust_verify_key_path(a->o, a->p) ? FIM_EXIT_INTEGRITY : FIM_EXIT_BASELINE;
+		return cli_trust_verify_key_path(a->o, a->p) ? FIM_EXIT_INTEGRITY
+		                                             : FIM_EXIT_BASELINE;
 	}
 	if (r < 0) {
 		log_error("check: %s", strerror(-r));
@@ -541,9 +542,9 @@ static int open_verified(struct accept_run *a)
 	int ret = cli_load_policy(o, &a->p);
 
 	if (ret == 0)
-		ret = trust_open(o, a->p, &a->s);
+		ret = cli_trust_open(o, a->p, &a->s);
 	if (ret == 0)
-		ret = trust_verify(o, a->p, a->s);
+		ret = cli_trust_verify(o, a->p, a->s);
 	if (ret)
 		return ret;
 	if (store_policy_read(a->s, &pd, &pb) < 0 || !store_policy_is(a->s, a->p)) {
@@ -571,7 +572,7 @@ static int load_signer(struct accept_run *a, struct sign_key *signer)
 		          o->db);
 		return FIM_EXIT_USAGE;
 	}
-	ret = trust_load_signer(o, signer);
+	ret = cli_trust_load_signer(o, signer);
 	if (ret || !signer->sk)
 		return ret;
 	/* Never sign what was changed behind the signer's back: a signed
@@ -583,7 +584,7 @@ static int load_signer(struct accept_run *a, struct sign_key *signer)
 		          o->db);
 		return FIM_EXIT_INTEGRITY;
 	}
-	ret = trust_check_key(signer, a->p, a->s, &why, NULL, 0);
+	ret = cli_trust_check_key(signer, a->p, a->s, &why, NULL, 0);
 	if (ret)
 		log_error("%s: baseline integrity failure: %s; not signing it again", o->db, why);
 	return ret;
@@ -619,7 +620,8 @@ static int start_writer(struct accept_run *a)
 
 	if (r == -EBADMSG) {
 		log_error("%s: the baseline is corrupt; nothing accepted", db);
-		return trust_verify_key_path(a->o, a->p) ? FIM_EXIT_INTEGRITY : FIM_EXIT_BASELINE;
+		return cli_trust_verify_key_path(a->o, a->p) ? FIM_EXIT_INTEGRITY
+		                                             : FIM_EXIT_BASELINE;
 	}
 	if (r < 0) {
 		log_error("%s: cannot start the new baseline: %s", db,

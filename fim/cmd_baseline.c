@@ -184,12 +184,12 @@ static int write_meta(struct baseline_run *b, const struct fim_opts *o, const st
 static bool history_trusted(const struct fim_opts *o, const struct policy *p,
                             const struct sign_key *signer, struct store *s, const char **why)
 {
-	const char *key_path = trust_verify_key_path(o, p);
+	const char *key_path = cli_trust_verify_key_path(o, p);
 
 	*why = NULL;
-	if (signer->sk && trust_check_key(signer, NULL, s, why, NULL, 0) == 0)
+	if (signer->sk && cli_trust_check_key(signer, NULL, s, why, NULL, 0) == 0)
 		return true;
-	if (key_path && trust_check(key_path, NULL, s, why, NULL, 0) == 0)
+	if (key_path && cli_trust_check(key_path, NULL, s, why, NULL, 0) == 0)
 		return true;
 	return !signer->sk && !key_path;
 }
@@ -265,7 +265,7 @@ int cmd_baseline(struct fim_opts *o, int argc, char **argv)
 		return ret;
 	algo = cli_policy_hash(p);
 	/* a wrong passphrase must fail before the walk, with the old baseline intact */
-	ret = trust_load_signer(o, &signer);
+	ret = cli_trust_load_signer(o, &signer);
 	if (ret)
 		goto out;
 	ret = FIM_EXIT_IO;

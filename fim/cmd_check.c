@@ -107,10 +107,10 @@ static int open_trail(struct check_cmd *c, const struct fim_opts *o, const struc
 static int open_baseline(struct check_cmd *c)
 {
 	struct fim_opts *o = c->o;
-	int ret = trust_open(o, c->p, &c->s);
+	int ret = cli_trust_open(o, c->p, &c->s);
 
 	if (ret == 0)
-		ret = trust_verify(o, c->p, c->s);
+		ret = cli_trust_verify(o, c->p, c->s);
 	if (ret)
 		return ret;
 	if (check_old_policy(c->s, c->p, &c->old) < 0) {
@@ -168,7 +168,8 @@ static int run_status(struct check_cmd *c, int r, const struct report_summary *s
 		/* never a failed write: a stdout that failed first must not hide it */
 		log_error("%s: the baseline is corrupt: %s", c->o->db, strerror(-r));
 		/* a signed baseline that verified and still reads as damaged */
-		return trust_verify_key_path(c->o, c->p) ? FIM_EXIT_INTEGRITY : FIM_EXIT_BASELINE;
+		return cli_trust_verify_key_path(c->o, c->p) ? FIM_EXIT_INTEGRITY
+		                                             : FIM_EXIT_BASELINE;
 	}
 	if (r < 0 && !output_error()) {
 		log_error("check: %s", strerror(-r));

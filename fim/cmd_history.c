@@ -139,7 +139,7 @@ int cmd_history(struct fim_opts *o, int argc, char **argv)
 		log_error("history: unexpected argument '%s'", argv[1]);
 		return FIM_EXIT_USAGE;
 	}
-	ret = trust_open_store(o, &s);
+	ret = cli_trust_open_store(o, &s);
 	if (ret == 0) {
 		r = history_print(s, strcmp(o->format, "json") == 0, NULL, NULL);
 		if (r < 0) {

@@ -125,7 +125,7 @@ int cmd_show(struct fim_opts *o, int argc, char **argv)
 		log_error("show: which object? (fim show PATH|KIND:NAME...)");
 		return FIM_EXIT_USAGE;
 	}
-	ret = trust_open_store(o, &s);
+	ret = cli_trust_open_store(o, &s);
 	if (ret)
 		return ret;
 	for (int i = 1; i < argc; i++) {

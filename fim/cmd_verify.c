@@ -48,14 +48,14 @@ int cmd_verify(struct fim_opts *o, int argc, char **argv)
 	ret = cli_load_policy(o, &p);
 	if (ret)
 		return ret;
-	key = trust_verify_key_path(o, p);
+	key = cli_trust_verify_key_path(o, p);
 	if (!key) {
 		log_error("verify: which key? (--verify-key FILE, or 'set verify_key' in %s)",
 		          o->policy);
 		policy_free(p);
 		return FIM_EXIT_USAGE;
 	}
-	ret = trust_open_key(o, key, &s);
+	ret = cli_trust_open_key(o, key, &s);
 	if (ret == 0) {
 		if (trust_key_load(key, &k, &e) < 0 ||
 		    trust_check_sig(&k, p, s, signer, sizeof(signer), &e) < 0) {

@@ -45,10 +45,10 @@ static int open_baseline(struct watcher *w, struct store **ret, char **ret_link)
 	int r;
 
 	*ret_link = watch_current_link(opts(w)->db);
-	r = trust_open(opts(w), w->p, &s);
+	r = cli_trust_open(opts(w), w->p, &s);
 	if (r)
 		goto fail;
-	r = trust_verify(opts(w), w->p, s);
+	r = cli_trust_verify(opts(w), w->p, s);
 	if (r)
 		goto fail;
 	r = FIM_EXIT_BASELINE;
@@ -100,8 +100,8 @@ static int reconcile_status(struct watcher *w, int r, const struct report_summar
 		log_error("%s", err->msg);
 	if (r == -EBADMSG) {
 		log_error("%s: the baseline is corrupt: %s", opts(w)->db, strerror(-r));
-		return trust_verify_key_path(opts(w), w->p) ? FIM_EXIT_INTEGRITY
-		                                            : FIM_EXIT_BASELINE;
+		return cli_trust_verify_key_path(opts(w), w->p) ? FIM_EXIT_INTEGRITY
+		                                                : FIM_EXIT_BASELINE;
 	}
 	if (r < 0 && stop_pending(w) == r)
 		return FIM_EXIT_IO; /* stopped: the caller says so */
@@ -415,7 +415,7 @@ static int load_policy_cb(struct watcher *w, struct policy **ret)
 
 	if (cli_load_policy(opts(w), &p))
 		return -EINVAL;
-	if (trust_verify(opts(w), p, w->s)) {
+	if (cli_trust_verify(opts(w), p, w->s)) {
 		policy_free(p);
 		return -EPERM;
 	}

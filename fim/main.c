@@ -29,12 +29,8 @@ enum opt_code {
 	OPT_MAX_LINE,
 };
 
-/* A command option in a verb's "applies" set. */
-#define APPLIES(code) (1u << ((code)-OPT_SIGN_KEY))
-
 /*
- * The verbs: name, entry, the line of the usage text that describes it,
- * and the command options it reads (the global ones apply everywhere).
+ * The verbs: name, entry and the line of the usage text that describes it.
  * Every option is accepted before or after any verb; a verb ignores those
  * it does not read.
  */
@@ -42,28 +38,18 @@ static const struct verb {
 	const char *name;
 	int (*run)(struct fim_opts *o, int argc, char **argv);
 	const char *help;
-	unsigned applies;
 } verbs[] = {
-        {"baseline", cmd_baseline, "baseline            record the objects the policy selects",
-         APPLIES(OPT_SIGN_KEY) | APPLIES(OPT_VERIFY_KEY) | APPLIES(OPT_PASSPHRASE_FILE)},
-        {"check", cmd_check, "check               compare the live system with the baseline",
-         APPLIES(OPT_VERIFY_KEY) | APPLIES(OPT_ALERTS) | APPLIES(OPT_ALERTS_KEY)},
-        {"show", cmd_show, "show PATH...        print baseline records", APPLIES(OPT_VERIFY_KEY)},
-        {"policy", cmd_policy, "policy test PATH... show which rule and attributes apply", 0},
-        {"verify", cmd_verify, "verify              check the baseline's signature",
-         APPLIES(OPT_VERIFY_KEY)},
-        {"accept", cmd_accept, "accept ID...|--all  take reviewed drift into the baseline",
-         APPLIES(OPT_SIGN_KEY) | APPLIES(OPT_VERIFY_KEY) | APPLIES(OPT_PASSPHRASE_FILE) |
-                 APPLIES(OPT_REASON) | APPLIES(OPT_KIND) | APPLIES(OPT_ALL)},
-        {"history", cmd_history, "history             list accepts", APPLIES(OPT_VERIFY_KEY)},
-        {"key", cmd_key, "key generate --out DIR   make a signing key pair",
-         APPLIES(OPT_OUT) | APPLIES(OPT_PASSPHRASE_FILE)},
-        {"log", cmd_log, "log verify FILE     check an alert trail's chain",
-         APPLIES(OPT_ALERTS_KEY)},
+        {"baseline", cmd_baseline, "baseline            record the objects the policy selects"},
+        {"check", cmd_check, "check               compare the live system with the baseline"},
+        {"show", cmd_show, "show PATH...        print baseline records"},
+        {"policy", cmd_policy, "policy test PATH... show which rule and attributes apply"},
+        {"verify", cmd_verify, "verify              check the baseline's signature"},
+        {"accept", cmd_accept, "accept ID...|--all  take reviewed drift into the baseline"},
+        {"history", cmd_history, "history             list accepts"},
+        {"key", cmd_key, "key generate --out DIR   make a signing key pair"},
+        {"log", cmd_log, "log verify FILE     check an alert trail's chain"},
         {"watch", cmd_watch,
-         "watch               follow files and the journal, alert drift (daemon)",
-         APPLIES(OPT_VERIFY_KEY) | APPLIES(OPT_ALERTS) | APPLIES(OPT_ALERTS_KEY) |
-                 APPLIES(OPT_JOURNAL_DIR) | APPLIES(OPT_SYSLOG) | APPLIES(OPT_JOURNALD)},
+         "watch               follow files and the journal, alert drift (daemon)"},
 };
 
 static void usage(FILE *f)
