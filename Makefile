@@ -88,10 +88,11 @@ layers: $(BUILD)/fim
 mutants: $(DEPS_OK)
 	@tests/mutants/run
 
+C_FILES   = $(wildcard */*.[ch] fim/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
 format:
-	clang-format -i $(wildcard */*.[ch] fim/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
+	clang-format -i $(C_FILES)
 format-check: test-deps
-	clang-format --dry-run --Werror $(wildcard */*.[ch] fim/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
+	@clang-format --dry-run --Werror $(C_FILES) && echo "format-check: $(words $(C_FILES)) files as .clang-format wants them"
 
 # Installation: make install [DESTDIR=...] [PREFIX=/usr]. The policy, the
 # state directory and the units keep their system paths under DESTDIR.
