@@ -112,6 +112,12 @@ static void trim(const char **s, size_t *n)
 		(*n)--;
 }
 
+/* C is one of SET (never true for NUL, which strchr would find). */
+static bool in_set(char c, const char *set)
+{
+	return c != '\0' && strchr(set, c) != NULL;
+}
+
 static bool is_lower_alnum(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
@@ -124,7 +130,7 @@ static bool name_valid(const char *s, size_t n)
 	if (n == 0 || n > 255 || !is_lower_alnum(s[0]))
 		return false;
 	for (size_t i = 1; i < n; i++)
-		if (!is_lower_alnum(s[i]) && !strchr("+.-", s[i]))
+		if (!is_lower_alnum(s[i]) && !in_set(s[i], "+.-"))
 			return false;
 	return true;
 }
@@ -184,12 +190,12 @@ bool packages_version_valid(const char *v, size_t n)
 	if (en > 9 || un == 0 || !is_digit(u[0]))
 		return false;
 	for (size_t i = 0; i < un; i++)
-		if (!is_digit(u[i]) && !is_alpha(u[i]) && !strchr(".+~-:", u[i]))
+		if (!is_digit(u[i]) && !is_alpha(u[i]) && !in_set(u[i], ".+~-:"))
 			return false;
 	if (memchr(v, '-', n) && rn == 0)
 		return false;
 	for (size_t i = 0; i < rn; i++)
-		if (!is_digit(r[i]) && !is_alpha(r[i]) && !strchr(".+~", r[i]))
+		if (!is_digit(r[i]) && !is_alpha(r[i]) && !in_set(r[i], ".+~"))
 			return false;
 	return true;
 }
@@ -330,6 +336,14 @@ static bool status_valid(const char *s, size_t n, const char **state, size_t *sn
 	return true;
 }
 
+static bool all_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!is_digit(s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
+			return false;
+	return true;
+}
+
 /* " PATH MD5 [obsolete] [remove-on-upgrade]", normalised to single spaces. */
 static void conffile_line(struct pkg_parser *p, const char *s, size_t n)
 {
@@ -370,7 +384,7 @@ static void conffile_line(struct pkg_parser *p, const char *s, size_t n)
 			if (words == 0)
 				ok = w[0] == '/';
 			else if (words == 1)
-				ok = (wn == 32 && strspn(w, "0123456789abcdef") >= 32) ||
+				ok = (wn == 32 && all_hex(w, wn)) ||
 				     (wn == 11 && memcmp(w, "newconffile", 11) == 0);
 			else if (wn == 8 && memcmp(w, "obsolete", 8) == 0 && !seen_obs)
 				ok = seen_obs = true;

@@ -160,6 +160,9 @@ static void test_version_syntax(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		if (packages_version_valid(bad[i], strlen(bad[i])))
 			fail_msg("%s should be invalid", bad[i]);
+	/* a NUL byte inside is no version character */
+	assert_false(packages_version_valid("1.0\0", 4));
+	assert_false(packages_version_valid("1.0-1\0", 6));
 }
 
 /* --- the parser --- */
