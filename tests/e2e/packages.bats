@@ -218,3 +218,11 @@ summary scanned=3 added=0 removed=0 changed=0 errors=1' "$EVENTS"
 	EVENTS=$("$PY" "$JSONL" events "$T/out")
 	assert_eq "summary scanned=$want added=0 removed=0 changed=0 errors=0" "$EVENTS"
 }
+
+@test "packages: on in the shipped default policy, at medium" {
+	cp "$BATS_TEST_DIRNAME/../../policy/fim.policy" "$POL"
+	fimrun policy test package:openssl:amd64
+	assert_rc 0
+	assert_contains "$out" "package:openssl:amd64: packages name=* ($POL:"
+	assert_contains "$out" ") severity=medium"
+}
