@@ -18,6 +18,8 @@ collect_fn collect_for(enum fim_kind kind)
 		return collect_sudoers;
 	case KIND_CRON:
 		return collect_cron;
+	case KIND_PACKAGE:
+		return collect_packages;
 	default:
 		return NULL;
 	}

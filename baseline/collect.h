@@ -38,6 +38,7 @@ int collect_groups(const struct collect_ctx *ctx, struct obj_set *out);
 int collect_services(const struct collect_ctx *ctx, struct obj_set *out);
 int collect_sudoers(const struct collect_ctx *ctx, struct obj_set *out);
 int collect_cron(const struct collect_ctx *ctx, struct obj_set *out);
+int collect_packages(const struct collect_ctx *ctx, struct obj_set *out);
 
 /* The collector of KIND (not KIND_FILE), or NULL. */
 typedef int (*collect_fn)(const struct collect_ctx *ctx, struct obj_set *out);

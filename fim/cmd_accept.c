@@ -525,7 +525,8 @@ static int check_usage(struct accept_run *a, int argc)
 		if (strcmp(o->kind, kind_name(i)) == 0)
 			k = (int)i;
 	if (k < 0) {
-		log_error("--kind: unknown kind '%s' (file, user, group, service, sudoers, cron)",
+		log_error("--kind: unknown kind '%s' (file, user, group, service, sudoers, cron, "
+		          "package)",
 		          o->kind);
 		return FIM_EXIT_USAGE;
 	}

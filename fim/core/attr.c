@@ -61,6 +61,15 @@ static const struct attr_def cron_attrs[CA__MAX] = {
         [CA_MODE] = {"mode"},          [CA_SCHEDULE] = {"schedule"},
 };
 
+static const struct attr_def package_attrs[PA__MAX] = {
+        [PA_VERSION] = {"version"},
+        [PA_STATUS] = {"status"},
+        [PA_ARCHITECTURE] = {"architecture"},
+        [PA_CONFFILES] = {"conffiles", AF_LIST | AF_KEYED},
+        [PA_SOURCE] = {"source"},
+        [PA_MULTI_ARCH] = {"multi_arch"},
+};
+
 static const struct kind_def {
 	const char *name, *plural;
 	const struct attr_def *attrs;
@@ -72,6 +81,7 @@ static const struct kind_def {
         [KIND_SERVICE] = {"service", "services", service_attrs, SA__MAX},
         [KIND_SUDOERS] = {"sudoers", "sudoers", sudoers_attrs, SUA__MAX},
         [KIND_CRON] = {"cron", "cron", cron_attrs, CA__MAX},
+        [KIND_PACKAGE] = {"package", "packages", package_attrs, PA__MAX},
 };
 
 static const struct kind_def *kind_get(enum fim_kind kind)

@@ -13,6 +13,7 @@ enum fim_kind {
 	KIND_SERVICE,
 	KIND_SUDOERS,
 	KIND_CRON,
+	KIND_PACKAGE,
 	KIND__MAX,
 };
 
@@ -91,6 +92,16 @@ enum cron_attr {
 	CA__MAX,
 };
 
+enum package_attr {
+	PA_VERSION,      /* "[EPOCH:]UPSTREAM[-REVISION]" as the dpkg database says */
+	PA_STATUS,       /* "WANT FLAG STATE": "install ok installed", "hold ok installed" */
+	PA_ARCHITECTURE, /* "amd64", "all" */
+	PA_CONFFILES,    /* list, keyed by path: "PATH MD5 [obsolete] [remove-on-upgrade]" */
+	PA_SOURCE,       /* the source package, "NAME [(VERSION)]", when it differs */
+	PA_MULTI_ARCH,   /* "same", "foreign", "allowed" */
+	PA__MAX,
+};
+
 /* Attribute flags (attr_flags). */
 enum {
 	AF_LIST = 1u << 0,    /* value = elements joined by '\n' */
@@ -116,10 +127,10 @@ unsigned attr_flags(enum fim_kind kind, unsigned attr);
 attrset_t attr_all(enum fim_kind kind);
 
 /* The kind's name as in the policy keyword's singular and JSON fim.object:
- * "file", "user", "group", "service", "sudoers", "cron". NULL if out of range. */
+ * "file", "user", "group", "service", "sudoers", "cron", "package". NULL if out of range. */
 const char *kind_name(enum fim_kind kind);
 /* Policy keyword and store database: "files", "users", "groups", "services",
- * "sudoers", "cron". NULL if out of range. */
+ * "sudoers", "cron", "packages". NULL if out of range. */
 const char *kind_plural(enum fim_kind kind);
 /* Kind for a policy keyword (plural) NAME[0..len), or -ENOENT. */
 int kind_lookup(const char *name, size_t len);

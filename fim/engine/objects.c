@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "baseline/collect.h"
+#include "baseline/packages.h"
 #include "fim/engine/objects.h"
 #include "fim/engine/suspect.h"
 #include "fim/core/utf8.h"
@@ -217,8 +218,14 @@ struct obj_check {
 
 static int emit(struct obj_check *c, struct drift *d)
 {
-	char facts[1024];
+	char facts[1024], note[512];
 
+	if (d->kind == KIND_PACKAGE) {
+		bool downgrade, failed;
+
+		packages_describe(d->obefore, d->oafter, note, sizeof(note), &downgrade, &failed);
+		d->note = note[0] ? note : NULL;
+	}
 	if (d->action != DRIFT_REMOVED)
 		suspect_facts(&c->sc, d, facts, sizeof(facts));
 	switch (d->action) {

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "baseline/packages.h"
 #include "baseline/rootfs.h"
 #include "fim/engine/suspect.h"
 #include "fim/core/utf8.h"
@@ -272,6 +273,24 @@ static void sudoers_facts(struct drift *d, struct out *o)
 	}
 }
 
+/* A downgrade, or an operation left unfinished (a broken upgrade). */
+static void package_facts(struct drift *d, struct out *o)
+{
+	char note[512];
+	bool downgrade, failed;
+
+	packages_describe(d->obefore, d->oafter, note, sizeof(note), &downgrade, &failed);
+	if (downgrade)
+		fact(o, "downgraded: an older version may bring back fixed vulnerabilities");
+	if (failed)
+		fact(o, "a package operation did not finish: the package is %s",
+		     (d->oafter->attrs & ATTR_BIT(PA_STATUS)) &&
+		                     memmem(d->oafter->val[PA_STATUS].p,
+		                            d->oafter->val[PA_STATUS].n, "reinstreq", 9)
+		             ? "marked reinst-required"
+		             : "half-installed or unconfigured");
+}
+
 void suspect_facts(const struct suspect_ctx *c, struct drift *d, char *buf, size_t size)
 {
 	struct out o = {.d = d, .buf = buf, .size = size};
@@ -293,6 +312,9 @@ void suspect_facts(const struct suspect_ctx *c, struct drift *d, char *buf, size
 		break;
 	case KIND_SUDOERS:
 		sudoers_facts(d, &o);
+		break;
+	case KIND_PACKAGE:
+		package_facts(d, &o);
 		break;
 	default:
 		break;

@@ -298,6 +298,8 @@ static json_t *obj_delta_json(const struct drift *d)
 
 static const char *obj_category(enum fim_kind kind)
 {
+	if (kind == KIND_PACKAGE)
+		return "package";
 	return kind == KIND_USER || kind == KIND_GROUP ? "iam" : "configuration";
 }
 
@@ -307,6 +309,10 @@ static const char *obj_type(enum fim_kind kind, enum drift_action action)
 		return "user";
 	if (kind == KIND_GROUP)
 		return "group";
+	if (kind == KIND_PACKAGE)
+		return action == DRIFT_ADDED     ? "installation"
+		       : action == DRIFT_REMOVED ? "deletion"
+		                                 : "change";
 	return action == DRIFT_ADDED ? "creation" : action == DRIFT_REMOVED ? "deletion" : "change";
 }
 
@@ -342,6 +348,18 @@ static void obj_ecs(json_t *o, const struct drift *d)
 		jbytes_set(e, "path", d->id.p, d->id.n);
 		json_object_set_new(o, "file", e);
 		break;
+	case KIND_PACKAGE: {
+		const uint8_t *colon = memchr(d->id.p, ':', d->id.n);
+
+		jbytes_set(e, "name", d->id.p, colon ? (size_t)(colon - d->id.p) : d->id.n);
+		if (now->attrs & ATTR_BIT(PA_VERSION))
+			jbytes_set(e, "version", now->val[PA_VERSION].p, now->val[PA_VERSION].n);
+		if (now->attrs & ATTR_BIT(PA_ARCHITECTURE))
+			jbytes_set(e, "architecture", now->val[PA_ARCHITECTURE].p,
+			           now->val[PA_ARCHITECTURE].n);
+		json_object_set_new(o, "package", e);
+		break;
+	}
 	default:
 		json_decref(e);
 		break;

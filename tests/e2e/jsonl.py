@@ -33,9 +33,10 @@ KINDS = {
     "service": "unit_file hash enabled dropins active exec_start schedule aliases wanted_by".split(),
     "sudoers": "rules members files".split(),
     "cron": "jobs env user hash mode schedule".split(),
+    "package": "version status architecture conffiles source multi_arch".split(),
 }
 LISTS = {"groups", "authorized_keys", "members", "administrators", "dropins", "exec_start",
-         "schedule", "aliases", "wanted_by", "rules", "files", "jobs", "env"}
+         "schedule", "aliases", "wanted_by", "rules", "files", "jobs", "env", "conffiles"}
 PASSWORD_STATES = {"set", "locked", "empty", "none"}
 SEVERITY = {"low": 21, "medium": 47, "high": 73, "critical": 99}
 NUMERIC = {"uid", "gid", "size", "inode", "nlink"}
