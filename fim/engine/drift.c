@@ -2,6 +2,16 @@
 /* The one drift decision for files, shared by fim check and the watcher's re-read. */
 #include "fim/engine/drift.h"
 #include "baseline/files.h"
+#include "baseline/rootfs.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 bool drift_selects(const struct policy *p, const char *path, size_t len)
 {
@@ -10,17 +20,208 @@ bool drift_selects(const struct policy *p, const char *path, size_t len)
 	return rule && !(rule->flags & RULE_EXCLUDE);
 }
 
-enum drift_verdict drift_file(const struct policy *old, const struct file_rec *base,
-                              const struct file_rec *rec, bool prefix_same, struct drift *d)
+enum drift_rot_form drift_rotation_name(const char *log, size_t loglen, const char *name)
+{
+	static const struct {
+		const char *ext;
+		enum drift_rot_form form;
+	} exts[] = {{"", ROT_PLAIN}, {".gz", ROT_GZIP}, {".xz", ROT_XZ}, {".zst", ROT_ZSTD}};
+	size_t digits = 0;
+	const char *p;
+
+	if (loglen == 0 || strncmp(name, log, loglen) != 0)
+		return ROT_NOT;
+	p = name + loglen;
+	if (*p != '.' && *p != '-')
+		return ROT_NOT;
+	while (isdigit((unsigned char)p[1 + digits]))
+		digits++;
+	if (digits == 0 || (*p == '-' && (digits < 8 || digits > 14)) || digits > 14)
+		return ROT_NOT;
+	p += 1 + digits;
+	for (size_t i = 0; i < ARRAY_SIZE(exts); i++)
+		if (strcmp(p, exts[i].ext) == 0)
+			return exts[i].form;
+	return ROT_NOT;
+}
+
+/* Whether the first BASE->size bytes of FD hash as BASE recorded. A base
+ * without a plain digest proves nothing beyond the size. */
+static bool prefix_matches(int fd, const struct file_rec *base)
+{
+	uint8_t buf[65536], digest[HASH_MAX_DIGEST];
+	uint64_t left = base->size;
+	struct hash_ctx *h;
+	bool ok = false;
+
+	if (!(base->attrs & ATTR_BIT(ATTR_HASH)))
+		return true;
+	if (base->hash_algo < HASH_SHA256 || base->hash_algo > HASH_BLAKE2B)
+		return false; /* a sparse digest is not over the bytes alone */
+	h = hash_new(base->hash_algo);
+	if (!h || hash_init(h) < 0)
+		goto out;
+	while (left > 0) {
+		ssize_t n = read(fd, buf, left < sizeof(buf) ? (size_t)left : sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || hash_update(h, buf, (size_t)n) < 0)
+			goto out;
+		left -= (uint64_t)n;
+	}
+	ok = hash_final(h, digest) == 0 &&
+	     memcmp(digest, base->hash, hash_len(base->hash_algo)) == 0;
+out:
+	hash_free(h);
+	return ok;
+}
+
+/* Whether FD (of SIZE bytes) starts as FORM does, and for gzip, whether
+ * its trailer counts at least WANT bytes (modulo 2^32, as gzip does). */
+static bool compressed_fits(int fd, uint64_t size, enum drift_rot_form form, uint64_t want)
+{
+	static const uint8_t gz[] = {0x1f, 0x8b}, xz[] = {0xfd, '7', 'z', 'X', 'Z', 0},
+	                     zst[] = {0x28, 0xb5, 0x2f, 0xfd};
+	const uint8_t *magic = form == ROT_GZIP ? gz : form == ROT_XZ ? xz : zst;
+	size_t mlen = form == ROT_GZIP ? sizeof(gz) : form == ROT_XZ ? sizeof(xz) : sizeof(zst);
+	uint8_t head[8], tail[4];
+
+	if (size < mlen + 4 || pread(fd, head, mlen, 0) != (ssize_t)mlen ||
+	    memcmp(head, magic, mlen) != 0)
+		return false;
+	if (form != ROT_GZIP)
+		return true;
+	if (pread(fd, tail, 4, (off_t)size - 4) != 4)
+		return false;
+	uint32_t isize = (uint32_t)tail[0] | (uint32_t)tail[1] << 8 | (uint32_t)tail[2] << 16 |
+	                 (uint32_t)tail[3] << 24;
+	return want > UINT32_MAX || isize >= want;
+}
+
+/* Whether the rotation-named entry NAME of directory DIR (as inside
+ * ROOTFD) holds what BASE recorded, as drift_rotation says. */
+static bool holds_recorded(int rootfd, const char *dir, const char *name, enum drift_rot_form form,
+                           const struct file_rec *base, uint64_t live_inode)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	bool ok = false;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		return false;
+	fd = rootfs_open(rootfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (live_inode && (uint64_t)st.st_ino == live_inode))
+		goto out;
+	/* Put there since the record: a rename or a new file moves ctime. */
+	if ((base->attrs & ATTR_BIT(ATTR_CTIME)) &&
+	    (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec < base->ctime_ns)
+		goto out;
+	if (form == ROT_PLAIN)
+		ok = (uint64_t)st.st_size >= base->size && prefix_matches(fd, base);
+	else
+		ok = compressed_fits(fd, (uint64_t)st.st_size, form, base->size);
+out:
+	close(fd);
+	return ok;
+}
+
+int drift_rotation(int rootfd, const char *path, size_t len, const struct file_rec *base,
+                   uint64_t live_inode, char *name, size_t size)
+{
+	char dir[PATH_MAX], **names = NULL;
+	const char *log;
+	size_t n = 0, dlen;
+	int r, found = 0;
+
+	if (len == 0 || len >= sizeof(dir) || path[0] != '/')
+		return 0;
+	memcpy(dir, path, len);
+	dir[len] = '\0';
+	log = strrchr(dir, '/') + 1;
+	dlen = (size_t)(log - dir - 1);
+	dir[dlen] = '\0';
+	if (*log == '\0')
+		return 0;
+	r = rootfs_list(rootfd, dlen ? dir : "/", &names, &n);
+	if (r < 0)
+		return r;
+	/* Uncompressed copies first: their content is proven, not just their form. */
+	for (int pass = 0; pass < 2 && !found; pass++) {
+		for (size_t i = 0; i < n && !found; i++) {
+			enum drift_rot_form form = drift_rotation_name(log, strlen(log), names[i]);
+			if (form == ROT_NOT || (form == ROT_PLAIN) != (pass == 0))
+				continue;
+			if (holds_recorded(rootfd, dir, names[i], form, base, live_inode)) {
+				snprintf(name, size, "%s", names[i]);
+				found = 1;
+			}
+		}
+	}
+	rootfs_names_free(names, n);
+	return found;
+}
+
+/* What a rotation replaces or rewrites: the file's content identity. */
+#define ROTATION_ATTRS                                                                             \
+	(ATTR_BIT(ATTR_INODE) | ATTR_BIT(ATTR_SIZE) | ATTR_BIT(ATTR_MTIME) |                       \
+	 ATTR_BIT(ATTR_CTIME) | ATTR_BIT(ATTR_HASH) | ATTR_BIT(ATTR_NLINK))
+
+/*
+ * A growing file whose content identity drifted: a proven rotation takes
+ * that part out of D->changed; a file of the same inode that shrank with
+ * no rotated copy is said to be truncated.
+ */
+static void rotation(struct drift_where *w, const struct file_rec *base, const struct file_rec *rec,
+                     struct drift *d)
+{
+	bool inodes = (base->attrs & rec->attrs & ATTR_BIT(ATTR_INODE)) != 0;
+	bool same = inodes && base->inode == rec->inode;
+	int r;
+
+	r = drift_rotation(w->rootfd, (const char *)d->id.p, d->id.n, base, inodes ? rec->inode : 0,
+	                   w->rotated, sizeof(w->rotated));
+	if (r > 0) {
+		d->changed &= ~ROTATION_ATTRS;
+		snprintf(w->note, sizeof(w->note), "rotated: the recorded content is now %.150s",
+		         w->rotated);
+		d->note = w->note;
+		return;
+	}
+	w->rotated[0] = '\0';
+	if (same && rec->size < base->size)
+		snprintf(w->note, sizeof(w->note),
+		         "shrank from %" PRIu64 " to %" PRIu64 " bytes: truncated, not rotated",
+		         base->size, rec->size);
+	else if (inodes && !same)
+		snprintf(w->note, sizeof(w->note),
+		         "replaced, not rotated: the recorded content is under no rotation name");
+	else
+		snprintf(w->note, sizeof(w->note),
+		         "rewritten, not appended: the recorded content is under no rotation name");
+	d->note = w->note;
+}
+
+enum drift_verdict drift_file_at(const struct policy *old, struct drift_where *w,
+                                 const struct file_rec *base, const struct file_rec *rec,
+                                 bool prefix_same, struct drift *d)
 {
 	const struct policy_rule *rule = d->rule;
 
+	if (w)
+		w->rotated[0] = '\0';
 	if (base) {
 		unsigned flags = (rule->flags & RULE_GROWING) ? DIFF_GROWING : 0;
 		/* A file turned into a FIFO is drift whatever the rule lists. */
 		attrset_t mask = rule->attrs | ATTR_BIT(ATTR_TYPE);
 
 		d->changed = rec_diff(base, rec, mask, flags, prefix_same);
+		if (w && w->rootfd >= 0 && (flags & DIFF_GROWING) &&
+		    (d->changed & ROTATION_ATTRS) && base->type == FT_REG && rec->type == FT_REG)
+			rotation(w, base, rec, d);
 		/* Content the baseline could not read is not "unchanged". */
 		if ((base->flags & (REC_UNREADABLE | REC_CHANGED_WHILE_READ)) &&
 		    (rec->attrs & ~base->attrs & rule->attrs & ATTR_BIT(ATTR_HASH))) {
@@ -39,6 +240,12 @@ enum drift_verdict drift_file(const struct policy *old, const struct file_rec *b
 	d->action = DRIFT_ADDED;
 	d->after = rec;
 	return DRIFT_REPORT;
+}
+
+enum drift_verdict drift_file(const struct policy *old, const struct file_rec *base,
+                              const struct file_rec *rec, bool prefix_same, struct drift *d)
+{
+	return drift_file_at(old, NULL, base, rec, prefix_same, d);
 }
 
 bool drift_identity_same(const struct file_rec *base, const struct stat *st)

@@ -31,6 +31,57 @@ bool drift_selects(const struct policy *p, const char *path, size_t len);
 enum drift_verdict drift_file(const struct policy *old, const struct file_rec *base,
                               const struct file_rec *rec, bool prefix_same, struct drift *d);
 
+/* Where a growing file lives, for the proof of its rotation. */
+struct drift_where {
+	int rootfd;        /* the root checked (d->id is the path inside it); -1: none */
+	char note[192];    /* out: the text d->note may point to */
+	char rotated[256]; /* out: the rotation name that proved a rotation, or "" */
+};
+
+/*
+ * drift_file, and for a file under a growing rule whose content identity
+ * (inode, size, times, digest) drifted, the rotation decision: the
+ * rotation is not drift when the recorded content is proven to still
+ * exist under a rotation name next to the file (drift_rotation), and a
+ * file of the same inode that shrank without such a copy is reported as
+ * truncated. W->rootfd -1 is drift_file. D->note may point into W, which
+ * must outlive D.
+ */
+enum drift_verdict drift_file_at(const struct policy *old, struct drift_where *w,
+                                 const struct file_rec *base, const struct file_rec *rec,
+                                 bool prefix_same, struct drift *d);
+
+/* How a rotation-named file is stored (drift_rotation_name). */
+enum drift_rot_form {
+	ROT_NOT = 0, /* not a rotation name of the log */
+	ROT_PLAIN,   /* LOG.N or LOG-DATE */
+	ROT_GZIP,    /* ... .gz */
+	ROT_XZ,      /* ... .xz */
+	ROT_ZSTD,    /* ... .zst */
+};
+
+/*
+ * Whether NAME is a rotation name of the log LOG (both base names):
+ * LOG.N (N decimal digits), LOG-YYYYMMDD (8 to 14 digits: dateext with
+ * an hour, minute, second), either followed by .gz, .xz or .zst.
+ */
+enum drift_rot_form drift_rotation_name(const char *log, size_t loglen, const char *name);
+
+/*
+ * Whether the content BASE recorded for the log at PATH (LEN bytes, as
+ * inside ROOTFD) still exists under a rotation name in the same
+ * directory, put there since BASE was recorded (its ctime not before
+ * BASE's), other than the live file LIVE_INODE (0: unknown): an
+ * uncompressed regular file at least BASE's size whose first BASE->size
+ * bytes hash as recorded (when BASE holds a plain digest; the recorded
+ * inode or a copy), or a compressed one in its format whose gzip trailer
+ * counts at least BASE->size bytes (xz and zstd: the format only). Copies
+ * the name found to NAME (SIZE bytes). Returns 1 (proven), 0 (not), or a
+ * negative errno when the directory could not be read.
+ */
+int drift_rotation(int rootfd, const char *path, size_t len, const struct file_rec *base,
+                   uint64_t live_inode, char *name, size_t size);
+
 /*
  * --quick: whether the regular file statted as ST is the one BASE recorded
  * with its inode, size, mtime and ctime all unchanged (any write, chmod,
