@@ -4,6 +4,11 @@
 # cut, replaced, or "rotated" without its recorded content is.
 
 load helpers
+load watch_helpers
+
+teardown() {
+	watch_kill
+}
 
 LOG=/var/log/syslog
 
@@ -160,4 +165,34 @@ none() {
 		changed /var/log/syslog size,inode,hash
 		summary scanned=2 added=0 removed=0 changed=1 errors=0
 	EOF
+}
+
+# watched: a log and /data for the barriers (see watch_helpers)
+mkwatched() {
+	mkdir -p "$ROOT/data"
+	printf 'a\n' >"$ROOT/data/a"
+	mklog
+	printf '/data CONTENT\n' >>"$POL"
+	age_tree "$ROOT"
+	baseline
+	start_watch
+}
+
+@test "rotation: the watcher is silent on a logrotate run" {
+	mkwatched
+	grow
+	rotate create "rotate 3" compress delaycompress
+	grow
+	barrier
+	assert_eq "" "$(drift)"
+	stop_watch
+}
+
+@test "rotation: the watcher alerts a wipe" {
+	mkwatched
+	: >"$ROOT$LOG"
+	wait_for "changed /var/log/syslog size,hash"
+	barrier
+	assert_eq "changed /var/log/syslog size,hash" "$(drift)"
+	stop_watch
 }
