@@ -218,6 +218,12 @@ enum drift_verdict drift_file_at(const struct policy *old, struct drift_where *w
 		/* A file turned into a FIFO is drift whatever the rule lists. */
 		attrset_t mask = rule->attrs | ATTR_BIT(ATTR_TYPE);
 
+		/* A directory's size is no content that could be cut: under a
+		 * growing rule (the logs' directories) it comes and goes with
+		 * the rotated files. */
+		if ((flags & DIFF_GROWING) && base->type == FT_DIR && rec->type == FT_DIR)
+			mask &= ~ATTR_BIT(ATTR_SIZE);
+
 		d->changed = rec_diff(base, rec, mask, flags, prefix_same);
 		if (w && w->rootfd >= 0 && (flags & DIFF_GROWING) &&
 		    (d->changed & ROTATION_ATTRS) && base->type == FT_REG && rec->type == FT_REG)

@@ -286,6 +286,23 @@ static void test_link_is_no_copy(void **state)
 	assert_int_equal(decide(f, &live, f->rootfd), DRIFT_REPORT);
 }
 
+/* A directory's size under a growing rule comes and goes with its entries. */
+static void test_directory_size_is_no_wipe(void **state)
+{
+	struct fx *f = *state;
+	struct file_rec base = f->base, live;
+
+	base.type = FT_DIR;
+	base.size = 4096;
+	live = base;
+	live.size = 60;
+	f->d = (struct drift){.kind = KIND_FILE, .id = BYTES_STR("/var/log"), .rule = &f->rule};
+	assert_int_equal(drift_file(NULL, &base, &live, false, &f->d), DRIFT_NONE);
+	live.mode = 0777;
+	assert_int_equal(drift_file(NULL, &base, &live, false, &f->d), DRIFT_REPORT);
+	assert_int_equal(f->d.changed, ATTR_BIT(ATTR_MODE));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +317,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_rotation_keeps_other_drift, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_compressed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_link_is_no_copy, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_directory_size_is_no_wipe, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
