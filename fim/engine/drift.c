@@ -101,7 +101,7 @@ static bool compressed_fits(int fd, uint64_t size, enum drift_rot_form form, uin
 /* Whether the rotation-named entry NAME of directory DIR (as inside
  * ROOTFD) holds what BASE recorded, as drift_rotation says. */
 static bool holds_recorded(int rootfd, const char *dir, const char *name, enum drift_rot_form form,
-                           const struct file_rec *base, uint64_t live_inode)
+                           const struct file_rec *base, uint64_t live_inode, struct stat *ret)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -124,14 +124,17 @@ static bool holds_recorded(int rootfd, const char *dir, const char *name, enum d
 		ok = (uint64_t)st.st_size >= base->size && prefix_matches(fd, base);
 	else
 		ok = compressed_fits(fd, (uint64_t)st.st_size, form, base->size);
+	if (ok)
+		*ret = st;
 out:
 	close(fd);
 	return ok;
 }
 
 int drift_rotation(int rootfd, const char *path, size_t len, const struct file_rec *base,
-                   uint64_t live_inode, char *name, size_t size)
+                   uint64_t live_inode, char *name, size_t size, struct stat *st)
 {
+	struct stat ignored;
 	char dir[PATH_MAX], **names = NULL;
 	const char *log;
 	size_t n = 0, dlen;
@@ -155,7 +158,8 @@ int drift_rotation(int rootfd, const char *path, size_t len, const struct file_r
 			enum drift_rot_form form = drift_rotation_name(log, strlen(log), names[i]);
 			if (form == ROT_NOT || (form == ROT_PLAIN) != (pass == 0))
 				continue;
-			if (holds_recorded(rootfd, dir, names[i], form, base, live_inode)) {
+			if (holds_recorded(rootfd, dir, names[i], form, base, live_inode,
+			                   st ? st : &ignored)) {
 				snprintf(name, size, "%s", names[i]);
 				found = 1;
 			}
@@ -163,6 +167,66 @@ int drift_rotation(int rootfd, const char *path, size_t len, const struct file_r
 	}
 	rootfs_names_free(names, n);
 	return found;
+}
+
+static int64_t ctime_of(const struct stat *st)
+{
+	return (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
+/* The entry of C for the log PATH (LEN bytes) with this BASE and live inode. */
+static struct drift_rot_seen *seen_find(struct drift_rot_cache *c, const char *path, size_t len,
+                                        const struct file_rec *base, uint64_t live_inode)
+{
+	for (size_t i = 0; i < DRIFT_ROT_SEEN; i++) {
+		struct drift_rot_seen *e = &c->seen[i];
+		if (e->len == len && len < sizeof(e->log) && memcmp(e->log, path, len) == 0 &&
+		    e->base_inode == base->inode && e->base_size == base->size &&
+		    e->base_ctime == base->ctime_ns && e->live_inode == live_inode &&
+		    memcmp(e->base_hash, base->hash, sizeof(e->base_hash)) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* Whether the copy E proved is still there as it was then: same inode, size
+ * and change time (any write, rename or chmod moves ctime). */
+static bool seen_still(int rootfd, const char *path, size_t len, const struct drift_rot_seen *e)
+{
+	char copy[PATH_MAX];
+	const char *slash = memrchr(path, '/', len);
+	struct stat st;
+
+	if (!slash || snprintf(copy, sizeof(copy), "%.*s/%s", (int)(slash - path), path, e->copy) >=
+	                      (int)sizeof(copy))
+		return false;
+	return rootfs_lstat(rootfd, copy, &st) == 0 && S_ISREG(st.st_mode) &&
+	       (uint64_t)st.st_ino == e->ino && (uint64_t)st.st_size == e->size &&
+	       ctime_of(&st) == e->ctime_ns;
+}
+
+static void seen_put(struct drift_rot_cache *c, const char *path, size_t len,
+                     const struct file_rec *base, uint64_t live_inode, const char *copy,
+                     const struct stat *st)
+{
+	struct drift_rot_seen *e = seen_find(c, path, len, base, live_inode);
+
+	if (len >= sizeof(e->log) || strlen(copy) >= sizeof(e->copy))
+		return;
+	if (!e)
+		e = &c->seen[c->next++ % DRIFT_ROT_SEEN];
+	memset(e, 0, sizeof(*e));
+	memcpy(e->log, path, len);
+	e->len = len;
+	snprintf(e->copy, sizeof(e->copy), "%s", copy);
+	e->base_inode = base->inode;
+	e->base_size = base->size;
+	e->base_ctime = base->ctime_ns;
+	memcpy(e->base_hash, base->hash, sizeof(e->base_hash));
+	e->live_inode = live_inode;
+	e->ino = (uint64_t)st->st_ino;
+	e->size = (uint64_t)st->st_size;
+	e->ctime_ns = ctime_of(st);
 }
 
 /* What a rotation replaces or rewrites: the file's content identity. */
@@ -182,8 +246,22 @@ static void rotation(struct drift_where *w, const struct file_rec *base, const s
 	bool same = inodes && base->inode == rec->inode;
 	int r;
 
-	r = drift_rotation(w->rootfd, (const char *)d->id.p, d->id.n, base, inodes ? rec->inode : 0,
-	                   w->rotated, sizeof(w->rotated));
+	const char *path = (const char *)d->id.p;
+	uint64_t live_inode = inodes ? rec->inode : 0;
+	struct drift_rot_seen *e =
+	        w->cache ? seen_find(w->cache, path, d->id.n, base, live_inode) : NULL;
+	struct stat st;
+
+	/* A log followed after its rotation is not proven again at each write. */
+	if (e && seen_still(w->rootfd, path, d->id.n, e)) {
+		snprintf(w->rotated, sizeof(w->rotated), "%s", e->copy);
+		r = 1;
+	} else {
+		r = drift_rotation(w->rootfd, path, d->id.n, base, live_inode, w->rotated,
+		                   sizeof(w->rotated), &st);
+		if (r > 0 && w->cache)
+			seen_put(w->cache, path, d->id.n, base, live_inode, w->rotated, &st);
+	}
 	if (r > 0) {
 		d->changed &= ~ROTATION_ATTRS;
 		snprintf(w->note, sizeof(w->note), "rotated: the recorded content is now %.150s",

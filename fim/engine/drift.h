@@ -31,11 +31,33 @@ bool drift_selects(const struct policy *p, const char *path, size_t len);
 enum drift_verdict drift_file(const struct policy *old, const struct file_rec *base,
                               const struct file_rec *rec, bool prefix_same, struct drift *d);
 
+/*
+ * Rotations proven before, so that a log followed after its rotation (the
+ * watcher re-reads it at each write) is not proven again each time: the
+ * copy that proved it counts while it keeps its inode, size and change
+ * time. Zero-initialised; a few logs at a time.
+ */
+#define DRIFT_ROT_SEEN 16
+struct drift_rot_cache {
+	struct drift_rot_seen {
+		char log[256]; /* the log's path, LEN bytes; longer ones are not kept */
+		size_t len;
+		char copy[256]; /* the rotation name that proved it */
+		uint64_t base_inode, base_size, live_inode;
+		int64_t base_ctime;
+		uint8_t base_hash[HASH_MAX_DIGEST];
+		uint64_t ino, size; /* the copy when it proved it */
+		int64_t ctime_ns;
+	} seen[DRIFT_ROT_SEEN];
+	unsigned next;
+};
+
 /* Where a growing file lives, for the proof of its rotation. */
 struct drift_where {
-	int rootfd;        /* the root checked (d->id is the path inside it); -1: none */
-	char note[192];    /* out: the text d->note may point to */
-	char rotated[256]; /* out: the rotation name that proved a rotation, or "" */
+	int rootfd; /* the root checked (d->id is the path inside it); -1: none */
+	struct drift_rot_cache *cache; /* or NULL */
+	char note[192];                /* out: the text d->note may point to */
+	char rotated[256];             /* out: the rotation name that proved a rotation, or "" */
 };
 
 /*
@@ -76,11 +98,12 @@ enum drift_rot_form drift_rotation_name(const char *log, size_t loglen, const ch
  * bytes hash as recorded (when BASE holds a plain digest; the recorded
  * inode or a copy), or a compressed one in its format whose gzip trailer
  * counts at least BASE->size bytes (xz and zstd: the format only). Copies
- * the name found to NAME (SIZE bytes). Returns 1 (proven), 0 (not), or a
- * negative errno when the directory could not be read.
+ * the name found to NAME (SIZE bytes) and, with ST, its fstat to *ST.
+ * Returns 1 (proven), 0 (not), or a negative errno when the directory
+ * could not be read.
  */
 int drift_rotation(int rootfd, const char *path, size_t len, const struct file_rec *base,
-                   uint64_t live_inode, char *name, size_t size);
+                   uint64_t live_inode, char *name, size_t size, struct stat *st);
 
 /*
  * --quick: whether the regular file statted as ST is the one BASE recorded

@@ -286,6 +286,51 @@ static void test_link_is_no_copy(void **state)
 	assert_int_equal(decide(f, &live, f->rootfd), DRIFT_REPORT);
 }
 
+/* The watcher's cache: a proven rotation is kept while its copy is as it
+ * was, and proven again once the copy changed. */
+static void test_cache(void **state)
+{
+	struct fx *f = *state;
+	struct drift_rot_cache *cache = calloc(1, sizeof(*cache));
+	struct file_rec live;
+	char p[512];
+	int fd;
+
+	assert_non_null(cache);
+	mv(f, LOG, LOG ".1");
+	assert_true(fx_put(f->root, LOG, "new\n"));
+	live = rec_at(f, LOG);
+	for (int round = 0; round < 2; round++) {
+		f->d = (struct drift){.kind = KIND_FILE, .id = BYTES_STR(LOG), .rule = &f->rule};
+		f->w = (struct drift_where){.rootfd = f->rootfd, .cache = cache};
+		assert_int_equal(drift_file_at(NULL, &f->w, &f->base, &live, false, &f->d),
+		                 DRIFT_NONE);
+		assert_string_equal(f->w.rotated, "auth.log.1");
+		assert_int_equal(cache->seen[0].len, strlen(LOG));
+		assert_string_equal(cache->seen[0].copy, "auth.log.1");
+		assert_int_equal(cache->next, 1); /* kept once, found the second time */
+	}
+	/* the copy rewritten in place, same size: its ctime moved, the cache
+	 * entry no longer counts and the new content proves nothing */
+	fd = open(fx_path(p, sizeof(p), f->root, LOG ".1"), O_WRONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	/* (time stamps are coarse: write until the change time moved) */
+	for (int tries = 0; tries < 5000; tries++) {
+		struct stat st;
+		assert_int_equal(pwrite(fd, "X", 1, 0), 1);
+		assert_int_equal(fstat(fd, &st), 0);
+		if ((int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec !=
+		    cache->seen[0].ctime_ns)
+			break;
+		usleep(1000);
+	}
+	close(fd);
+	f->d = (struct drift){.kind = KIND_FILE, .id = BYTES_STR(LOG), .rule = &f->rule};
+	f->w = (struct drift_where){.rootfd = f->rootfd, .cache = cache};
+	assert_int_equal(drift_file_at(NULL, &f->w, &f->base, &live, false, &f->d), DRIFT_REPORT);
+	free(cache);
+}
+
 /* A directory's size under a growing rule comes and goes with its entries. */
 static void test_directory_size_is_no_wipe(void **state)
 {
@@ -318,6 +363,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_compressed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_link_is_no_copy, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_directory_size_is_no_wipe, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
