@@ -130,7 +130,7 @@ static int complete(void *ctx, struct pipe_slot *s)
 		r = unreadable(c, id, s->err);
 	if (r < 0)
 		return r;
-	struct drift_where where = {.rootfd = c->a->rootfd};
+	struct drift_where where = {.rootfd = c->a->rootfd, .store = c->a->s};
 
 	switch (drift_file_at(c->old, &where, s->has_base ? &s->base : NULL, &s->rec,
 	                      s->prefix_same, &d)) {

@@ -3,6 +3,7 @@
 #include "fim/engine/drift.h"
 #include "baseline/files.h"
 #include "baseline/rootfs.h"
+#include "fim/store/store.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 bool drift_selects(const struct policy *p, const char *path, size_t len)
@@ -98,10 +100,16 @@ static bool compressed_fits(int fd, uint64_t size, enum drift_rot_form form, uin
 	return want > UINT32_MAX || isize >= want;
 }
 
+static int64_t ctime_of(const struct stat *st)
+{
+	return (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
 /* Whether the rotation-named entry NAME of directory DIR (as inside
  * ROOTFD) holds what BASE recorded, as drift_rotation says. */
 static bool holds_recorded(int rootfd, const char *dir, const char *name, enum drift_rot_form form,
-                           const struct file_rec *base, uint64_t live_inode, struct stat *ret)
+                           const struct file_rec *base, int64_t since_ns, uint64_t live_inode,
+                           struct stat *ret)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -117,8 +125,9 @@ static bool holds_recorded(int rootfd, const char *dir, const char *name, enum d
 	    (live_inode && (uint64_t)st.st_ino == live_inode))
 		goto out;
 	/* Put there since the record: a rename or a new file moves ctime. */
-	if ((base->attrs & ATTR_BIT(ATTR_CTIME)) &&
-	    (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec < base->ctime_ns)
+	if ((base->attrs & ATTR_BIT(ATTR_CTIME)) && ctime_of(&st) < base->ctime_ns)
+		goto out;
+	if (since_ns && ctime_of(&st) < since_ns)
 		goto out;
 	if (form == ROT_PLAIN)
 		ok = (uint64_t)st.st_size >= base->size && prefix_matches(fd, base);
@@ -132,7 +141,7 @@ out:
 }
 
 int drift_rotation(int rootfd, const char *path, size_t len, const struct file_rec *base,
-                   uint64_t live_inode, char *name, size_t size, struct stat *st)
+                   int64_t since_ns, uint64_t live_inode, char *name, size_t size, struct stat *st)
 {
 	struct stat ignored;
 	char dir[PATH_MAX], **names = NULL;
@@ -158,7 +167,7 @@ int drift_rotation(int rootfd, const char *path, size_t len, const struct file_r
 			enum drift_rot_form form = drift_rotation_name(log, strlen(log), names[i]);
 			if (form == ROT_NOT || (form == ROT_PLAIN) != (pass == 0))
 				continue;
-			if (holds_recorded(rootfd, dir, names[i], form, base, live_inode,
+			if (holds_recorded(rootfd, dir, names[i], form, base, since_ns, live_inode,
 			                   st ? st : &ignored)) {
 				snprintf(name, size, "%s", names[i]);
 				found = 1;
@@ -167,11 +176,6 @@ int drift_rotation(int rootfd, const char *path, size_t len, const struct file_r
 	}
 	rootfs_names_free(names, n);
 	return found;
-}
-
-static int64_t ctime_of(const struct stat *st)
-{
-	return (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
 }
 
 /* The entry of C for the log PATH (LEN bytes) with this BASE and live inode. */
@@ -229,6 +233,22 @@ static void seen_put(struct drift_rot_cache *c, const char *path, size_t len,
 	e->ctime_ns = ctime_of(st);
 }
 
+/* When baseline S was taken (ns since the epoch, whole seconds), or 0. */
+static int64_t baseline_time(struct store *s)
+{
+	struct tm tm = {0};
+	struct bytes v;
+	char text[64];
+
+	if (!s || store_meta(s, META_CREATED, &v) < 0 || v.n >= sizeof(text))
+		return 0;
+	memcpy(text, v.p, v.n);
+	text[v.n] = '\0';
+	if (!strptime(text, "%Y-%m-%dT%H:%M:%S", &tm))
+		return 0;
+	return (int64_t)timegm(&tm) * 1000000000;
+}
+
 /* What a rotation replaces or rewrites: the file's content identity. */
 #define ROTATION_ATTRS                                                                             \
 	(ATTR_BIT(ATTR_INODE) | ATTR_BIT(ATTR_SIZE) | ATTR_BIT(ATTR_MTIME) |                       \
@@ -257,8 +277,8 @@ static void rotation(struct drift_where *w, const struct file_rec *base, const s
 		snprintf(w->rotated, sizeof(w->rotated), "%s", e->copy);
 		r = 1;
 	} else {
-		r = drift_rotation(w->rootfd, path, d->id.n, base, live_inode, w->rotated,
-		                   sizeof(w->rotated), &st);
+		r = drift_rotation(w->rootfd, path, d->id.n, base, baseline_time(w->store),
+		                   live_inode, w->rotated, sizeof(w->rotated), &st);
 		if (r > 0 && w->cache)
 			seen_put(w->cache, path, d->id.n, base, live_inode, w->rotated, &st);
 	}

@@ -7,6 +7,7 @@
 
 #include "fim/core/record.h"
 #include "fim/report/report.h"
+#include "fim/store/store.h"
 #include "policy/policy.h"
 
 /* What drift_file decided. */
@@ -56,6 +57,7 @@ struct drift_rot_cache {
 struct drift_where {
 	int rootfd; /* the root checked (d->id is the path inside it); -1: none */
 	struct drift_rot_cache *cache; /* or NULL */
+	struct store *store;           /* the baseline, for its time; NULL: unknown */
 	char note[192];                /* out: the text d->note may point to */
 	char rotated[256];             /* out: the rotation name that proved a rotation, or "" */
 };
@@ -93,8 +95,8 @@ enum drift_rot_form drift_rotation_name(const char *log, size_t loglen, const ch
  * Whether the content BASE recorded for the log at PATH (LEN bytes, as
  * inside ROOTFD) still exists under a rotation name in the same
  * directory, put there since BASE was recorded (its ctime not before
- * BASE's), other than the live file LIVE_INODE (0: unknown): an
- * uncompressed regular file at least BASE's size whose first BASE->size
+ * BASE's, nor before SINCE_NS, the baseline's time, when not 0), other than the live file
+ * LIVE_INODE (0: unknown): an uncompressed regular file at least BASE's size whose first BASE->size
  * bytes hash as recorded (when BASE holds a plain digest; the recorded
  * inode or a copy), or a compressed one in its format whose gzip trailer
  * counts at least BASE->size bytes (xz and zstd: the format only). Copies
@@ -103,7 +105,7 @@ enum drift_rot_form drift_rotation_name(const char *log, size_t loglen, const ch
  * could not be read.
  */
 int drift_rotation(int rootfd, const char *path, size_t len, const struct file_rec *base,
-                   uint64_t live_inode, char *name, size_t size, struct stat *st);
+                   int64_t since_ns, uint64_t live_inode, char *name, size_t size, struct stat *st);
 
 /*
  * --quick: whether the regular file statted as ST is the one BASE recorded

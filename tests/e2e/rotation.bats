@@ -196,3 +196,29 @@ mkwatched() {
 	assert_eq "changed /var/log/syslog size,hash" "$(drift)"
 	stop_watch
 }
+
+@test "rotation: without hash, a rotated copy older than the baseline explains no wipe" {
+	mkdir -p "$ROOT/var/log"
+	seq 1000 >"$ROOT$LOG.1"
+	seq 10 >"$ROOT$LOG"
+	policy <<-'EOF'
+		=/var/log PERMS
+		/var/log/* PERMS size inode growing severity=low
+		!/var/log/*.[0-9]
+	EOF
+	age_tree "$ROOT"
+	# the baseline's time is in whole seconds: the copy must be older than that
+	sleep 1.1
+	baseline
+	: >"$ROOT$LOG"
+	expect_check 4 <<-'EOF'
+		changed /var/log/syslog size
+		summary scanned=2 added=0 removed=0 changed=1 errors=0
+	EOF
+	assert_eq "shrank from 21 to 0 bytes: truncated, not rotated" "$(jget /var/log/syslog fim.note)"
+	# a real rotation under the same rule is none
+	seq 20 >"$ROOT$LOG"
+	mv "$ROOT$LOG" "$ROOT$LOG.1"
+	: >"$ROOT$LOG"
+	none
+}
