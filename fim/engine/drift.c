@@ -264,13 +264,12 @@ static void rotation(struct drift_where *w, const struct file_rec *base, const s
 {
 	bool inodes = (base->attrs & rec->attrs & ATTR_BIT(ATTR_INODE)) != 0;
 	bool same = inodes && base->inode == rec->inode;
-	int r;
-
 	const char *path = (const char *)d->id.p;
 	uint64_t live_inode = inodes ? rec->inode : 0;
 	struct drift_rot_seen *e =
 	        w->cache ? seen_find(w->cache, path, d->id.n, base, live_inode) : NULL;
 	struct stat st;
+	int r;
 
 	/* A log followed after its rotation is not proven again at each write. */
 	if (e && seen_still(w->rootfd, path, d->id.n, e)) {
