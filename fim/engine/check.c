@@ -130,7 +130,10 @@ static int complete(void *ctx, struct pipe_slot *s)
 		r = unreadable(c, id, s->err);
 	if (r < 0)
 		return r;
-	switch (drift_file(c->old, s->has_base ? &s->base : NULL, &s->rec, s->prefix_same, &d)) {
+	struct drift_where where = {.rootfd = c->a->rootfd, .store = c->a->s};
+
+	switch (drift_file_at(c->old, &where, s->has_base ? &s->base : NULL, &s->rec,
+	                      s->prefix_same, &d)) {
 	case DRIFT_REPORT:
 		return emit(c, &d);
 	case DRIFT_NEWLY_IN_SCOPE:

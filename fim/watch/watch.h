@@ -10,6 +10,7 @@
 
 #include "baseline/files.h"
 #include "fim/core/common.h"
+#include "fim/engine/drift.h"
 #include "fim/report/report.h"
 #include "fim/report/sink.h"
 #include "fim/store/store.h"
@@ -118,6 +119,8 @@ struct watcher {
 	bool sink_warned;       /* a sink failure was logged ... */
 	int64_t last_sink_warn; /* ... then (ms) */
 	struct watch_dog *dog;  /* NULL: no systemd watchdog */
+	/* logs proven rotated (drift_file_at) */
+	struct drift_rot_cache rot_cache;
 };
 
 /* --- the watcher (watcher.c) --- */

@@ -292,7 +292,9 @@ static int judge(struct scan *sc, const struct policy_rule *rule, const struct f
 		if (r < 0)
 			return r;
 	}
-	switch (drift_file(w->old, base, &rec, prefix_same, &d)) {
+	struct drift_where where = {.rootfd = w->rootfd, .cache = &w->rot_cache, .store = w->s};
+
+	switch (drift_file_at(w->old, &where, base, &rec, prefix_same, &d)) {
 	case DRIFT_REPORT:
 		return report(sc, &d);
 	case DRIFT_NONE:
