@@ -70,18 +70,7 @@ enum { TAG_COMPARE, TAG_REMOVED, TAG_UNREADABLE, TAG_HIDDEN };
 
 static int emit(struct run *c, struct drift *d)
 {
-	switch (d->action) {
-	case DRIFT_ADDED:
-		c->sum->added++;
-		break;
-	case DRIFT_REMOVED:
-		c->sum->removed++;
-		break;
-	case DRIFT_CHANGED:
-		c->sum->changed++;
-		break;
-	}
-	return c->rep->ops->drift(c->rep, d);
+	return report_drift(c->rep, c->sum, d);
 }
 
 static int unreadable(struct run *c, struct bytes id, int err)

@@ -228,18 +228,7 @@ static int emit(struct obj_check *c, struct drift *d)
 	}
 	if (d->action != DRIFT_REMOVED)
 		suspect_facts(&c->sc, d, facts, sizeof(facts));
-	switch (d->action) {
-	case DRIFT_ADDED:
-		c->sum->added++;
-		break;
-	case DRIFT_REMOVED:
-		c->sum->removed++;
-		break;
-	case DRIFT_CHANGED:
-		c->sum->changed++;
-		break;
-	}
-	return c->rep->ops->drift(c->rep, d);
+	return report_drift(c->rep, c->sum, d);
 }
 
 /* One id seen in the baseline (BASE), live (LIVE), or both. */

@@ -198,3 +198,19 @@ void report_tee_errors(const struct report *tee, int *ret_a, int *ret_b)
 	*ret_a = t ? t->err_a : 0;
 	*ret_b = t ? t->err_b : 0;
 }
+
+int report_drift(struct report *r, struct report_summary *sum, const struct drift *d)
+{
+	switch (d->action) {
+	case DRIFT_ADDED:
+		sum->added++;
+		break;
+	case DRIFT_REMOVED:
+		sum->removed++;
+		break;
+	case DRIFT_CHANGED:
+		sum->changed++;
+		break;
+	}
+	return r->ops->drift(r, d);
+}

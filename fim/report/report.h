@@ -66,6 +66,10 @@ struct report_ops {
 	void (*free)(struct report *r);
 };
 
+/* Counts drift D in SUM by its action, then tells R about it. Returns the
+ * report's drift() result. */
+int report_drift(struct report *r, struct report_summary *sum, const struct drift *d);
+
 struct report {
 	const struct report_ops *ops;
 	FILE *out;
